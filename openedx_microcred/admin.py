@@ -1,0 +1,826 @@
+"""
+The Django admin an operator uses: the credential catalog, and read-only views of what the engine
+stored (learner facts, progress, awards, rejected events).
+
+Large instances have millions of facts, progress rows and awards. Their lists therefore select the
+related rows in the same query, skip the full (unfiltered) count, and search by exact identifiers
+(username, email, course key, event id, award uuid, credential slug), which the database can answer
+from an index, instead of ``LIKE '%term%'`` over every row.
+"""
+
+import json
+import uuid
+from functools import partial
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.deletion import ProtectedError
+from django.db.models.functions import Coalesce
+from django.http import HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator, capfirst
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import CourseKey
+
+from . import awards, catalog, delivery, eventlog, rules
+from .handlers import enqueue_evaluation
+from .models import Award, CourseDependency, Credential, Delivery, LearnerFact, Progress, RejectedEvent
+
+EMPTY = "—"
+_REQUIRES = Credential.requires.through  # from_credential (the stack) → to_credential (what it requires)
+
+
+# --- Rendering helpers --------------------------------------------------------------------------
+
+
+def _admin_url(obj):
+    try:
+        return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:  # pragma: no cover  (the model is not registered on this site)
+        return None
+
+
+def _pretty_json(value):
+    if value in (None, "", [], {}):
+        return EMPTY
+    return format_html(
+        '<pre style="white-space: pre-wrap; margin: 0;">{}</pre>',
+        json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str),
+    )
+
+
+def _percent(value):
+    return f"{value:g}%"
+
+
+def _course(key):
+    return format_html("<code>{}</code>", key)
+
+
+def _credential_ref(slug, pks):
+    """A required credential, linked to its change page when it exists."""
+    pk = pks.get(slug)
+    if pk is None:
+        return format_html('<code>{}</code> <strong>({})</strong>', slug, _("no such credential"))
+    url = reverse("admin:openedx_microcred_credential_change", args=[pk])
+    return format_html('<a href="{}"><code>{}</code></a>', url, slug)
+
+
+def describe_requirement(node, raw=None, credential_pks=None):
+    """
+    A requirement (sub)tree as readable HTML: "All of: • Pass course-v1:… • Grade ≥ 80% in …",
+    "At least 2 of: …". ``raw`` is the node's JSON form, for its optional "label".
+    """
+    credential_pks = credential_pks or {}
+    raw = raw if isinstance(raw, dict) else {}
+    label = raw.get("label")
+    suffix = format_html(" <em>“{}”</em>", label) if isinstance(label, str) and label else ""
+
+    if isinstance(node, rules.Group):
+        heading = {
+            rules.ALL: _("All of:"),
+            rules.ANY: _("Any of:"),
+        }.get(node.kind) or _("At least %(n)d of:") % {"n": node.n}
+        raw_children = raw.get("of") if isinstance(raw.get("of"), list) else []
+        items = format_html_join(
+            "", "<li>{}</li>",
+            ((describe_requirement(child, raw_children[i] if i < len(raw_children) else None, credential_pks),)
+             for i, child in enumerate(node.children)),
+        )
+        return format_html('<strong>{}</strong>{}<ul style="margin-left: 1.5em;">{}</ul>', heading, suffix, items)
+    return format_html("{}{}", _describe_leaf(node, credential_pks), suffix)
+
+
+def _describe_leaf(node, credential_pks):
+    # The templates are translatable whole sentences; format_html escapes what goes into them.
+    if isinstance(node, rules.CoursePassed):
+        return format_html(str(_("Pass {course}")), course=_course(node.course))
+    if isinstance(node, rules.CourseGrade):
+        return format_html(str(_("Grade ≥ {percent} in {course}")), percent=_percent(node.min_percent),
+                           course=_course(node.course))
+    if isinstance(node, rules.CourseCompletion):
+        return format_html(str(_("Completion ≥ {percent} of {course}")), percent=_percent(node.min_percent),
+                           course=_course(node.course))
+    if isinstance(node, rules.CertificateEarned):
+        if node.mode:
+            return format_html(str(_("Certificate ({mode}) in {course}")), mode=node.mode,
+                               course=_course(node.course))
+        return format_html(str(_("Certificate in {course}")), course=_course(node.course))
+    if isinstance(node, rules.Enrolled):
+        if node.modes:
+            return format_html(str(_("Enrolled in {course} as {modes}")), course=_course(node.course),
+                               modes=" / ".join(node.modes))
+        return format_html(str(_("Enrolled in {course}")), course=_course(node.course))
+    if isinstance(node, rules.CredentialEarned):
+        return format_html(str(_("Earn credential {credential}")),
+                           credential=_credential_ref(node.credential, credential_pks))
+    return format_html("<code>{}</code>", json.dumps(node.to_dict()))  # pragma: no cover  (a new leaf type)
+
+
+def _describe_leaf_dict(data, where, credential_pks):
+    """One stored leaf (progress, evidence), readable if it still parses, as JSON otherwise."""
+    try:
+        return describe_requirement(rules.parse_criteria(data, where), data, credential_pks)
+    except rules.InvalidCriteria:
+        return format_html("<code>{}</code>", json.dumps(data, sort_keys=True))
+
+
+def _credential_pks(slugs):
+    slugs = {s for s in slugs if isinstance(s, str)}
+    return dict(Credential.objects.filter(slug__in=slugs).values_list("slug", "pk")) if slugs else {}
+
+
+def _leaf_credential_slug(entry):
+    requirement = entry.get("requirement") if isinstance(entry, dict) else None
+    if isinstance(requirement, dict) and requirement.get("type") == rules.CredentialEarned.kind:
+        return requirement.get("credential")
+    return None
+
+
+class ExactSearchMixin:
+    """
+    Search by exact identifiers only, each term matched against every identifier this admin knows
+    (``exact_search``). Users and credentials are looked up first, so the search itself is a few
+    indexed conditions on one table, which stays fast on tables of millions of rows.
+    """
+
+    exact_search = ()  # of "user" (username or email), "course_key", "event_id", "uuid", "credential"
+
+    def get_search_results(self, request, queryset, search_term):
+        terms = search_term.split()
+        for term in terms:
+            query = Q(pk__in=[])
+            if "user" in self.exact_search:
+                users = get_user_model().objects.filter(Q(username=term) | Q(email=term)).values_list("pk", flat=True)
+                query |= Q(user_id__in=list(users[:1000]))
+            if "credential" in self.exact_search:
+                query |= Q(credential_id__in=list(Credential.objects.filter(slug=term).values_list("pk", flat=True)))
+            if "course_key" in self.exact_search:
+                try:
+                    query |= Q(course_key=CourseKey.from_string(term))
+                except InvalidKeyError:
+                    pass
+            if "event_id" in self.exact_search:
+                query |= Q(event_id=term)
+            if "uuid" in self.exact_search:
+                try:
+                    query |= Q(uuid=uuid.UUID(term))
+                except ValueError:
+                    pass
+            queryset = queryset.filter(query)
+        return queryset, False
+
+
+class ReadOnlyAdminMixin:
+    """Rows the engine writes from events: an operator looks, but does not add, edit or delete."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Credentials --------------------------------------------------------------------------------
+
+CRITERIA_EXAMPLE = json.dumps({"type": "all", "of": [
+    {"type": "course_passed", "course": "course-v1:Org+CS101+2026"},
+    {"type": "course_grade", "course": "course-v1:Org+CS102+2026", "min_percent": 80},
+    {"type": "at_least", "n": 1, "of": [
+        {"type": "credential", "credential": "python-bronze"},
+        {"type": "certificate", "course": "course-v1:Org+CS104+2026", "mode": "verified"},
+    ]},
+]}, indent=2)
+
+
+class CriteriaField(forms.JSONField):
+    """The criteria as indented JSON (an empty box, not "null", on the add form)."""
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        if value is None:
+            return ""
+        return json.dumps(value, indent=2, ensure_ascii=False, cls=self.encoder)
+
+
+class CredentialAdminForm(forms.ModelForm):
+    criteria = CriteriaField(
+        widget=forms.Textarea(attrs={
+            "rows": 20, "cols": 100, "spellcheck": "false", "class": "vLargeTextField",
+            "style": "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; width: 60em;",
+            "placeholder": CRITERIA_EXAMPLE,
+        }),
+        help_text=_(
+            "The requirement tree, as JSON. Groups: all, any, at_least (with n), each with a list "
+            "\"of\" requirements. Leaves: course_passed, course_grade (min_percent), course_completion "
+            "(min_percent), certificate (mode), enrolled (modes), credential (a slug: this makes a stack). "
+            "Any node may carry a \"label\"."
+        ),
+    )
+
+    class Meta:
+        model = Credential
+        # Derived from the criteria when the credential is saved; never edited by hand.
+        exclude = ("requires",)
+
+    def clean_course_key(self):
+        value = self.cleaned_data.get("course_key")
+        if not value:
+            return None
+        try:
+            return str(CourseKey.from_string(str(value).strip()))
+        except InvalidKeyError:
+            raise ValidationError(_("'%(value)s' is not a valid course key."), params={"value": value}) from None
+
+    def _update_errors(self, errors):
+        """
+        When the criteria did not even parse as JSON, keep only that precise error: what the
+        model's clean() says of the old, unchanged value is noise.
+        """
+        if hasattr(errors, "error_dict") and "criteria" in self._errors:
+            errors = ValidationError({k: v for k, v in errors.error_dict.items() if k != "criteria"})
+            if not errors.error_dict:
+                return None
+        return super()._update_errors(errors)
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    form = CredentialAdminForm
+    list_display = (
+        "slug", "title", "org", "course_key", "state", "is_stack", "revocation_policy", "active_awards", "modified",
+    )
+    list_display_links = ("slug", "title")
+    list_filter = ("state", "org", "revocation_policy", "stack_kind")
+    search_fields = ("slug", "title", "course_key")
+    search_help_text = _("Part of a slug, title or course key.")
+    actions = ("publish", "archive")
+    save_on_top = True
+    readonly_fields = (
+        "uuid", "created", "modified", "criteria_tree", "requires_display", "required_by_display",
+        "dependency_courses", "awards_display",
+    )
+    fieldsets = (
+        (_("Identity"), {"fields": ("slug", "title", "description", "image", "org", "course_key", "state", "uuid")}),
+        (_("Criteria"), {
+            "fields": ("criteria", "criteria_tree", "requires_display", "required_by_display", "dependency_courses"),
+            "description": _(
+                "Saving checks the criteria, the credentials they require (which must exist, with no "
+                "cycle) and refreshes the index of the courses whose events re-evaluate this credential."
+            ),
+        }),
+        (_("Policy and validity"), {"fields": ("revocation_policy", "stack_kind", "validity_days", "awards_display")}),
+        (_("Badge platforms"), {
+            "fields": ("platform_targets",),
+            "description": _('Where awards are pushed, e.g. [{"account": "credly", "template_id": "…"}]; '
+                             "accounts and their secrets are configured in MICROCRED_PLATFORM_ACCOUNTS."),
+        }),
+        (_("EU microcredential metadata"), {
+            "classes": ("collapse",),
+            "fields": (
+                "learning_outcomes", "workload_hours", "ects_credits", "eqf_level", "assessment_type",
+                "participation_form", "quality_assurance", "identity_verified",
+            ),
+        }),
+        (_("Record"), {"fields": ("created", "modified")}),
+    )
+
+    def get_queryset(self, request):
+        active_awards = (
+            Award.objects.filter(credential=OuterRef("pk"), status=Award.Status.ACTIVE)
+            .order_by().values("credential").annotate(n=Count("pk")).values("n")
+        )
+        # Subqueries rather than a JOIN + GROUP BY: the count of the list stays a plain count and
+        # each subquery runs only for the rows of the page, from the award index by credential.
+        return super().get_queryset(request).annotate(
+            active_award_count=Coalesce(Subquery(active_awards, output_field=IntegerField()), 0),
+            requires_any=Exists(_REQUIRES.objects.filter(from_credential=OuterRef("pk"))),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None:
+            # Other credentials' criteria and exported files name it by its slug.
+            fields = ("slug",) + tuple(fields)
+        return fields
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {"slug": ("title",)} if obj is None else {}
+
+    # List columns.
+
+    @admin.display(boolean=True, description=_("stack"), ordering="requires_any")
+    def is_stack(self, obj):
+        return obj.requires_any
+
+    @admin.display(description=_("active awards"), ordering="active_award_count")
+    def active_awards(self, obj):
+        return obj.active_award_count
+
+    # Change page.
+
+    @admin.display(description=_("requirements, as read"))
+    def criteria_tree(self, obj):
+        if obj.criteria is None:
+            return EMPTY
+        try:
+            tree = rules.parse_criteria(obj.criteria)
+        except rules.InvalidCriteria:
+            return _("(the criteria above are not valid; see the error)")
+        return describe_requirement(tree, obj.criteria, _credential_pks(tree.credentials()))
+
+    @admin.display(description=_("requires"))
+    def requires_display(self, obj):
+        if not obj.pk:
+            return EMPTY
+        return self._credential_list(obj.requires.all())
+
+    @admin.display(description=_("required by (stacks)"))
+    def required_by_display(self, obj):
+        if not obj.pk:
+            return EMPTY
+        return self._credential_list(obj.required_by.all())
+
+    @admin.display(description=_("dependency index (courses)"))
+    def dependency_courses(self, obj):
+        if not obj.pk:
+            return EMPTY
+        keys = sorted(str(k) for k in obj.course_dependencies.values_list("course_key", flat=True))
+        if not keys:
+            return EMPTY
+        return format_html(
+            "<ul>{}</ul><p class=\"help\">{}</p>",
+            format_html_join("", "<li><code>{}</code></li>", ((k,) for k in keys)),
+            _("An event in one of these courses re-evaluates this credential (directly or through a "
+              "credential it requires)."),
+        )
+
+    @admin.display(description=_("awards"))
+    def awards_display(self, obj):
+        if not obj.pk:
+            return EMPTY
+        count = getattr(obj, "active_award_count", None)
+        if count is None:
+            count = obj.awards.filter(status=Award.Status.ACTIVE).count()
+        url = reverse("admin:openedx_microcred_award_changelist") + f"?credential__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url,
+                           ngettext("%(n)d active award", "%(n)d active awards", count) % {"n": count})
+
+    @staticmethod
+    def _credential_list(queryset):
+        rows = list(queryset.order_by("slug").values_list("pk", "slug", "title", "state"))
+        if not rows:
+            return EMPTY
+        states = dict(Credential.State.choices)
+        return format_html("<ul>{}</ul>", format_html_join(
+            "", '<li><a href="{}"><code>{}</code></a> {} ({})</li>',
+            ((reverse("admin:openedx_microcred_credential_change", args=[pk]), slug, title, states.get(state, state))
+             for pk, slug, title, state in rows),
+        ))
+
+    # Saving: the same path as catalog.save_credential, so the dependency index never goes stale.
+
+    def save_model(self, request, obj, form, change):
+        catalog.save_credential(obj)
+
+    # Actions.
+
+    @admin.action(description=_("Publish selected drafts"), permissions=("change",))
+    def publish(self, request, queryset):
+        drafts = list(queryset.filter(state=Credential.State.DRAFT))
+        skipped = queryset.count() - len(drafts)
+        if drafts:
+            Credential.objects.filter(pk__in=[c.pk for c in drafts], state=Credential.State.DRAFT).update(
+                state=Credential.State.ACTIVE, modified=timezone.now()
+            )
+            for credential in drafts:
+                credential.state = Credential.State.ACTIVE
+                self.log_change(request, credential, "Published (draft → active).")
+            catalog.evaluate_learners_of(drafts)  # learners who already meet the criteria
+        self.message_user(request, ngettext("Published %(n)d credential.", "Published %(n)d credentials.",
+                                            len(drafts)) % {"n": len(drafts)}, messages.SUCCESS)
+        if skipped:
+            self.message_user(request, ngettext(
+                "%(n)d selected credential was not a draft and was left as it was.",
+                "%(n)d selected credentials were not drafts and were left as they were.",
+                skipped) % {"n": skipped}, messages.WARNING)
+        self._warn_inactive_requirements(request, [c.pk for c in drafts])
+
+    @admin.action(description=_("Archive selected credentials"), permissions=("change",))
+    def archive(self, request, queryset):
+        chosen = list(queryset.exclude(state=Credential.State.ARCHIVED))
+        if chosen:
+            Credential.objects.filter(pk__in=[c.pk for c in chosen]).update(
+                state=Credential.State.ARCHIVED, modified=timezone.now()
+            )
+            for credential in chosen:
+                self.log_change(request, credential, "Archived.")
+        self.message_user(request, ngettext("Archived %(n)d credential; its awards are kept.",
+                                            "Archived %(n)d credentials; their awards are kept.",
+                                            len(chosen)) % {"n": len(chosen)}, messages.SUCCESS)
+        stacks = (
+            _REQUIRES.objects.filter(to_credential__in=[c.pk for c in chosen],
+                                     from_credential__state=Credential.State.ACTIVE)
+            .values_list("from_credential__slug", "to_credential__slug")
+        )
+        for stack, child in stacks.order_by("from_credential__slug", "to_credential__slug"):
+            self.message_user(request, _("Active stack '%(stack)s' requires '%(child)s', which is now archived: "
+                                         "learners can no longer complete it.") % {"stack": stack, "child": child},
+                              messages.WARNING)
+
+    def _warn_inactive_requirements(self, request, pks):
+        edges = (
+            _REQUIRES.objects.filter(from_credential__in=pks)
+            .exclude(to_credential__state=Credential.State.ACTIVE)
+            .order_by("from_credential__slug", "to_credential__slug")
+            .values_list("from_credential__slug", "to_credential__slug")
+        )
+        for stack, child in edges:
+            self.message_user(request, _("'%(stack)s' requires '%(child)s', which is not active: learners cannot "
+                                         "earn it until that is published.") % {"stack": stack, "child": child},
+                              messages.WARNING)
+
+    # Deleting: refused while awards exist (Award.credential is PROTECT) or stacks require it.
+
+    def deletion_blockers(self, credentials):
+        """Why these credentials cannot be deleted (together), as messages; empty if they can."""
+        pks = [c.pk for c in credentials]
+        award_counts = dict(
+            Award.objects.filter(credential_id__in=pks).order_by().values("credential_id")
+            .annotate(n=Count("pk")).values_list("credential_id", "n")
+        )
+        required_by = {}
+        for child, stack in (
+            _REQUIRES.objects.filter(to_credential_id__in=pks).exclude(from_credential_id__in=pks)
+            .order_by("from_credential__slug").values_list("to_credential_id", "from_credential__slug")
+        ):
+            required_by.setdefault(child, []).append(stack)
+        blockers = []
+        for credential in credentials:
+            count = award_counts.get(credential.pk)
+            if count:
+                blockers.append(ngettext(
+                    "%(credential)s has %(n)d award (active or revoked). Awards are the record of what "
+                    "learners earned and are never deleted: archive the credential instead.",
+                    "%(credential)s has %(n)d awards (active or revoked). Awards are the record of what "
+                    "learners earned and are never deleted: archive the credential instead.",
+                    count) % {"credential": credential, "n": count})
+            if credential.pk in required_by:
+                blockers.append(_(
+                    "%(credential)s is required by %(stacks)s: remove it from their criteria first."
+                ) % {"credential": credential, "stacks": ", ".join(required_by[credential.pk])})
+        return blockers
+
+    def get_deleted_objects(self, objs, request):
+        """
+        What deleting would remove, summarized: Django's default lists every related row, and a
+        credential can have millions of progress rows.
+        """
+        objs = list(objs)
+        blockers = self.deletion_blockers(objs)
+        if blockers:
+            return [], {}, set(), blockers
+        progress = Progress.objects.filter(credential__in=objs).count()
+        dependencies = CourseDependency.objects.filter(credential__in=objs).count()
+        deleted = []
+        for obj in objs:
+            deleted.append(format_html('{}: <a href="{}">{}</a>', capfirst(Credential._meta.verbose_name),
+                                       _admin_url(obj), obj))
+        deleted.append([
+            ngettext("%(n)d progress row", "%(n)d progress rows", progress) % {"n": progress},
+            ngettext("%(n)d dependency index row", "%(n)d dependency index rows", dependencies) % {"n": dependencies},
+        ])
+        model_count = {
+            Credential._meta.verbose_name_plural: len(objs),
+            _("progress rows"): progress,
+            _("dependency index rows"): dependencies,
+        }
+        perms_needed = set() if self.has_delete_permission(request) else {Credential._meta.verbose_name}
+        return deleted, {k: v for k, v in model_count.items() if v}, perms_needed, []
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and self.has_delete_permission(request, obj):
+            blockers = self.deletion_blockers([obj])
+            if blockers:
+                for blocker in blockers:
+                    self.message_user(request, blocker, messages.ERROR)
+                return HttpResponseRedirect(_admin_url(obj))
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ProtectedError:
+            # An award was issued between the confirmation page and the POST.
+            self.message_user(request, _("%(credential)s was just awarded and can no longer be deleted: "
+                                         "archive it instead.") % {"credential": obj}, messages.ERROR)
+            return HttpResponseRedirect(_admin_url(obj))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            func, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (self._guard_protected(func), name, description)
+        return actions
+
+    @staticmethod
+    def _guard_protected(func):
+        def guarded(modeladmin, request, queryset):
+            try:
+                with transaction.atomic(using=queryset.db):
+                    return func(modeladmin, request, queryset)
+            except ProtectedError:
+                modeladmin.message_user(request, _("Some of the selected credentials were just awarded and can no "
+                                                   "longer be deleted; nothing was deleted."), messages.ERROR)
+                return None
+
+        guarded.__name__ = getattr(func, "__name__", "delete_selected")
+        for attribute in ("short_description", "allowed_permissions"):
+            if hasattr(func, attribute):
+                setattr(guarded, attribute, getattr(func, attribute))
+        return guarded
+
+
+# --- Learner facts ------------------------------------------------------------------------------
+
+
+@admin.register(LearnerFact)
+class LearnerFactAdmin(ReadOnlyAdminMixin, ExactSearchMixin, admin.ModelAdmin):
+    list_display = ("user", "course_key", "kind", "short_value", "event_time", "event_id")
+    list_filter = ("kind",)
+    list_select_related = ("user",)
+    show_full_result_count = False
+    search_fields = ("user__username", "user__email", "course_key", "event_id")  # matched exactly, see below
+    exact_search = ("user", "course_key", "event_id")
+    search_help_text = _("Exact username, email, course key or event id.")
+    fields = ("user", "course_key", "kind", "value_display", "event_type", "event_id", "event_time", "modified")
+    readonly_fields = fields
+
+    @admin.display(description=_("value"))
+    def short_value(self, obj):
+        return Truncator(json.dumps(obj.value, sort_keys=True, ensure_ascii=False)).chars(60)
+
+    @admin.display(description=_("value"))
+    def value_display(self, obj):
+        return _pretty_json(obj.value)
+
+
+# --- Progress -----------------------------------------------------------------------------------
+
+
+@admin.register(Progress)
+class ProgressAdmin(ReadOnlyAdminMixin, ExactSearchMixin, admin.ModelAdmin):
+    list_display = ("user", "credential", "percent", "met", "modified")
+    list_filter = (("credential__state", admin.ChoicesFieldListFilter), "met")
+    list_select_related = ("user", "credential")
+    show_full_result_count = False
+    search_fields = ("user__username", "user__email", "credential__slug")  # matched exactly, see below
+    exact_search = ("user", "credential")
+    search_help_text = _("Exact username, email or credential slug.")
+    fields = ("user", "credential", "percent", "met", "requirements_display", "modified")
+    readonly_fields = fields
+
+    @admin.display(description=_("progress"), ordering="fraction")
+    def percent(self, obj):
+        return f"{obj.fraction:.0%}"
+
+    @admin.display(description=_("requirements"))
+    def requirements_display(self, obj):
+        entries = [e for e in (obj.requirements or []) if isinstance(e, dict)]
+        if not entries:
+            return EMPTY
+        pks = _credential_pks(_leaf_credential_slug(e) for e in entries)
+        rows = []
+        for entry in entries:
+            met = bool(entry.get("met"))
+            fraction = entry.get("fraction") or 0
+            rows.append((
+                "✔" if met else "✘",
+                _("met") if met else _("not met"),
+                entry.get("path", ""),
+                _describe_leaf_dict(entry.get("requirement"), entry.get("path", "criteria"), pks),
+                f"{float(fraction):.0%}" if isinstance(fraction, (int, float)) else fraction,
+            ))
+        return format_html("<ul>{}</ul>", format_html_join(
+            "", '<li><span title="{1}">{0}</span> <code>{2}</code> {3} ({4})</li>', rows))
+
+
+# --- Awards -------------------------------------------------------------------------------------
+
+
+@admin.register(Award)
+class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
+    list_display = ("uuid", "user", "credential", "status", "issued_at", "expires_at", "revoked_at")
+    list_filter = ("status", "credential")
+    list_select_related = ("user", "credential")
+    show_full_result_count = False
+    # The primary key follows issue order and is indexed; issued_at is not (see Meta.ordering).
+    ordering = ("-pk",)
+    search_fields = ("user__username", "user__email", "credential__slug", "uuid")  # matched exactly, see below
+    exact_search = ("user", "credential", "uuid")
+    search_help_text = _("Exact username, email, credential slug or award uuid.")
+    actions = ("revoke", "allow_earning_again")
+    fields = (
+        "uuid", "user", "credential", "status", "current", "issued_at", "expires_at", "revoked_at",
+        "revocation_reason", "revocation_source", "blocks_reaward", "evidence_display",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False  # the engine awards; an operator revokes
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an award is a record: revoke it
+
+    def has_revoke_permission(self, request):
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description=_("Revoke selected awards"), permissions=("revoke",))
+    def revoke(self, request, queryset):
+        reason = f"revoked by {request.user.get_username()}"
+        candidates = queryset.filter(status=Award.Status.ACTIVE, current=True).order_by().values_list("pk", flat=True)
+        revoked = awards.revoke_awards(candidates, reason, source=Award.RevocationSource.OPERATOR)
+        for award in Award.objects.filter(pk__in=revoked).select_related("credential"):
+            self.log_change(request, award, f"Revoked ({reason}).")
+        # Stacks above a revoked credential may have to follow (their own revocation policy).
+        for user_id in {a.user_id for a in Award.objects.filter(pk__in=revoked)}:
+            transaction.on_commit(partial(enqueue_evaluation, user_id, None))
+        selected = queryset.count()
+        self.message_user(request, ngettext("Revoked %(n)d award.", "Revoked %(n)d awards.", len(revoked))
+                          % {"n": len(revoked)}, messages.SUCCESS)
+        if selected > len(revoked):
+            skipped = selected - len(revoked)
+            self.message_user(request, ngettext(
+                "%(n)d selected award was not active and was left unchanged.",
+                "%(n)d selected awards were not active and were left unchanged.", skipped) % {"n": skipped},
+                messages.WARNING)
+
+    @admin.action(description=_("Allow the learners to earn these credentials again"), permissions=("revoke",))
+    def allow_earning_again(self, request, queryset):
+        """Lift an operator revocation's block: the criteria decide again from the next evaluation."""
+        blocked = list(queryset.filter(blocks_reaward=True).values_list("pk", "user_id"))
+        Award.objects.filter(pk__in=[pk for pk, _ in blocked]).update(blocks_reaward=False)
+        for user_id in {user_id for _, user_id in blocked}:
+            transaction.on_commit(partial(enqueue_evaluation, user_id, None))
+        self.message_user(request, ngettext("Lifted %(n)d block; the learner is evaluated again.",
+                                            "Lifted %(n)d blocks; the learners are evaluated again.", len(blocked))
+                          % {"n": len(blocked)}, messages.SUCCESS)
+
+    @admin.display(description=_("evidence"))
+    def evidence_display(self, obj):
+        entries = [e for e in (obj.evidence or []) if isinstance(e, dict)]
+        if not entries:
+            return EMPTY
+        pks = _credential_pks(_leaf_credential_slug(e) for e in entries)
+        child_uuids = set()
+        for entry in entries:
+            try:
+                child_uuids.add(uuid.UUID(str(entry.get("award"))))
+            except ValueError:
+                pass
+        children = dict(Award.objects.filter(uuid__in=child_uuids).values_list("uuid", "pk")) if child_uuids else {}
+        items = []
+        for entry in entries:
+            path = entry.get("path", "criteria")
+            requirement = _describe_leaf_dict(entry.get("requirement"), path, pks)
+            if "award" in entry:
+                items.append(format_html("<code>{}</code> {}: {} {}", path, requirement, _("met by award"),
+                                         self._award_link(entry.get("award"), children)))
+            else:
+                facts = [f for f in entry.get("facts") or [] if isinstance(f, dict)]
+                if facts:
+                    how = format_html("{}<ul>{}</ul>", _("met by"), format_html_join("", "<li>{}</li>", (
+                        (format_html(
+                            str(_("{kind} of {course}: event {event_id} at {time} → {value}")),
+                            kind=f.get("kind", "?"), course=_course(f.get("course_key", "?")),
+                            event_id=format_html("<code>{}</code>", f.get("event_id", "?")),
+                            time=f.get("event_time", "?"),
+                            value=format_html("<code>{}</code>", json.dumps(f.get("value"), sort_keys=True,
+                                                                            ensure_ascii=False)),
+                        ),) for f in facts)))
+                else:
+                    how = _("met (no fact recorded)")
+                items.append(format_html("<code>{}</code> {}: {}", path, requirement, how))
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((i,) for i in items)))
+
+    @staticmethod
+    def _award_link(value, children):
+        if not value:
+            return _("(the required award was not recorded)")
+        try:
+            pk = children.get(uuid.UUID(str(value)))
+        except ValueError:
+            pk = None
+        if pk is None:
+            return format_html("<code>{}</code>", value)
+        return format_html('<a href="{}"><code>{}</code></a>',
+                           reverse("admin:openedx_microcred_award_change", args=[pk]), value)
+
+
+# --- Rejected events ----------------------------------------------------------------------------
+
+
+@admin.register(RejectedEvent)
+class RejectedEventAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "event_type", "event_id", "short_reason")
+    list_filter = ("event_type",)
+    search_fields = ("event_id", "event_type", "reason")
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    fields = ("received_at", "event_type", "event_id", "event_time", "reason", "payload_display")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("reason"))
+    def short_reason(self, obj):
+        return Truncator(obj.reason).chars(100)
+
+    actions = ("send_again",)
+
+    @admin.action(description=_("Send selected events again"), permissions=("delete",))
+    def send_again(self, request, queryset):
+        """Once the cause is fixed (the user exists now...), send the kept events through the signals."""
+        outcomes, unsendable = {}, []
+        for rejected in queryset.order_by("event_time", "pk"):
+            try:
+                outcome = eventlog.resend_rejected(rejected)
+            except eventlog.InvalidEventLine as exc:
+                unsendable.append(f"{rejected.event_id or rejected.pk}: {exc}")
+                continue
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if outcomes:
+            summary = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
+            self.message_user(request, _("Sent again: %(summary)s. Events rejected again are listed anew with "
+                                         "their reason.") % {"summary": summary}, messages.SUCCESS)
+        for problem in unsendable:
+            self.message_user(request, _("Not sendable, kept: %(problem)s") % {"problem": problem}, messages.WARNING)
+
+    @admin.display(description=_("payload"))
+    def payload_display(self, obj):
+        return _pretty_json(obj.payload)
+
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The outbox to badge platforms: what is waiting, what failed and why (errors never hold secrets)."""
+
+    list_display = ("award_uuid", "account", "platform", "action", "state", "attempts", "next_attempt_at",
+                    "external_id", "upstream_state", "short_error")
+    list_filter = ("state", "platform", "account", "action")
+    search_fields = ("=external_id", "=award__uuid", "=account")
+    list_select_related = ("award",)
+    show_full_result_count = False
+    actions = ("retry", "cancel")
+    fields = ("award", "account", "platform", "action", "target", "state", "attempts", "next_attempt_at",
+              "outcome_unknown", "external_id", "upstream_state", "last_error", "created", "modified")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False  # awards and revocations write the outbox
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    @admin.display(description=_("award"))
+    def award_uuid(self, obj):
+        return obj.award.uuid
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj):
+        return Truncator(obj.last_error).chars(120)
+
+    @admin.action(description=_("Retry selected deliveries now"), permissions=("retry",))
+    def retry(self, request, queryset):
+        count = delivery.retry_now(list(queryset))
+        self.message_user(request, ngettext("%(n)d delivery queued again.", "%(n)d deliveries queued again.", count)
+                          % {"n": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Cancel selected deliveries"), permissions=("retry",))
+    def cancel(self, request, queryset):
+        count = delivery.cancel(list(queryset))
+        self.message_user(request, ngettext("%(n)d delivery cancelled.", "%(n)d deliveries cancelled.", count)
+                          % {"n": count}, messages.SUCCESS)

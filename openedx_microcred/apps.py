@@ -1,0 +1,65 @@
+"""Django app configuration, including the Open edX plugin declaration."""
+
+from django.apps import AppConfig
+
+_EVENTS = "openedx_events.learning.signals"
+
+# (signal name in openedx_events.learning.signals, receiver in handlers.py)
+EVENT_RECEIVERS = (
+    ("COURSE_PASSING_STATUS_UPDATED", "record_passing_status"),
+    ("CCX_COURSE_PASSING_STATUS_UPDATED", "record_ccx_passing_status"),
+    ("PERSISTENT_GRADE_SUMMARY_CHANGED", "record_persistent_grade"),
+    ("CERTIFICATE_CREATED", "record_certificate"),
+    ("CERTIFICATE_CHANGED", "record_certificate"),
+    ("CERTIFICATE_REVOKED", "record_certificate_revoked"),
+    ("COURSE_ENROLLMENT_CREATED", "record_enrollment"),
+    ("COURSE_ENROLLMENT_CHANGED", "record_enrollment"),
+    ("COURSE_UNENROLLMENT_COMPLETED", "record_unenrollment"),
+)
+
+
+def _receivers():
+    return [
+        {
+            "receiver_func_name": func,
+            "signal_path": f"{_EVENTS}.{signal}",
+            "dispatch_uid": f"openedx_microcred.{func}.{signal}",
+        }
+        for signal, func in EVENT_RECEIVERS
+    ]
+
+
+def _plugin_config():
+    settings_config = {
+        "common": {"relative_path": "settings.common"},
+        "production": {"relative_path": "settings.production"},
+        "test": {"relative_path": "settings.test"},
+    }
+    return {
+        "url_config": {
+            project: {"namespace": "openedx_microcred", "regex": r"^microcred/", "relative_path": "urls"}
+            for project in ("lms.djangoapp", "cms.djangoapp")
+        },
+        "settings_config": {project: settings_config for project in ("lms.djangoapp", "cms.djangoapp")},
+        # Grades and certificates change in the LMS and its workers only; Studio needs no receivers.
+        "signals_config": {"lms.djangoapp": {"relative_path": "handlers", "receivers": _receivers()}},
+    }
+
+
+class MicrocredConfig(AppConfig):
+    """Stackable microcredentials."""
+
+    name = "openedx_microcred"
+    verbose_name = "Microcredentials"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    # ProjectType / SettingsType live in edx-platform, not edx-django-utils: use their string values.
+    plugin_app = _plugin_config()
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers system checks)
+        from .handlers import connect_completion_receiver
+
+        # edx-completion is optional: its model can only be named as a sender where it is
+        # installed, so this receiver cannot go through signals_config.
+        connect_completion_receiver()

@@ -1,0 +1,522 @@
+"""
+The catalog of credentials: saving them with their criteria checked against each other, and
+keeping the dependency index (which credentials an event in a course can change) up to date.
+"""
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import CourseKey
+
+from . import rules
+from .models import CourseDependency, Credential, platform_target_problems
+
+
+def check_references(changed):
+    """
+    Check that the changed credentials (slug → requirement tree) only require credentials that
+    exist and close no cycle through the stored catalog. Raises a ValidationError on "criteria"
+    naming the problems of the changed credentials only: a fault elsewhere in the catalog (which the
+    system check reports) does not block saving an unrelated credential.
+
+    Only the credentials reachable from the changed ones are read (a cycle through a changed
+    credential can only run through what it requires), so a save costs O(its descendants), not
+    O(catalog).
+    """
+    requires = {slug: set(tree.credentials()) for slug, tree in changed.items()}
+    messages = []
+    known, asked = set(), set(requires)
+    frontier = set().union(*requires.values()) - asked
+    while frontier:
+        asked |= frontier
+        fetched = []
+        for stored in Credential.objects.filter(slug__in=frontier).only("slug", "criteria"):
+            known.add(stored.slug)
+            fetched.append(stored.slug)
+            try:
+                requires[stored.slug] = set(stored.requirement().credentials())
+            except rules.InvalidCriteria:
+                requires[stored.slug] = set()  # broken elsewhere; the system check reports it
+        frontier = set().union(*(requires[slug] for slug in fetched)) - asked
+    for slug, tree in changed.items():
+        for leaf in tree.leaves():
+            if isinstance(leaf, rules.CredentialEarned):
+                if leaf.credential == slug:
+                    messages.append(f"{leaf.path}: '{slug}' requires itself")
+                elif leaf.credential not in changed and leaf.credential not in known:
+                    messages.append(f"{leaf.path}: requires unknown credential '{leaf.credential}'")
+    for cycle in rules.find_cycles_in_graph(requires):
+        members = cycle[:-1]
+        if len(members) < 2:
+            continue  # a self-reference, reported above
+        start = next((i for i, s in enumerate(members) if s in changed), None)
+        if start is not None:
+            rotated = members[start:] + members[:start]
+            messages.append("criteria: dependency cycle " + " → ".join(rotated + [rotated[0]]))
+    if messages:
+        raise ValidationError({"criteria": messages})
+
+
+@transaction.atomic
+def save_credential(credential: Credential) -> Credential:
+    """Validate and save one credential, then refresh the dependency index around it."""
+    credential.full_clean()
+    was_active = credential.pk is not None and Credential.objects.filter(
+        pk=credential.pk, state=Credential.State.ACTIVE).exists()
+    credential.save()
+    refresh_dependency_index([credential])
+    if not was_active:
+        evaluate_learners_of([credential])
+    return credential
+
+
+def evaluate_learners_of(credentials):
+    """
+    Once credentials are active, queue (on commit) the evaluation of every learner who has facts in
+    their courses, so that those who already meet the criteria are awarded without a new event.
+    """
+    from .tasks import evaluate_credential_learners_task, task_routing  # pylint: disable=import-outside-toplevel
+
+    for credential in credentials:
+        if credential.state == Credential.State.ACTIVE:
+            transaction.on_commit(partial(evaluate_credential_learners_task.apply_async, args=(credential.pk,),
+                                          **task_routing()))
+
+
+def refresh_dependency_index(credentials):
+    """
+    Recompute the requires-edges and course dependencies of ``credentials`` and of every stack
+    above them. A credential depends on its own courses and on every course of the credentials it
+    requires, transitively, so one indexed lookup by course finds the stacks too.
+    """
+    affected = {c.pk: c for c in credentials}
+    frontier = set(affected)
+    through = Credential.requires.through
+    while frontier:
+        parents = set(
+            through.objects.filter(to_credential_id__in=frontier).values_list("from_credential_id", flat=True)
+        ) - set(affected)
+        for parent in Credential.objects.filter(pk__in=parents):
+            affected[parent.pk] = parent
+        frontier = parents
+
+    trees = {c.slug: c.requirement() for c in affected.values()}
+    ordered = rules.dependency_order(rules.CredentialRule(slug, tree) for slug, tree in trees.items())
+    by_slug = {c.slug: c for c in affected.values()}
+    courses_by_slug = {}
+    for rule in ordered:
+        credential = by_slug[rule.slug]
+        required = list(Credential.objects.filter(slug__in=rule.requirement.credentials()))
+        credential.requires.set(required)
+        courses = set(rule.requirement.courses())
+        for child in required:
+            if child.slug in courses_by_slug:
+                courses |= courses_by_slug[child.slug]
+            else:
+                courses |= {str(k) for k in child.course_dependencies.values_list("course_key", flat=True)}
+        courses_by_slug[rule.slug] = courses
+        CourseDependency.objects.filter(credential=credential).exclude(course_key__in=courses).delete()
+        present = {str(k) for k in CourseDependency.objects.filter(credential=credential).values_list("course_key", flat=True)}
+        CourseDependency.objects.bulk_create(
+            [CourseDependency(credential=credential, course_key=k) for k in sorted(courses - present)]
+        )
+
+
+# --- Loading a catalog file ("configuration as code") -----------------------------------------
+#
+# ``load_catalog`` takes the entries of a catalog file (already parsed from YAML or JSON; the
+# ``microcred_load`` command does that) and creates or updates the credentials they describe,
+# keyed by slug. It validates every entry before it writes anything and then applies all of them
+# in one transaction; see docs/catalog-format.md.
+
+
+class InvalidCatalog(ValidationError):
+    """A catalog file that cannot be loaded; ``messages`` lists every error, each saying where."""
+
+
+@dataclass
+class LoadReport:
+    """What a load did (or, for a dry run, would do): slugs in file order, plus warnings."""
+
+    created: list = field(default_factory=list)
+    updated: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def changed(self):
+        return self.created + self.updated
+
+
+_STRING, _INTEGER, _DECIMAL, _BOOLEAN, _CRITERIA, _STRINGS, _COURSE, _TARGETS = (
+    "string", "integer", "decimal", "boolean", "criteria", "strings", "course", "targets")
+
+# Every key an entry may have: (kind of value, required). An optional key that is omitted or
+# null takes the model's default, also when it updates a stored credential: the file describes
+# each credential it lists completely.
+ENTRY_FIELDS = {
+    "slug": (_STRING, True),
+    "title": (_STRING, True),
+    "org": (_STRING, True),
+    "criteria": (_CRITERIA, True),
+    "course_key": (_COURSE, False),
+    "description": (_STRING, False),
+    "state": (_STRING, False),
+    "revocation_policy": (_STRING, False),
+    "stack_kind": (_STRING, False),
+    "validity_days": (_INTEGER, False),
+    "learning_outcomes": (_STRINGS, False),
+    "platform_targets": (_TARGETS, False),
+    "workload_hours": (_INTEGER, False),
+    "ects_credits": (_DECIMAL, False),
+    "eqf_level": (_INTEGER, False),
+    "assessment_type": (_STRING, False),
+    "participation_form": (_STRING, False),
+    "quality_assurance": (_STRING, False),
+    "identity_verified": (_BOOLEAN, False),
+}
+
+
+@dataclass
+class _Entry:
+    index: int
+    slug: object = None
+    values: dict = field(default_factory=dict)
+    tree: object = None  # the parsed criteria, when they are valid
+    errors: list = field(default_factory=list)
+    failed: set = field(default_factory=set)  # fields with an error
+
+    @property
+    def label(self):
+        if isinstance(self.slug, str) and self.slug:
+            return f"credentials[{self.index}] ({self.slug})"
+        return f"credentials[{self.index}]"
+
+    def error(self, where, message):
+        self.errors.append(f"{self.label}: {where}: {message}")
+        self.failed.add(where)
+
+
+def load_catalog(entries, dry_run=False) -> LoadReport:
+    """
+    Create or update the credentials ``entries`` describe, keyed by slug: a list of mappings, one
+    per credential, or a whole catalog document (a mapping with that list under "credentials").
+
+    Everything is validated first: the keys and values of every entry (with the model's own field
+    validation), the criteria, and the references between credentials over the file and the stored
+    catalog together. If anything is wrong nothing is written and InvalidCatalog lists every
+    error. Otherwise the entries are saved in dependency order in one transaction, an entry equal
+    to the stored credential is left alone, and the dependency index is refreshed once for all the
+    credentials that changed. With ``dry_run`` the report says what would change; nothing is written.
+    """
+    file_errors = []
+    if isinstance(entries, Mapping):
+        entries, file_errors = _document_entries(entries)
+    elif not isinstance(entries, list):
+        raise InvalidCatalog([f"credentials: must be a list of credentials, not {type(entries).__name__}"])
+    with transaction.atomic():
+        parsed = [_read_entry(index, data) for index, data in enumerate(entries)]
+        stored = Credential.objects.all() if dry_run else Credential.objects.select_for_update()
+        existing = {c.slug: c for c in stored.filter(slug__in=[e.values["slug"] for e in parsed if "slug" in e.values])}
+        _check_duplicates(parsed)
+        instances = {
+            entry.index: _clean_entry(entry, existing.get(entry.values.get("slug")))
+            for entry in parsed if "entry" not in entry.failed
+        }
+        _check_catalog_references(parsed)
+        errors = file_errors + [message for entry in parsed for message in entry.errors]
+        if errors:
+            raise InvalidCatalog(errors)
+
+        report = LoadReport(dry_run=dry_run)
+        report.warnings = _warnings(parsed, existing)
+        to_save = {}
+        for entry in parsed:
+            current = existing.get(entry.slug)
+            if current is None:
+                report.created.append(entry.slug)
+                to_save[entry.slug] = instances[entry.index]
+            elif _differs(instances[entry.index], current):
+                report.updated.append(entry.slug)
+                to_save[entry.slug] = _copy_fields(instances[entry.index], current)
+            else:
+                report.unchanged.append(entry.slug)
+        if dry_run or not to_save:
+            return report
+
+        was_active = {slug for slug, c in existing.items() if c.state == Credential.State.ACTIVE}
+        trees = {entry.slug: entry.tree for entry in parsed if entry.slug in to_save}
+        saved = []
+        for rule in rules.dependency_order(rules.CredentialRule(slug, tree) for slug, tree in trees.items()):
+            credential = to_save[rule.slug]
+            credential.save()
+            saved.append(credential)
+        refresh_dependency_index(saved)
+        evaluate_learners_of([c for c in saved if c.slug not in was_active])
+        return report
+
+
+CATALOG_KEYS = ("credentials",)
+
+
+def _document_entries(document):
+    """The entries of a whole catalog document ({"credentials": [...]}), and its own errors."""
+    errors = [f"{key}: unknown top-level key; a catalog has only: {', '.join(CATALOG_KEYS)}"
+              for key in document if key not in CATALOG_KEYS]
+    entries = document.get("credentials")
+    if entries is None:
+        errors.append("credentials: is required (the list of credentials)")
+        entries = []
+    elif not isinstance(entries, list):
+        errors.append(f"credentials: must be a list of credentials, not {type(entries).__name__}")
+        entries = []
+    return entries, errors
+
+
+def _read_entry(index, data) -> _Entry:
+    """Check an entry's keys and the types of its values; convert them to the model's types."""
+    entry = _Entry(index)
+    if not isinstance(data, Mapping):
+        entry.error("entry", f"must be a mapping of credential fields, not {type(data).__name__}")
+        return entry
+    entry.slug = data.get("slug")
+    for key in data:
+        if key not in ENTRY_FIELDS:
+            entry.error(str(key), f"unknown field; the fields of a credential are: {', '.join(ENTRY_FIELDS)}")
+    for name, (kind, required) in ENTRY_FIELDS.items():
+        value = data.get(name)
+        if value is None:
+            if required:
+                entry.error(name, "is required")
+            continue  # the model's default
+        converted = _convert(entry, name, kind, value)
+        if converted is not _INVALID:
+            entry.values[name] = converted
+    return entry
+
+
+_INVALID = object()
+
+
+def _convert(entry, name, kind, value):
+    """The value as the model takes it, or _INVALID after recording the error."""
+    if kind == _STRING:
+        if isinstance(value, str):
+            return value
+        entry.error(name, f"must be a string, not {value!r}")
+    elif kind == _COURSE:
+        if isinstance(value, str):
+            if not value:
+                return None
+            try:
+                return str(CourseKey.from_string(value))
+            except InvalidKeyError:
+                entry.error(name, f"'{value}' is not a valid course key")
+        else:
+            entry.error(name, f"must be a course key string, not {value!r}")
+    elif kind == _INTEGER:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        entry.error(name, f"must be a whole number, not {value!r}")
+    elif kind == _DECIMAL:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Decimal(value)
+        if isinstance(value, float) and math.isfinite(value):
+            return Decimal(repr(value))  # 2.5, not the binary 2.49999...
+        entry.error(name, f"must be a number, not {value!r}")
+    elif kind == _BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        entry.error(name, f"must be true or false, not {value!r}")
+    elif kind == _TARGETS:
+        problems = platform_target_problems(value)
+        if not problems:
+            return [dict(target) for target in value]
+        for problem in problems:
+            entry.error(name, str(problem))
+    elif kind == _STRINGS:
+        if isinstance(value, list) and all(isinstance(item, str) and item.strip() for item in value):
+            return list(value)
+        entry.error(name, "must be a list of non-empty strings")
+    elif kind == _CRITERIA:
+        try:
+            # What the JSONField stores; also turns YAML-only values (dates...) into an error.
+            value = json.loads(json.dumps(value))
+        except (TypeError, ValueError) as exc:
+            entry.error(name, f"must be JSON data: {exc}")
+            return _INVALID
+        try:
+            entry.tree = rules.parse_criteria(value)
+        except rules.InvalidCriteria as exc:
+            # Each message already starts with its path ("criteria.of[1].course: ...").
+            entry.errors.extend(f"{entry.label}: {message}" for message in exc.messages)
+            entry.failed.add(name)
+            return _INVALID
+        return value
+    return _INVALID
+
+
+def _check_duplicates(parsed):
+    first = {}
+    for entry in parsed:
+        slug = entry.values.get("slug")
+        if slug is None:
+            continue
+        if slug in first:
+            entry.error("slug", f"'{slug}' is already used by credentials[{first[slug]}]")
+        else:
+            first[slug] = entry.index
+
+
+def _clean_entry(entry, stored):
+    """
+    Run the model's field validation (Model.full_clean without clean(), whose reference check
+    only knows the stored catalog; the rest of clean() is done here and in
+    _check_catalog_references) and collect its errors. Return the unsaved instance.
+    """
+    instance = Credential(**entry.values)
+    if stored is not None:
+        instance.pk, instance.uuid, instance.created = stored.pk, stored.uuid, stored.created
+        instance._state.adding = False  # pylint: disable=protected-access  # the uniqueness checks skip it
+    # Fields that are missing or of the wrong type already have their error; the criteria were
+    # parsed by rules.parse_criteria, whose messages say where in the tree.
+    exclude = {name for name, (_, required) in ENTRY_FIELDS.items() if required and name not in entry.values}
+    exclude |= entry.failed | {"criteria"}
+    errors = {}
+    for check in (instance.clean_fields, instance.validate_unique, instance.validate_constraints):
+        try:
+            check(exclude=exclude)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                known = errors.setdefault(name, [])
+                known.extend(m for m in messages if m not in known)
+    for name, messages in errors.items():
+        for message in messages:
+            choices = getattr(Credential._meta.get_field(name), "choices", None) if name in ENTRY_FIELDS else None
+            if choices and "choice" in message:
+                allowed = ", ".join(repr(value) for value, _ in choices if value)
+                message += f" Expected one of: {allowed}" + (", or leave it out." if "" in dict(choices) else ".")
+            entry.error(name, message)
+    return instance
+
+
+# Stands for criteria that cannot be parsed: the credential exists, what it requires is unknown.
+_UNKNOWN_TREE = rules.Group(kind=rules.ALL, children=())
+
+
+def _stored_trees(exclude):
+    """slug → requirement tree of every stored credential not in ``exclude``."""
+    trees = {}
+    for credential in Credential.objects.exclude(slug__in=list(exclude)).only("slug", "criteria"):
+        try:
+            trees[credential.slug] = credential.requirement()
+        except rules.InvalidCriteria:
+            trees[credential.slug] = _UNKNOWN_TREE
+    return trees
+
+
+def _leaves_requiring(tree):
+    """(path, slug) for every credential leaf of a tree."""
+    if tree is None:
+        return []
+    return [(leaf.path, leaf.credential) for leaf in tree.leaves() if isinstance(leaf, rules.CredentialEarned)]
+
+
+def _check_catalog_references(parsed):
+    """
+    Check the references of the file's criteria against the file and the stored catalog together:
+    unknown credentials and self-references per leaf, then cycles over the union (the check
+    rules.validate_catalog makes, reported at the leaf of a file entry that closes the cycle).
+    Errors are recorded on the entries.
+    """
+    in_file = {}
+    for entry in parsed:
+        if "slug" in entry.values:
+            in_file.setdefault(entry.values["slug"], entry)  # a duplicate has its error already
+    graph = _stored_trees(exclude=in_file)
+    known = set(graph) | set(in_file)
+    for slug, entry in in_file.items():
+        if entry.tree is None:
+            continue
+        for path, ref in _leaves_requiring(entry.tree):
+            if ref == slug:
+                entry.error(f"{path}.credential", f"'{slug}' requires itself")
+            elif ref not in known:
+                entry.error(f"{path}.credential", f"requires unknown credential '{ref}'")
+    for slug, entry in in_file.items():
+        graph[slug] = entry.tree or _UNKNOWN_TREE
+    for cycle in rules.find_cycles(graph):
+        if len(cycle) <= 2:
+            continue  # a self-reference, reported above
+        members = cycle[:-1]
+        owners = [in_file[slug] for slug in members if slug in in_file]
+        if not owners:
+            continue  # a cycle among stored credentials only; the system check reports it
+        owner = min(owners, key=lambda e: e.index)
+        start = members.index(owner.values["slug"])
+        rotated = members[start:] + members[:start]
+        rotated.append(rotated[0])
+        path = next(p for p, ref in _leaves_requiring(owner.tree) if ref == rotated[1])
+        owner.error(f"{path}.credential", "dependency cycle " + " → ".join(rotated))
+    # rules.validate_catalog over the union as well, so that whatever it rejects is rejected here
+    # too; its messages have no leaf path, so they only show for entries without a finer error.
+    # Errors of stored credentials outside the file are not the file's doing and do not stop it.
+    try:
+        rules.validate_catalog(graph)
+    except ValidationError as exc:
+        for slug, messages in exc.message_dict.items():
+            entry = in_file.get(slug)
+            if entry is not None and not entry.errors:
+                for message in messages:
+                    entry.error("criteria", message.removeprefix("criteria: "))
+
+
+def _warnings(parsed, existing):
+    """Things that are valid but probably not meant."""
+    warnings = []
+    state = {slug: c.state for slug, c in existing.items()}
+    state.update(Credential.objects.filter(
+        slug__in={ref for e in parsed for _, ref in _leaves_requiring(e.tree)}).values_list("slug", "state"))
+    state.update({e.slug: e.values.get("state", Credential.State.DRAFT) for e in parsed})
+    for entry in parsed:
+        refs = sorted({ref for _, ref in _leaves_requiring(entry.tree)})
+        kind = entry.values.get("stack_kind", "")
+        if kind and not refs:
+            warnings.append(f"{entry.label}: stack_kind: '{kind}' but the criteria require no credential")
+        if entry.values.get("state", Credential.State.DRAFT) == Credential.State.ACTIVE:
+            inactive = [ref for ref in refs if state.get(ref) != Credential.State.ACTIVE]
+            if inactive:
+                warnings.append(f"{entry.label}: state: active, but it requires credential(s) that are not "
+                                f"active and so are never awarded: {', '.join(inactive)}")
+    return warnings
+
+
+# Fields an entry sets; everything else (uuid, created, modified, requires) is the database's own.
+_COMPARED = tuple(ENTRY_FIELDS)
+
+
+def _comparable(credential, name):
+    value = getattr(credential, name)
+    if name == "course_key":
+        return str(value) if value else None
+    if name == "ects_credits" and value is not None:
+        return Decimal(value)
+    return value
+
+
+def _differs(candidate, stored):
+    return any(_comparable(candidate, name) != _comparable(stored, name) for name in _COMPARED)
+
+
+def _copy_fields(candidate, stored):
+    for name in _COMPARED:
+        setattr(stored, name, getattr(candidate, name))
+    return stored

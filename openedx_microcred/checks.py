@@ -1,0 +1,28 @@
+"""Django system checks: a catalog that cannot be evaluated is reported at start-up, not at award time."""
+
+from django.core import checks
+from django.db import DatabaseError
+
+
+@checks.register(checks.Tags.database)
+def check_catalog(app_configs=None, **kwargs):  # pylint: disable=unused-argument
+    from . import rules  # pylint: disable=import-outside-toplevel
+    from .models import Credential  # pylint: disable=import-outside-toplevel
+
+    errors, trees = [], {}
+    try:
+        credentials = list(Credential.objects.only("slug", "criteria"))
+    except DatabaseError:
+        return []  # not migrated yet
+    for credential in credentials:
+        try:
+            trees[credential.slug] = credential.requirement()
+        except rules.InvalidCriteria as exc:
+            errors.append(checks.Error(f"Credential '{credential.slug}': {'; '.join(exc.messages)}",
+                                       id="openedx_microcred.E001"))
+    try:
+        rules.validate_catalog(trees)
+    except rules.ValidationError as exc:
+        for slug, messages in exc.message_dict.items():
+            errors.extend(checks.Error(f"Credential '{slug}': {m}", id="openedx_microcred.E002") for m in messages)
+    return errors

@@ -1,0 +1,332 @@
+"""
+Issuing awards as signed Open Badges 3.0 credentials, hosting the revocation lists, verifying.
+
+The I/O edge around ``openbadges/`` (pure document building, proofs, DIDs, status lists): it reads
+the award, the credential, the platform and the settings, signs with the issuer's current key and
+stores the signed document on the award. Issuing is idempotent: an award is signed once.
+"""
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timezone as dt_timezone
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from . import keys
+from .models import Award, Credential, StatusList
+from .openbadges import did, document, proof, status_list
+from .platform import get_platform
+
+log = logging.getLogger(__name__)
+
+STATUS_LIST_SIZE = status_list.DEFAULT_SIZE
+# A list takes new awards until half its bits are used: random indexes stay cheap to find and say
+# little about the order of issue (the spec's privacy advice).
+STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
+
+
+# --- Where things live ------------------------------------------------------------------------
+
+
+def lms_root_url() -> str:
+    root = getattr(settings, "MICROCRED_LMS_ROOT_URL", None) or getattr(settings, "LMS_ROOT_URL", "") or ""
+    return (root or "http://127.0.0.1:8000").rstrip("/")
+
+
+def credential_url(award_uuid) -> str:
+    return f"{lms_root_url()}/microcred/credentials/{award_uuid}/"
+
+
+def credential_json_url(award_uuid) -> str:
+    return f"{lms_root_url()}/microcred/credentials/{award_uuid}.json"
+
+
+def status_list_url(number) -> str:
+    return f"{lms_root_url()}/microcred/status/{number}"
+
+
+def badge_image_url(credential):
+    """The absolute URL of the credential's badge image, or None."""
+    if not credential.image:
+        return None
+    url = credential.image.url
+    return url if urlsplit(url).scheme else f"{lms_root_url()}{url}"
+
+
+def achievement_id(credential) -> str:
+    return f"urn:uuid:{credential.uuid}"
+
+
+def issuer_did(key: keys.SigningKey) -> str:
+    if getattr(settings, "MICROCRED_DID_METHOD", "key") == "web":
+        return did.did_web(urlsplit(lms_root_url()).netloc, ["microcred"])
+    return did.did_key(key.public_key)
+
+
+def verification_method(key: keys.SigningKey) -> str:
+    if getattr(settings, "MICROCRED_DID_METHOD", "key") == "web":
+        return f"{issuer_did(key)}#{key.key_id}"
+    return did.did_key_verification_method(key.public_key)
+
+
+def did_web_document() -> dict:
+    """The DID document of the did:web issuer, with every key that ever signed."""
+    keys.signing_key()  # the first key is made on first use; a DID document needs one
+    return did.did_web_document(did.did_web(urlsplit(lms_root_url()).netloc, ["microcred"]), keys.published_keys())
+
+
+def issuer_profile(key: keys.SigningKey) -> document.IssuerProfile:
+    configured = getattr(settings, "MICROCRED_ISSUER", None) or {}
+    return document.IssuerProfile(
+        id=issuer_did(key),
+        name=configured.get("name") or getattr(settings, "PLATFORM_NAME", "") or "Open edX",
+        url=configured.get("url") or lms_root_url(),
+        country_code=configured.get("country") or None,
+        email=configured.get("email") or None,
+        description=configured.get("description") or None,
+        image=configured.get("image") or None,
+    )
+
+
+# --- Issuing ------------------------------------------------------------------------------------
+
+
+def _uses_did_key():
+    return getattr(settings, "MICROCRED_DID_METHOD", "key") != "web"
+
+
+def _allocate_status_index(award, key: keys.SigningKey):
+    """
+    A random free bit in the newest status list with room (of this key's lists under did:key);
+    a new list when it is half full.
+    """
+    owner = key.stored_id if _uses_did_key() else None
+    while True:
+        with transaction.atomic():
+            lists = StatusList.objects.select_for_update().order_by("-number")
+            current = lists.filter(issuer_key_id=owner).first()
+            if current is None or current.allocated >= min(STATUS_LIST_FILL, current.size // 2):
+                newest = lists.first()
+                current = StatusList.objects.create(number=newest.number + 1 if newest else 0,
+                                                    size=STATUS_LIST_SIZE, issuer_key_id=owner)
+            index = random.SystemRandom().randrange(current.size)
+            try:
+                with transaction.atomic():
+                    Award.objects.filter(pk=award.pk, status_index__isnull=True).update(
+                        status_list=current, status_index=index)
+            except IntegrityError:
+                continue  # that bit is taken: draw again
+            StatusList.objects.filter(pk=current.pk).update(allocated=F("allocated") + 1)
+            award.refresh_from_db(fields=["status_list", "status_index"])
+            return award
+
+
+def _course_names(course_keys):
+    return get_platform().course_names(course_keys) if course_keys else {}
+
+
+def achievement_info(credential, course_names=None, credential_names=None, page_url=None) -> document.AchievementInfo:
+    tree = credential.requirement()
+    course_names = course_names if course_names is not None else _course_names(tree.courses())
+    if credential_names is None:
+        credential_names = dict(Credential.objects.filter(slug__in=tree.credentials()).values_list("slug", "title"))
+    children = Credential.objects.filter(slug__in=tree.credentials()).only("uuid", "title", "slug")
+    stacks = credential.required_by.filter(state=Credential.State.ACTIVE).only("uuid", "title")
+    the_id = achievement_id(credential)
+    return document.AchievementInfo(
+        id=the_id,
+        name=credential.title,
+        description=credential.description,
+        criteria_narrative=document.criteria_narrative(tree, course_names, credential_names),
+        learning_outcomes=tuple(credential.learning_outcomes or ()),
+        workload_hours=credential.workload_hours,
+        ects_credits=credential.ects_credits,
+        eqf_level=credential.eqf_level,
+        assessment_type=credential.assessment_type,
+        participation_form=credential.participation_form,
+        quality_assurance=credential.quality_assurance,
+        identity_verified=credential.identity_verified,
+        is_stack=bool(tree.credentials()),
+        stack_kind=credential.stack_kind,
+        stack_children=tuple(document.AchievementRef(achievement_id(c), c.title) for c in children),
+        stacks_containing=tuple(document.AchievementRef(achievement_id(s), s.title) for s in stacks),
+        grades=document.grade_descriptions(tree, the_id, course_names),
+        human_code=credential.slug,
+        page_url=page_url,
+        image=badge_image_url(credential),
+    )
+
+
+def build_document(award, key: keys.SigningKey) -> dict:
+    """The unsigned OB 3.0 credential of an award (its status index must be allocated)."""
+    credential = award.credential
+    tree = credential.requirement()
+    course_names = _course_names(tree.courses())
+    credential_names = dict(Credential.objects.filter(slug__in=tree.credentials()).values_list("slug", "title"))
+    user = get_platform().user_data(award.user_id)
+    if user is None or not user.pii.email:
+        raise ValueError(f"award {award.uuid}: the learner has no email to identify them by")
+    issued = document.IssuedCredential(
+        credential_id=credential_url(award.uuid),
+        award_uuid=str(award.uuid),
+        issuer=issuer_profile(key),
+        achievement=achievement_info(credential, course_names, credential_names,
+                                     page_url=credential_url(award.uuid)),
+        recipient=document.Recipient(email=user.pii.email, salt=award.recipient_salt),
+        valid_from=award.issued_at,
+        valid_until=award.expires_at,
+        extension_context=document.extension_context_url(lms_root_url()),
+        evidence=document.evidence_from_award(award.evidence, course_names, credential_names,
+                                              award_url=credential_url),
+        credential_status=status_list.status_entry(status_list_url(award.status_list.number), award.status_index),
+        grade_results=document.grade_results_from_award(award.evidence, achievement_id(credential)),
+    )
+    return document.build_credential(issued)
+
+
+def issue_award(award_id) -> dict:
+    """Sign and store the award's OB 3.0 credential; return it. Signing twice returns the first."""
+    award = Award.objects.select_related("credential", "status_list").get(pk=award_id)
+    if award.document:
+        return award.document
+    if not award.recipient_salt:
+        award.recipient_salt = document.new_salt()
+        Award.objects.filter(pk=award.pk, recipient_salt="").update(recipient_salt=award.recipient_salt)
+        award.refresh_from_db(fields=["recipient_salt"])
+    key = keys.signing_key()
+    if award.status_index is None:
+        _allocate_status_index(award, key)
+        award.status_list = StatusList.objects.get(pk=award.status_list_id)
+    signed = proof.sign(build_document(award, key), key.private_key, verification_method(key), created=award.issued_at)
+    # Only the first signature is kept (a concurrent run of this task signs the same content).
+    Award.objects.filter(pk=award.pk, document__isnull=True).update(document=signed)
+    award.refresh_from_db(fields=["document"])
+    return award.document
+
+
+# --- Status lists ----------------------------------------------------------------------------
+
+
+def _status_cache_key(number):
+    return f"microcred.status_list.{number}"
+
+
+def status_list_document(number) -> dict:
+    """The signed BitstringStatusListCredential of list ``number`` (cached until a revocation)."""
+    cached = cache.get(_status_cache_key(number))
+    if cached is not None:
+        return cached
+    status = StatusList.objects.get(number=number)
+    revoked = Award.objects.filter(status_list=status, status=Award.Status.REVOKED).values_list("status_index", flat=True)
+    # Signed by the issuer of its awards: under did:key, the key that issued them.
+    key = keys.stored_signing_key(status.issuer_key_id) if status.issuer_key_id else keys.signing_key()
+    unsigned = status_list.status_list_credential(
+        status_list_url(number), issuer_did(key), status_list.encode(revoked, size=status.size),
+        datetime.now(dt_timezone.utc).replace(microsecond=0),
+    )
+    signed = proof.sign(unsigned, key.private_key, verification_method(key))
+    cache.set(_status_cache_key(number), signed, 300)
+    return signed
+
+
+def forget_status_lists(award_ids):
+    """Drop the cached lists of these awards (after a revocation) so the next read re-signs."""
+    numbers = set(Award.objects.filter(pk__in=list(award_ids), status_list__isnull=False)
+                  .values_list("status_list__number", flat=True))
+    cache.delete_many([_status_cache_key(n) for n in numbers])
+
+
+# --- Verifying ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """The outcome of ``verify_credential``: valid, or which check failed and why."""
+
+    valid: bool
+    checks: dict = field(default_factory=dict)  # check name → "ok" or the reason it failed
+    failed: str | None = None  # the first failing check: signature, revocation, expiry, not_yet_valid
+    reason: str | None = None
+
+    def __bool__(self):
+        return self.valid
+
+
+def _our_did_documents():
+    if getattr(settings, "MICROCRED_DID_METHOD", "key") != "web":
+        return {}
+    doc = did_web_document()
+    return {doc["id"]: doc}
+
+
+def _status_list_for(url):
+    """Our own status list credential behind a statusListCredential URL (never the network)."""
+    prefix = status_list_url("")
+    if not url.startswith(prefix) or not url[len(prefix):].isdigit():
+        raise LookupError(f"not a status list of this issuer: {url}")
+    return status_list_document(int(url[len(prefix):]))
+
+
+def verify_credential(credential: dict, now=None) -> VerificationResult:
+    """
+    Check a credential we issued, without trusting anything but the signature: the proof, the
+    signature of the revocation list and its bit, and the validity period.
+    """
+    now = now or datetime.now(dt_timezone.utc)
+    checks = {}
+    did_documents = _our_did_documents()
+
+    def resolve(method):
+        return did.resolve_verification_method(method, did_documents)
+
+    def result(name, reason):
+        checks[name] = reason
+        return VerificationResult(False, checks, name, reason)
+
+    signature = proof.verify_proof(credential, resolve)
+    if not signature.valid:
+        return result("signature", signature.reason + (f" ({signature.detail})" if signature.detail else ""))
+    checks["signature"] = "ok"
+
+    entry = credential.get("credentialStatus")
+    if entry:
+        try:
+            list_credential = _status_list_for(entry.get("statusListCredential", ""))
+            list_proof = proof.verify_proof(list_credential, resolve)
+            if not list_proof.valid:
+                return result("revocation", f"the status list's signature is not valid: {list_proof.reason}")
+            bits = list_credential["credentialSubject"]["encodedList"]
+            if status_list.is_set(bits, int(entry["statusListIndex"])):
+                return result("revocation", "revoked")
+        except (LookupError, KeyError, ValueError, StatusList.DoesNotExist) as exc:
+            return result("revocation", f"the revocation status cannot be checked: {exc}")
+        checks["revocation"] = "ok"
+
+    valid_from = _parse_time(credential.get("validFrom"))
+    if valid_from and now < valid_from:
+        return result("not_yet_valid", f"valid from {credential['validFrom']}")
+    valid_until = _parse_time(credential.get("validUntil"))
+    if valid_until and now >= valid_until:
+        return result("expiry", f"expired on {credential['validUntil']}")
+    checks["expiry"] = "ok"
+    return VerificationResult(True, checks)
+
+
+def _parse_time(value):
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def contexts_for_outside_verifiers():
+    """url → document of everything an outside verifier needs to check our credentials offline."""
+    root = lms_root_url()
+    documents = {document.extension_context_url(root): document.load_extension_context()}
+    documents.update(_our_did_documents())
+    return documents
+

@@ -1,0 +1,360 @@
+"""
+Database models: credentials and their dependency index, learner facts, progress, awards and the
+events that could not be processed.
+
+The rules themselves live in ``rules.py`` (pure Python); these models only store what it reads and
+decides.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from opaque_keys.edx.django.models import CourseKeyField
+
+from . import rules
+from .images import validate_badge_image
+
+
+_EQF_RANGE = _("The EQF level is a number from 1 to 8.")
+
+
+def platform_target_problems(targets):
+    """What is wrong with a credential's platform targets (their shape; the platforms check the rest)."""
+    if not isinstance(targets, list):
+        return [_("Platform targets are a list of objects, each with an 'account'.")]
+    problems, seen = [], set()
+    for index, target in enumerate(targets):
+        if not isinstance(target, dict) or not isinstance(target.get("account"), str) or not target["account"]:
+            problems.append(_("platform_targets[%(i)d]: an object with the name of a platform account "
+                              "('account') is required.") % {"i": index})
+        elif target["account"] in seen:
+            problems.append(_("platform_targets[%(i)d]: account '%(a)s' is listed twice.")
+                            % {"i": index, "a": target["account"]})
+        else:
+            seen.add(target["account"])
+    return problems
+
+
+class Credential(models.Model):
+    """Something a learner can earn. A credential whose criteria require other credentials is a stack."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        ARCHIVED = "archived", _("Archived")
+
+    class RevocationPolicy(models.TextChoices):
+        KEEP = "keep", _("Keep once earned")
+        REVOKE_WHEN_UNMET = "revoke_when_unmet", _("Revoke when the criteria are no longer met")
+
+    class StackKind(models.TextChoices):
+        NONE = "", _("Not a stack")
+        VERTICAL = "vertical", _("Vertical (levels in depth)")
+        HORIZONTAL = "horizontal", _("Horizontal (breadth)")
+        VALUE_ADDED = "value_added", _("Value-added")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    slug = models.SlugField(max_length=100, unique=True, help_text=_("Stable identifier, used in criteria and files."))
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    image = models.FileField(
+        upload_to="microcred/badges/", blank=True, validators=[validate_badge_image],
+        help_text=_("The badge: a PNG or SVG of at most 512 KiB."),
+    )
+    org = models.CharField(max_length=255, db_index=True, help_text=_("The organization that awards it."))
+    course_key = CourseKeyField(
+        max_length=255, blank=True, null=True, db_index=True,
+        help_text=_("The course whose team owns this credential; empty for an organization-level stack."),
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT, db_index=True)
+    criteria = models.JSONField(help_text=_("The requirement tree; see the README for its format."))
+    revocation_policy = models.CharField(
+        max_length=32, choices=RevocationPolicy.choices, default=RevocationPolicy.KEEP
+    )
+    stack_kind = models.CharField(max_length=16, choices=StackKind.choices, default=StackKind.NONE, blank=True)
+    validity_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1, _("An award is valid for at least one day."))],
+        help_text=_("Days an award stays valid; empty for no expiry."),
+    )
+
+    # The EU Council Recommendation (2022) elements a microcredential describes.
+    learning_outcomes = models.JSONField(default=list, blank=True)
+    workload_hours = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(0)])
+    ects_credits = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    eqf_level = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        validators=[MinValueValidator(1, _EQF_RANGE), MaxValueValidator(8, _EQF_RANGE)],
+        help_text=_("EQF level, 1 to 8."),
+    )
+    assessment_type = models.CharField(max_length=255, blank=True)
+    participation_form = models.CharField(max_length=255, blank=True, help_text=_("Online, onsite or blended."))
+    quality_assurance = models.TextField(blank=True)
+    identity_verified = models.BooleanField(default=False)
+
+    # Where awards are pushed: [{"account": "<MICROCRED_PLATFORM_ACCOUNTS name>", ...platform settings
+    # such as "template_id" (Credly), "group_id" (Accredible), "badge_id" (OBF), "badgeclass" (Badgr)}].
+    platform_targets = models.JSONField(default=list, blank=True)
+
+    # Direct edges to the credentials this one requires; derived from `criteria` on save.
+    requires = models.ManyToManyField("self", symmetrical=False, related_name="required_by", blank=True)
+
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("org", "slug")
+
+    def __str__(self):
+        return f"{self.title} ({self.slug})"
+
+    @property
+    def is_stack(self):
+        return bool(self.requirement().credentials())
+
+    def requirement(self) -> rules.Requirement:
+        return rules.parse_criteria(self.criteria)
+
+    def rule(self) -> rules.CredentialRule:
+        return rules.CredentialRule(
+            slug=self.slug,
+            requirement=self.requirement(),
+            revoke_when_unmet=self.revocation_policy == self.RevocationPolicy.REVOKE_WHEN_UNMET,
+        )
+
+    def clean(self):
+        super().clean()
+        if self.platform_targets in (None, ""):
+            self.platform_targets = []
+        problems = platform_target_problems(self.platform_targets)
+        if problems:
+            raise ValidationError({"platform_targets": problems})
+        try:
+            tree = rules.parse_criteria(self.criteria)
+        except rules.InvalidCriteria as exc:
+            raise ValidationError({"criteria": exc.messages}) from exc
+        if self.pk:
+            stored_slug = Credential.objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+            if stored_slug and stored_slug != self.slug:
+                raise ValidationError({"slug": _("The slug cannot change: criteria, files and awards refer to it.")})
+        # References and cycles are checked against the rest of the catalog.
+        from .catalog import check_references  # pylint: disable=import-outside-toplevel  (catalog imports models)
+
+        check_references({self.slug: tree})
+
+
+class CourseDependency(models.Model):
+    """
+    The dependency index: credential C depends on course K if C's criteria, or the criteria of any
+    credential C requires (transitively), read facts from K. An event in K re-evaluates exactly these.
+    """
+
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="course_dependencies")
+    course_key = CourseKeyField(max_length=255, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("credential", "course_key"), name="microcred_dep_unique")]
+
+    def __str__(self):
+        return f"{self.credential_id} ← {self.course_key}"
+
+
+class LearnerFact(models.Model):
+    """The latest known value of one fact (rules.FACT_KINDS) about one learner in one course."""
+
+    KIND_CHOICES = [(kind, kind) for kind in rules.FACT_KINDS]
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    course_key = CourseKeyField(max_length=255)
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
+    value = models.JSONField()
+    event_id = models.CharField(max_length=100, db_index=True, help_text=_("Id of the event this value came from."))
+    event_type = models.CharField(max_length=255)
+    event_time = models.DateTimeField(help_text=_("When the platform says the event happened."))
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("user", "course_key", "kind"), name="microcred_fact_unique"),
+        ]
+        indexes = [models.Index(fields=("course_key", "kind"), name="microcred_fact_course")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.course_key} {self.kind}"
+
+    def to_rule_fact(self) -> rules.Fact:
+        return rules.Fact(str(self.course_key), self.kind, self.value, self.event_id, self.event_time)
+
+
+class Progress(models.Model):
+    """How far one learner is along one credential, as the last evaluation found."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="progress")
+    fraction = models.FloatField(default=0.0)
+    met = models.BooleanField(default=False, help_text=_("Whether the criteria are met now."))
+    # One entry per requirement leaf: {"path", "requirement", "met", "fraction"}.
+    requirements = models.JSONField(default=list)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("user", "credential"), name="microcred_progress_unique")]
+        verbose_name_plural = "progress"
+
+    def __str__(self):
+        return f"{self.user_id} {self.credential_id} {self.fraction:.0%}"
+
+
+class Award(models.Model):
+    """A credential issued to a learner, with the evidence of why."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        REVOKED = "revoked", _("Revoked")
+
+    class RevocationSource(models.TextChoices):
+        NONE = "", _("Not revoked")
+        CRITERIA = "criteria", _("Criteria no longer met")
+        OPERATOR = "operator", _("Revoked by an operator")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    credential = models.ForeignKey(Credential, on_delete=models.PROTECT, related_name="awards")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    # True for the learner's one active award of a credential, NULL otherwise. A unique index over
+    # (user, credential, current) then allows one active award and any number of revoked ones on
+    # every backend: MySQL has no partial indexes, but all three treat NULLs as distinct.
+    current = models.BooleanField(null=True, default=True, editable=False)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_reason = models.CharField(max_length=255, blank=True)
+    revocation_source = models.CharField(max_length=16, choices=RevocationSource.choices, blank=True, default="")
+    # Set when an operator revokes: the engine will not award this credential to this learner
+    # again, even if the criteria are met, until an operator lifts it.
+    blocks_reaward = models.BooleanField(default=False)
+    # Which requirement was met by which fact (event id and time), frozen at award time.
+    evidence = models.JSONField(default=list)
+    # The signed Open Badges 3.0 credential, once issued (issuance.py).
+    document = models.JSONField(null=True, blank=True, editable=False)
+    # Salt of the recipient's hashed email in the document; random per award.
+    recipient_salt = models.CharField(max_length=64, blank=True, editable=False)
+    # Where its revocation bit lives (Bitstring Status List).
+    status_list = models.ForeignKey("StatusList", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="awards", editable=False)
+    status_index = models.PositiveIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("user", "credential", "current"), name="microcred_one_active_award"),
+            models.UniqueConstraint(fields=("status_list", "status_index"), name="microcred_one_award_per_bit"),
+        ]
+        indexes = [
+            models.Index(fields=("issued_at",), name="microcred_award_issued"),
+            models.Index(fields=("credential", "status"), name="microcred_award_cred_status"),
+        ]
+        ordering = ("-issued_at",)
+
+    def __str__(self):
+        return f"{self.credential_id} → {self.user_id} ({self.status})"
+
+
+class RejectedEvent(models.Model):
+    """An event that could not be turned into a fact: kept, with the reason, for an operator to see."""
+
+    event_type = models.CharField(max_length=255, db_index=True)
+    event_id = models.CharField(max_length=100, blank=True, db_index=True)
+    event_time = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField()
+    # The event's data as the platform serializes it (openedx-events' Avro dict form), when it
+    # could be serialized; enough to send it again once the cause is fixed.
+    payload = models.JSONField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-received_at",)
+
+    def __str__(self):
+        return f"{self.event_type} {self.event_id}: {self.reason[:60]}"
+
+
+class StatusList(models.Model):
+    """A Bitstring Status List of revocation bits; awards get random free indexes in the newest one."""
+
+    number = models.PositiveIntegerField(unique=True)
+    size = models.PositiveIntegerField(default=131072, help_text=_("Bits; 16 KiB at least, as the spec asks."))
+    allocated = models.PositiveIntegerField(default=0)
+    # The key whose did:key issued the awards in this list: a status list must come from the same
+    # issuer as the credentials it speaks for, and a did:key issuer changes with its key.
+    issuer_key = models.ForeignKey("IssuerKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    def __str__(self):
+        return f"status list {self.number} ({self.allocated}/{self.size})"
+
+
+class IssuerKey(models.Model):
+    """
+    An Ed25519 signing key of the issuer. The private key is stored encrypted (keys.py) and never
+    shown; a rotated key stays published so that what it signed keeps verifying.
+    """
+
+    key_id = models.CharField(max_length=64, unique=True, help_text=_("Fragment of the verification method id."))
+    public_key_multibase = models.CharField(max_length=100, unique=True)
+    encrypted_private_key = models.TextField(editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True, help_text=_("No longer used for new signatures."))
+    # True for the one key that signs now, NULL for retired ones (see Award.current).
+    current = models.BooleanField(null=True, default=True, unique=True, editable=False)
+
+    class Meta:
+        ordering = ("-created",)
+
+    def __str__(self):
+        return f"{self.key_id} ({'current' if self.current else 'retired'})"
+
+
+class Delivery(models.Model):
+    """
+    The outbox: one row per award, platform account and action, written in the same transaction as
+    the award (or its revocation), then worked off by the delivery task with retries.
+    """
+
+    class Action(models.TextChoices):
+        ISSUE = "issue", _("Issue")
+        REVOKE = "revoke", _("Revoke")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        RETRYING = "retrying", _("Retrying")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="deliveries")
+    account = models.CharField(max_length=100, db_index=True, help_text=_("A MICROCRED_PLATFORM_ACCOUNTS name."))
+    platform = models.CharField(max_length=32, db_index=True)
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.ISSUE)
+    target = models.JSONField(default=dict, help_text=_("The credential's settings for this account when awarded."))
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    # Set when a request may have reached the platform without our learning the answer: the next
+    # attempt looks the badge up before sending again, so a retry never makes a second badge.
+    outcome_unknown = models.BooleanField(default=False)
+    external_id = models.CharField(max_length=255, blank=True, db_index=True)
+    upstream_state = models.CharField(max_length=32, blank=True, help_text=_("The platform's own word, from webhooks."))
+    last_error = models.TextField(blank=True, help_text=_("Redacted: never holds a secret."))
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("award", "account", "action"), name="microcred_one_delivery")]
+        indexes = [models.Index(fields=("state", "next_attempt_at"), name="microcred_delivery_due")]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self):
+        return f"{self.action} {self.award_id} → {self.account} ({self.state})"

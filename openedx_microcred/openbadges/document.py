@@ -1,0 +1,793 @@
+"""
+Open Badges 3.0 documents for awards: pure functions, no ORM, no network.
+
+``build_credential`` turns an ``IssuedCredential`` (plain frozen dataclasses, filled by the caller
+from a Credential, an Award and the site's settings) into an unsigned ``OpenBadgeCredential``: a
+W3C Verifiable Credential 2.0 whose subject is identified by a salted hash of the learner's email.
+Signing (``proof.py``) and the revocation list entry (``status_list.py``) are done elsewhere.
+
+The EU Council Recommendation of 16 June 2022 on micro-credentials (annex I) lists the elements a
+microcredential describes. They go into standard OB 3.0 fields wherever OB 3.0 has one; the rest
+(notional workload in hours, type of assessment, form of participation, quality assurance, identity
+verification, prerequisites, stackability) are properties of the achievement defined by this
+plugin's JSON-LD context, ``contexts/microcredential-v1.jsonld``, and only switched on by the extra
+achievement type ``MicrocredentialAchievement``. ``docs/open-badges.md`` has the full mapping.
+
+Also here: the words for a criteria tree (``criteria_narrative``), result descriptions for the
+grades a tree requires (``grade_descriptions``), evidence entries and achieved grades from an
+award's stored evidence (``evidence_from_award``, ``grade_results_from_award``) and LinkedIn's
+"Add to profile" link (``linkedin_add_to_profile_url``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+from urllib.parse import quote, urlencode
+
+from .. import rules
+
+# --- Contexts and vocabulary --------------------------------------------------------------------
+
+VC_CONTEXT_V2 = "https://www.w3.org/ns/credentials/v2"
+OB_CONTEXT_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+
+# Each deployment serves the extension context at this path under its LMS root; the plugin's
+# offline document loader maps any URL ending in it to the bundled file.
+EXTENSION_CONTEXT_PATH = "/microcred/contexts/microcredential-v1.jsonld"
+EXTENSION_CONTEXT_FILE = Path(__file__).resolve().parent / "contexts" / "microcredential-v1.jsonld"
+
+# Where the extension's terms live. w3id.org is a community-run permanent-identifier redirect
+# service: the IRI stays stable whoever hosts the vocabulary page, and it sits under no domain we
+# would have to own. The IRIs identify terms; they need not resolve for expansion or signing.
+VOCAB = "https://w3id.org/openedx-microcred/vocab#"
+MICROCREDENTIAL_ACHIEVEMENT = "MicrocredentialAchievement"
+
+CREDENTIAL_TYPES = ("VerifiableCredential", "OpenBadgeCredential")
+
+# Alignment target types this module writes (OB 3.0 extensible vocabulary: "ext:" terms).
+TARGET_TYPE_EQF = "ext:EQFLevel"
+TARGET_TYPE_LEARNING_OUTCOME = "ext:LearningOutcome"
+EQF_FRAMEWORK = "European Qualifications Framework"
+# The European Learning Model's persistent identifiers for the eight EQF levels.
+EQF_LEVEL_IRI = "http://data.europa.eu/snb/eqf/{level}"
+
+LINKEDIN_ADD_TO_PROFILE = "https://www.linkedin.com/profile/add"
+
+# OB 3.0 enumerations (from the 1EdTech JSON schema); each also accepts "ext:" terms.
+ACHIEVEMENT_TYPES = frozenset((
+    "Achievement", "ApprenticeshipCertificate", "Assessment", "Assignment", "AssociateDegree", "Award",
+    "Badge", "BachelorDegree", "Certificate", "CertificateOfCompletion", "Certification",
+    "CommunityService", "Competency", "Course", "CoCurricular", "Degree", "Diploma", "DoctoralDegree",
+    "Fieldwork", "GeneralEducationDevelopment", "JourneymanCertificate", "LearningProgram", "License",
+    "Membership", "ProfessionalDoctorate", "QualityAssuranceCredential", "MasterCertificate",
+    "MasterDegree", "MicroCredential", "ResearchDoctorate", "SecondarySchoolDiploma",
+))
+ALIGNMENT_TARGET_TYPES = frozenset((
+    "ceasn:Competency", "ceterms:Credential", "CFItem", "CFRubric", "CFRubricCriterion",
+    "CFRubricCriterionLevel", "CTDL",
+))
+
+_EXT_TERM = re.compile(r"^ext:[A-Za-z0-9._-]+$")
+_LANGUAGE = re.compile(r"^[a-z]{2,4}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")  # the schema's pattern
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+
+
+def extension_context_url(lms_root_url: str) -> str:
+    """The URL this deployment serves the microcredential context at (its ``@context`` entry)."""
+    return f"{lms_root_url.rstrip('/')}{EXTENSION_CONTEXT_PATH}"
+
+
+def is_extension_context_url(url: str) -> bool:
+    """Whether ``url`` names the microcredential context (served by any deployment)."""
+    return url.startswith(("https://", "http://")) and url.endswith(EXTENSION_CONTEXT_PATH)
+
+
+def load_extension_context() -> dict:
+    """The bundled microcredential context document, for the view serving it and for loaders."""
+    with open(EXTENSION_CONTEXT_FILE, encoding="utf-8") as fp:
+        return json.load(fp)
+
+
+# --- Inputs -------------------------------------------------------------------------------------
+
+
+def _tuple(instance, name, convert=None):
+    """Freeze a sequence field given as a list (frozen dataclasses hold tuples)."""
+    value = getattr(instance, name)
+    items = tuple(value or ())
+    if convert is not None:
+        items = tuple(convert(item) for item in items)
+    object.__setattr__(instance, name, items)
+
+
+@dataclass(frozen=True)
+class IssuerProfile:
+    """The awarding body: an OB 3.0 Profile identified by the issuer's DID."""
+
+    id: str
+    name: str
+    url: str
+    # ISO 3166-1 alpha-2 ("NL"): the EU element "country/region of the issuer".
+    country_code: str | None = None
+    region: str | None = None
+    email: str | None = None
+    description: str | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class AchievementRef:
+    """Another achievement, by id and name: a stack's component or a stack containing this one."""
+
+    id: str
+    name: str
+
+    @classmethod
+    def of(cls, value) -> "AchievementRef":
+        if isinstance(value, AchievementRef):
+            return value
+        ref_id, name = value
+        return cls(ref_id, name)
+
+
+@dataclass(frozen=True)
+class AlignmentTarget:
+    """A node in an outside framework (a skill, a competency) the achievement aligns to."""
+
+    name: str
+    url: str
+    type: str | None = None  # "ceasn:Competency", "CFItem", "ext:ESCOSkill", ...
+    framework: str | None = None  # "ESCO"
+    code: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class GradeDescription:
+    """A grade the criteria read, described as a percent from 0 to 100 (an OB ResultDescription)."""
+
+    id: str
+    name: str
+    required_percent: Decimal | float | None = None
+
+
+@dataclass(frozen=True)
+class AchievementInfo:  # pylint: disable=too-many-instance-attributes
+    """What a credential (an OB Achievement) says, whoever earns it."""
+
+    id: str
+    name: str
+    description: str
+    criteria_narrative: str
+    image: str | None = None
+    # OB 3.0 achievementType; None picks MicroCredential or Badge (see default_achievement_type).
+    achievement_type: str | None = None
+    learning_outcomes: tuple = ()
+    workload_hours: int | None = None
+    ects_credits: Decimal | None = None
+    eqf_level: int | None = None
+    assessment_type: str = ""
+    participation_form: str = ""
+    quality_assurance: str = ""
+    identity_verified: bool = False
+    field_of_study: str = ""
+    tags: tuple = ()
+    in_language: str | None = None  # BCP 47, e.g. "en" or "nl-NL"
+    prerequisites: str = ""
+    is_stack: bool = False
+    stack_kind: str = ""  # Credential.StackKind: "vertical", "horizontal", "value_added"
+    stack_children: tuple = ()  # AchievementRef or (id, name)
+    stacks_containing: tuple = ()  # AchievementRef or (id, name)
+    skills: tuple = ()  # AlignmentTarget
+    grades: tuple = ()  # GradeDescription
+    criteria_url: str | None = None
+    human_code: str | None = None  # e.g. the credential's slug
+    # The public web page describing the achievement, when ``id`` is not one (a urn:uuid); the
+    # learning outcomes are anchors on it (#learning-outcome-1, ...). Not itself an OB field.
+    page_url: str | None = None
+
+    def __post_init__(self):
+        _tuple(self, "learning_outcomes", str)
+        _tuple(self, "tags", str)
+        _tuple(self, "stack_children", AchievementRef.of)
+        _tuple(self, "stacks_containing", AchievementRef.of)
+        _tuple(self, "skills")
+        _tuple(self, "grades")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """The learner, as the credential identifies them: never their email in clear."""
+
+    email: str = field(repr=False)
+    salt: str = field(repr=False)
+    # Only when the learner chose to show their name on the credential.
+    display_name: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One piece of evidence: what was done, when, and where to see it."""
+
+    narrative: str
+    name: str | None = None
+    id: str | None = None  # a URL presenting the evidence
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """The grade achieved, as a percent; ``result_description`` is a GradeDescription id (None: the only one)."""
+
+    percent: Decimal | float
+    result_description: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedCredential:  # pylint: disable=too-many-instance-attributes
+    """One award, ready to become a document."""
+
+    credential_id: str  # our hosted URL, {LMS}/microcred/credentials/<award uuid>/
+    award_uuid: str
+    issuer: IssuerProfile
+    achievement: AchievementInfo
+    recipient: Recipient
+    valid_from: datetime
+    extension_context: str  # extension_context_url(LMS root URL)
+    valid_until: datetime | None = None
+    evidence: tuple = ()  # EvidenceItem
+    credential_status: Mapping | None = None  # a BitstringStatusListEntry
+    grade_results: tuple = ()  # GradeResult
+
+    def __post_init__(self):
+        object.__setattr__(self, "award_uuid", str(self.award_uuid))
+        _tuple(self, "evidence")
+        _tuple(self, "grade_results")
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+def new_salt() -> str:
+    """A fresh random salt for a recipient identity hash (store it with the award)."""
+    return secrets.token_hex(16)
+
+
+def normalize_email(email: str) -> str:
+    """The form of an address that is hashed: trimmed and lower-cased, as badge verifiers expect."""
+    return email.strip().lower()
+
+
+def recipient_identity_hash(email: str, salt: str) -> str:
+    """OB IdentityHash: ``sha256$`` + hex SHA-256 of the UTF-8 email followed by the salt."""
+    digest = hashlib.sha256((normalize_email(email) + salt).encode("utf-8")).hexdigest()
+    return f"sha256${digest}"
+
+
+def xml_datetime(value: datetime) -> str:
+    """An aware datetime as an XML Schema dateTime in UTC with a Z, to the second."""
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValueError(f"a timezone-aware datetime is required, not {value!r}")
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def number_text(value) -> str:
+    """A number as short text, at most two decimals: 80 → "80", 87.456 → "87.46", 2.50 → "2.5"."""
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {value!r}") from exc
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def default_achievement_type(info: AchievementInfo) -> str:
+    """
+    MicroCredential for a credential described the EU way (learning outcomes and a workload, in
+    hours or ECTS), Badge for a lighter recognition. A stack is typed by the same rule: its
+    stackability is said by the extension terms, not by the type.
+    """
+    described = bool(info.learning_outcomes) and (info.workload_hours is not None or info.ects_credits is not None)
+    return "MicroCredential" if described else "Badge"
+
+
+def _require_iri(value, what):
+    if not isinstance(value, str) or not _ABSOLUTE_IRI.match(value):
+        raise ValueError(f"{what} must be an absolute URI, not {value!r}")
+    return value
+
+
+def _check_enum(value, allowed, what):
+    if value not in allowed and not (isinstance(value, str) and _EXT_TERM.match(value)):
+        raise ValueError(f"{what} {value!r} is neither an OB 3.0 term nor an 'ext:' term")
+    return value
+
+
+def _escape_markdown(text: str) -> str:
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", str(text))
+
+
+def _image(url):
+    return {"id": _require_iri(url, "an image"), "type": "Image"}
+
+
+# --- Building -----------------------------------------------------------------------------------
+
+
+def build_issuer(issuer: IssuerProfile) -> dict:
+    """The issuer's OB 3.0 Profile."""
+    profile = {
+        "id": _require_iri(issuer.id, "the issuer id"),
+        "type": ["Profile"],
+        "name": issuer.name,
+        "url": _require_iri(issuer.url, "the issuer url"),
+    }
+    if issuer.description:
+        profile["description"] = issuer.description
+    if issuer.email:
+        profile["email"] = issuer.email
+    if issuer.image:
+        profile["image"] = _image(issuer.image)
+    if issuer.country_code or issuer.region:
+        address = {"type": ["Address"]}
+        if issuer.country_code:
+            if not _COUNTRY.match(issuer.country_code):
+                raise ValueError(
+                    f"the issuer country must be an ISO 3166-1 alpha-2 code, not {issuer.country_code!r}")
+            address["addressCountryCode"] = issuer.country_code
+        if issuer.region:
+            address["addressRegion"] = issuer.region
+        profile["address"] = address
+    return profile
+
+
+def _alignment(name, url, target_type=None, framework=None, code=None, description=None):
+    alignment = {"type": ["Alignment"], "targetName": name, "targetUrl": _require_iri(url, "an alignment url")}
+    if target_type:
+        alignment["targetType"] = _check_enum(target_type, ALIGNMENT_TARGET_TYPES, "the alignment type")
+    if framework:
+        alignment["targetFramework"] = framework
+    if code:
+        alignment["targetCode"] = code
+    if description:
+        alignment["targetDescription"] = description
+    return alignment
+
+
+def _alignments(info: AchievementInfo) -> list:
+    page = info.page_url or info.id
+    alignments = [
+        _alignment(outcome, f"{page}#learning-outcome-{number}", TARGET_TYPE_LEARNING_OUTCOME,
+                   code=f"LO{number}")
+        for number, outcome in enumerate(info.learning_outcomes, start=1)
+    ]
+    if info.eqf_level is not None:
+        level = info.eqf_level
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 8:
+            raise ValueError(f"the EQF level is a whole number from 1 to 8, not {level!r}")
+        alignments.append(_alignment(f"EQF level {level}", EQF_LEVEL_IRI.format(level=level), TARGET_TYPE_EQF,
+                                     framework=EQF_FRAMEWORK, code=str(level)))
+    alignments.extend(
+        _alignment(skill.name, skill.url, skill.type, skill.framework, skill.code, skill.description)
+        for skill in info.skills
+    )
+    return alignments
+
+
+def _result_description(grade: GradeDescription) -> dict:
+    description = {
+        "id": _require_iri(grade.id, "a result description id"),
+        "type": ["ResultDescription"],
+        "name": grade.name,
+        "resultType": "Percent",
+        "valueMin": "0",
+        "valueMax": "100",
+    }
+    if grade.required_percent is not None:
+        description["requiredValue"] = number_text(grade.required_percent)
+    return description
+
+
+def build_achievement(info: AchievementInfo) -> dict:
+    """The OB 3.0 Achievement, with the EU elements OB 3.0 has no field for in extension terms."""
+    achievement_type = info.achievement_type or default_achievement_type(info)
+    criteria = {"narrative": info.criteria_narrative}
+    if info.criteria_url:
+        criteria["id"] = _require_iri(info.criteria_url, "the criteria url")
+    achievement = {
+        "id": _require_iri(info.id, "the achievement id"),
+        "type": ["Achievement", MICROCREDENTIAL_ACHIEVEMENT],
+        "achievementType": _check_enum(achievement_type, ACHIEVEMENT_TYPES, "the achievement type"),
+        "name": info.name,
+        "description": info.description,
+        "criteria": criteria,
+    }
+    if info.image:
+        achievement["image"] = _image(info.image)
+    if info.human_code:
+        achievement["humanCode"] = info.human_code
+    if info.ects_credits is not None:
+        credits = Decimal(str(info.ects_credits))
+        if credits < 0:
+            raise ValueError(f"ECTS credits cannot be negative: {credits}")
+        achievement["creditsAvailable"] = float(credits)
+    if info.field_of_study:
+        achievement["fieldOfStudy"] = info.field_of_study
+    if info.in_language:
+        if not _LANGUAGE.match(info.in_language):
+            raise ValueError(f"the language must be a code such as 'en' or 'nl-NL', not {info.in_language!r}")
+        achievement["inLanguage"] = info.in_language
+    if info.tags:
+        achievement["tag"] = list(info.tags)
+    alignments = _alignments(info)
+    if alignments:
+        achievement["alignment"] = alignments
+    if info.grades:
+        achievement["resultDescription"] = [_result_description(grade) for grade in info.grades]
+
+    # Extension terms (microcredential-v1.jsonld), active because of the MicrocredentialAchievement type.
+    if info.workload_hours is not None:
+        hours = info.workload_hours
+        if isinstance(hours, bool) or not isinstance(hours, int) or hours < 0:
+            raise ValueError(f"the workload is a whole number of hours, not {hours!r}")
+        achievement["workloadHours"] = hours
+    if info.assessment_type:
+        achievement["assessmentType"] = info.assessment_type
+    if info.participation_form:
+        achievement["participationForm"] = info.participation_form
+    if info.quality_assurance:
+        achievement["qualityAssurance"] = info.quality_assurance
+    achievement["identityVerified"] = bool(info.identity_verified)
+    if info.prerequisites:
+        achievement["prerequisites"] = info.prerequisites
+    if info.is_stack != bool(info.stack_children):
+        raise ValueError("a stack lists the credentials it is made of, and only a stack does")
+    if info.is_stack:
+        if info.stack_kind:
+            achievement["stackKind"] = info.stack_kind
+        achievement["stackComponent"] = [
+            {"id": _require_iri(ref.id, "a stack component id"), "name": ref.name} for ref in info.stack_children
+        ]
+    if info.stacks_containing:
+        achievement["stackableInto"] = [
+            {"id": _require_iri(ref.id, "a stack id"), "name": ref.name} for ref in info.stacks_containing
+        ]
+    return achievement
+
+
+def build_identity(recipient: Recipient) -> list:
+    """The subject's identifiers: the salted email hash, and the name only if the learner chose it."""
+    if not recipient.email or not recipient.salt:
+        raise ValueError("the recipient needs an email and a salt")
+    identifiers = [{
+        "type": "IdentityObject",
+        "hashed": True,
+        "identityHash": recipient_identity_hash(recipient.email, recipient.salt),
+        "identityType": "emailAddress",
+        "salt": recipient.salt,
+    }]
+    if recipient.display_name:
+        identifiers.append({
+            "type": "IdentityObject",
+            "hashed": False,
+            "identityHash": recipient.display_name,
+            "identityType": "name",
+        })
+    return identifiers
+
+
+def _results(issued: IssuedCredential) -> list:
+    known = [grade.id for grade in issued.achievement.grades]
+    results = []
+    for grade in issued.grade_results:
+        reference = grade.result_description
+        if reference is None:
+            if len(known) != 1:
+                raise ValueError("a grade result must name its result description when there is not exactly one")
+            reference = known[0]
+        if reference not in known:
+            raise ValueError(f"grade result for unknown result description {reference!r}")
+        percent = Decimal(str(grade.percent))
+        if not 0 <= percent <= 100:
+            raise ValueError(f"a grade percent is from 0 to 100, not {grade.percent!r}")
+        results.append({"type": ["Result"], "resultDescription": reference, "value": number_text(percent)})
+    return results
+
+
+def _evidence(item: EvidenceItem) -> dict:
+    evidence = {"type": ["Evidence"]}
+    if item.id:
+        evidence["id"] = _require_iri(item.id, "an evidence id")
+    if item.name:
+        evidence["name"] = item.name
+    evidence["narrative"] = item.narrative
+    if item.description:
+        evidence["description"] = item.description
+    return evidence
+
+
+def build_credential(issued: IssuedCredential) -> dict:
+    """The unsigned OpenBadgeCredential (VC 2.0) for one award."""
+    if not is_extension_context_url(issued.extension_context):
+        raise ValueError(f"not the microcredential context URL: {issued.extension_context!r}")
+    info = issued.achievement
+    achievement = build_achievement(info)
+    subject = {
+        "type": ["AchievementSubject"],
+        "identifier": build_identity(issued.recipient),
+        "achievement": achievement,
+    }
+    if "creditsAvailable" in achievement:
+        subject["creditsEarned"] = achievement["creditsAvailable"]
+    results = _results(issued)
+    if results:
+        subject["result"] = results
+
+    credential = {
+        "@context": [VC_CONTEXT_V2, OB_CONTEXT_V3, issued.extension_context],
+        "id": _require_iri(issued.credential_id, "the credential id"),
+        "type": list(CREDENTIAL_TYPES),
+        "name": info.name,
+    }
+    if info.description:
+        credential["description"] = info.description
+    if info.image:
+        credential["image"] = _image(info.image)
+    credential["issuer"] = build_issuer(issued.issuer)
+    credential["validFrom"] = xml_datetime(issued.valid_from)
+    if issued.valid_until is not None:
+        if issued.valid_until <= issued.valid_from:
+            raise ValueError("validUntil must come after validFrom")
+        credential["validUntil"] = xml_datetime(issued.valid_until)
+    credential["credentialSubject"] = subject
+    if issued.evidence:
+        credential["evidence"] = [_evidence(item) for item in issued.evidence]
+    if issued.credential_status is not None:
+        # A copy, and proof that it is plain JSON.
+        credential["credentialStatus"] = json.loads(json.dumps(dict(issued.credential_status)))
+    return credential
+
+
+def missing_eu_elements(issued: IssuedCredential) -> list:
+    """
+    The mandatory elements of the EU Recommendation (annex I) this award's document would lack.
+    The learner, title, awarding body and date are always there; the EQF level is "if applicable".
+    """
+    info, missing = issued.achievement, []
+    if not issued.issuer.country_code:
+        missing.append("country of the issuer")
+    if not info.learning_outcomes:
+        missing.append("learning outcomes")
+    if info.workload_hours is None and info.ects_credits is None:
+        missing.append("notional workload")
+    if not info.assessment_type:
+        missing.append("type of assessment")
+    if not info.participation_form:
+        missing.append("form of participation")
+    if not info.quality_assurance:
+        missing.append("type of quality assurance")
+    return missing
+
+
+# --- Criteria in words --------------------------------------------------------------------------
+
+
+def _names(mapping):
+    return mapping or {}
+
+
+def _course(course_key, course_names):
+    name = _names(course_names).get(course_key)
+    return f"{_escape_markdown(name)} ({course_key})" if name else course_key
+
+
+def _leaf_sentence(node, course_names, credential_names) -> str:
+    if isinstance(node, rules.CoursePassed):
+        return f"Pass {_course(node.course, course_names)}"
+    if isinstance(node, rules.CourseGrade):
+        course = _course(node.course, course_names)
+        if node.min_percent > 0:
+            return f"Reach a grade of at least {number_text(node.min_percent)}% in {course}"
+        return f"Receive a grade in {course}"
+    if isinstance(node, rules.CourseCompletion):
+        if node.min_percent >= 100:
+            return f"Complete all of {_course(node.course, course_names)}"
+        return f"Complete at least {number_text(node.min_percent)}% of {_course(node.course, course_names)}"
+    if isinstance(node, rules.CertificateEarned):
+        kind = f"a {_escape_markdown(node.mode)} certificate" if node.mode else "a certificate"
+        return f"Earn {kind} in {_course(node.course, course_names)}"
+    if isinstance(node, rules.Enrolled):
+        track = f" ({' or '.join(_escape_markdown(mode) for mode in node.modes)} track)" if node.modes else ""
+        return f"Be enrolled in {_course(node.course, course_names)}{track}"
+    if isinstance(node, rules.CredentialEarned):
+        name = _names(credential_names).get(node.credential)
+        return f"Earn the credential {_escape_markdown(name) if name else node.credential}"
+    raise ValueError(f"cannot describe requirement {node!r}")
+
+
+def _group_head(group: rules.Group) -> str:
+    if group.kind == rules.ALL:
+        return "All of the following:"
+    if group.kind == rules.ANY:
+        return "One of the following:"
+    return f"At least {group.needed} of the following:"
+
+
+def _bullets(node, depth, course_names, credential_names) -> list:
+    pad = "  " * depth
+    if isinstance(node, rules.Group):
+        lines = [f"{pad}- {_group_head(node)}"]
+        for child in node.children:
+            lines.extend(_bullets(child, depth + 1, course_names, credential_names))
+        return lines
+    return [f"{pad}- {_leaf_sentence(node, course_names, credential_names)}"]
+
+
+def criteria_narrative(criteria, course_names: Mapping | None = None,
+                       credential_names: Mapping | None = None) -> str:
+    """
+    The criteria in words (Markdown, for Criteria.narrative): a sentence for a single requirement,
+    a nested list for groups. ``criteria`` is a rules.Requirement or its JSON form; the mappings give
+    display names by course key and by credential slug (keys are shown when a name is missing).
+    """
+    tree = criteria if isinstance(criteria, rules.Requirement) else rules.parse_criteria(criteria)
+    if not isinstance(tree, rules.Group):
+        return _leaf_sentence(tree, course_names, credential_names) + "."
+    lines = [_group_head(tree), ""]
+    for child in tree.children:
+        lines.extend(_bullets(child, 0, course_names, credential_names))
+    return "\n".join(lines)
+
+
+def grade_result_id(achievement_id: str, course_key: str) -> str:
+    """The id of the result description for the grade in one course: the achievement id + a fragment."""
+    return f"{achievement_id}#grade-{quote(course_key, safe=':+@-._~')}"
+
+
+def grade_descriptions(criteria, achievement_id: str, course_names: Mapping | None = None) -> tuple:
+    """A GradeDescription for each course whose grade the criteria require, in tree order."""
+    tree = criteria if isinstance(criteria, rules.Requirement) else rules.parse_criteria(criteria)
+    found = {}
+    for leaf in tree.leaves():
+        if isinstance(leaf, rules.CourseGrade) and leaf.course not in found:
+            name = _names(course_names).get(leaf.course) or leaf.course
+            found[leaf.course] = GradeDescription(
+                id=grade_result_id(achievement_id, leaf.course), name=f"Grade in {name}",
+                required_percent=leaf.min_percent if leaf.min_percent > 0 else None,
+            )
+    return tuple(found.values())
+
+
+# --- Evidence from an award ---------------------------------------------------------------------
+
+
+def _day(value) -> str:
+    try:
+        return datetime.fromisoformat(str(value)).date().isoformat()
+    except ValueError:
+        return str(value)
+
+
+def _fact_sentence(kind, fact, course) -> str:
+    value = fact.get("value") or {}
+    day, event = _day(fact.get("event_time")), f"(event id {fact.get('event_id')})"
+    when = f"on {day} {event}"
+    if kind == rules.CourseGrade.kind and value.get("percent") is not None:
+        percent = number_text(Decimal(str(value["percent"])) * 100)
+        return f"Reached a grade of {percent}% in course {course} {when}."
+    if kind == rules.CourseCompletion.kind:
+        return f"Reached the required completion of course {course} {when}."
+    if kind == rules.CertificateEarned.kind:
+        mode = f"{_escape_markdown(value['mode'])} " if value.get("mode") else ""
+        return f"Earned the {mode}certificate of course {course} {when}."
+    if kind == rules.Enrolled.kind:
+        mode = f" ({_escape_markdown(value['mode'])} track)" if value.get("mode") else ""
+        return f"Enrolled in course {course}{mode} as of {day} {event}."
+    return f"Passed course {course} {when}."
+
+
+def evidence_from_award(entries, course_names: Mapping | None = None, credential_names: Mapping | None = None,
+                        course_url: Callable[[str], str] | None = None,
+                        award_url: Callable[[str], str] | None = None) -> tuple:
+    """
+    EvidenceItems from ``Award.evidence`` (one entry per met requirement, with the facts or the
+    award that met it). ``course_url(course_key)`` and ``award_url(award_uuid)`` give each item
+    its URL when supplied.
+    """
+    items = []
+    for entry in entries or ():
+        requirement = entry.get("requirement") or {}
+        kind = requirement.get("type")
+        if kind == rules.CredentialEarned.kind:
+            slug = requirement.get("credential")
+            name = _names(credential_names).get(slug) or slug
+            award = entry.get("award")
+            narrative = f"Holds the credential {_escape_markdown(name)}" + (f" (award {award})." if award else ".")
+            items.append(EvidenceItem(narrative=narrative, name=name,
+                                      id=award_url(award) if award and award_url else None))
+            continue
+        course_key = requirement.get("course")
+        display = _names(course_names).get(course_key) or course_key
+        course = _escape_markdown(display)
+        sentences = [_fact_sentence(kind, fact, course) for fact in entry.get("facts") or ()]
+        if not sentences:
+            sentences = [_leaf_sentence(rules.parse_criteria(requirement), course_names, credential_names) + "."]
+        items.append(EvidenceItem(narrative=" ".join(sentences), name=display,
+                                  id=course_url(course_key) if course_key and course_url else None))
+    return tuple(items)
+
+
+def grade_results_from_award(entries, achievement_id: str) -> tuple:
+    """
+    The grades achieved, from ``Award.evidence``: one GradeResult per met course-grade requirement,
+    pointing at the result description ``grade_descriptions`` made for that course.
+    """
+    results = {}
+    for entry in entries or ():
+        requirement = entry.get("requirement") or {}
+        if requirement.get("type") != rules.CourseGrade.kind or requirement.get("course") in results:
+            continue
+        for fact in entry.get("facts") or ():
+            percent = (fact.get("value") or {}).get("percent")
+            if fact.get("kind") == rules.GRADE and percent is not None:
+                course = requirement["course"]
+                results[course] = GradeResult(percent=Decimal(str(percent)) * 100,
+                                              result_description=grade_result_id(achievement_id, course))
+                break
+    return tuple(results.values())
+
+
+# --- LinkedIn -----------------------------------------------------------------------------------
+
+
+def _month(value) -> tuple:
+    if isinstance(value, datetime):
+        if value.utcoffset() is not None:
+            value = value.astimezone(timezone.utc)
+        return value.year, value.month
+    if isinstance(value, date):
+        return value.year, value.month
+    raise ValueError(f"a date or datetime is required, not {value!r}")
+
+
+def linkedin_add_to_profile_url(*, name: str, cert_url: str, cert_id: str, issued_on,
+                                expires_on=None, organization_id=None, organization_name: str | None = None) -> str:
+    """
+    LinkedIn's "Add to profile" link for a certification: opens the learner's licenses &
+    certifications form filled in. The organization is given by its LinkedIn id (which links the
+    company page and logo) or, failing that, by name.
+    """
+    if not name or not cert_url or not cert_id:
+        raise ValueError("a certification needs a name, a URL and an id")
+    params = [("startTask", "CERTIFICATION_NAME"), ("name", name)]
+    if organization_id:
+        params.append(("organizationId", str(organization_id)))
+    elif organization_name:
+        params.append(("organizationName", organization_name))
+    else:
+        raise ValueError("an organization id or name is required")
+    year, month = _month(issued_on)
+    params += [("issueYear", str(year)), ("issueMonth", str(month))]
+    if expires_on is not None:
+        year, month = _month(expires_on)
+        params += [("expirationYear", str(year)), ("expirationMonth", str(month))]
+    params += [("certUrl", cert_url), ("certId", str(cert_id))]
+    return f"{LINKEDIN_ADD_TO_PROFILE}?{urlencode(params, quote_via=quote)}"
+
+
+def linkedin_url_for(issued: IssuedCredential, *, organization_id=None, share_url: str | None = None) -> str:
+    """The LinkedIn link for an award: its public page (default: the credential id) and its uuid."""
+    return linkedin_add_to_profile_url(
+        name=issued.achievement.name, cert_url=share_url or issued.credential_id, cert_id=issued.award_uuid,
+        issued_on=issued.valid_from, expires_on=issued.valid_until,
+        organization_id=organization_id, organization_name=issued.issuer.name,
+    )

@@ -1,0 +1,71 @@
+"""Celery tasks. Each is idempotent: running it twice leaves the same state as running it once."""
+
+from celery import shared_task
+from django.conf import settings
+from opaque_keys.edx.keys import CourseKey
+
+from . import api
+from .models import CourseDependency, LearnerFact
+
+
+def task_routing():
+    """apply_async options that send our tasks to MICROCRED_CELERY_QUEUE (the default queue if unset)."""
+    queue = getattr(settings, "MICROCRED_CELERY_QUEUE", None)
+    return {"queue": queue} if queue else {}
+
+
+# Learners evaluated by one run of evaluate_credential_learners_task before it hands over to the next.
+LEARNER_CHUNK = 500
+
+
+@shared_task(name="openedx_microcred.evaluate_learner", acks_late=True)
+def evaluate_learner_task(user_id, course_key=None):
+    """Re-evaluate the credentials an event in ``course_key`` can change for one learner."""
+    key = CourseKey.from_string(course_key) if course_key else None
+    result = api.evaluate_learner(user_id, key)
+    return {"awarded": result.awarded, "revoked": result.revoked}
+
+
+@shared_task(name="openedx_microcred.evaluate_credential_learners", acks_late=True)
+def evaluate_credential_learners_task(credential_id, after_user_id=0):
+    """
+    Evaluate every learner with facts in the courses of a newly active credential, in chunks of
+    LEARNER_CHUNK ordered by user id; each chunk queues the next, so no task runs for long and a
+    lost one is resumed from where it stopped by queueing it again with the last user id.
+    """
+    courses = CourseDependency.objects.filter(credential_id=credential_id).values("course_key")
+    user_ids = list(
+        LearnerFact.objects.filter(course_key__in=courses, user_id__gt=after_user_id)
+        .order_by("user_id").values_list("user_id", flat=True).distinct()[:LEARNER_CHUNK]
+    )
+    for user_id in user_ids:
+        api.evaluate_learner(user_id)
+    if len(user_ids) == LEARNER_CHUNK:
+        evaluate_credential_learners_task.apply_async(args=(credential_id, user_ids[-1]), **task_routing())
+    return len(user_ids)
+
+
+@shared_task(name="openedx_microcred.issue_award", acks_late=True, autoretry_for=(OSError,), retry_backoff=True,
+             max_retries=5)
+def issue_award_task(award_id):
+    """Sign and store an award's Open Badges 3.0 credential (once: a second run changes nothing)."""
+    from . import issuance  # pylint: disable=import-outside-toplevel
+
+    issuance.issue_award(award_id)
+
+
+@shared_task(name="openedx_microcred.deliver", acks_late=True)
+def deliver_task(delivery_id):
+    """One attempt at delivering an award (or its revocation) to a badge platform."""
+    from . import delivery  # pylint: disable=import-outside-toplevel
+
+    result = delivery.deliver(delivery_id)
+    return result.state if result else None
+
+
+@shared_task(name="openedx_microcred.sweep_deliveries")
+def sweep_deliveries_task():
+    """Periodic (Celery beat): queue the deliveries whose task was lost."""
+    from . import delivery  # pylint: disable=import-outside-toplevel
+
+    return delivery.sweep()

@@ -1,0 +1,17 @@
+"""URLs the plugin adds under /microcred/ in the LMS and Studio."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "openedx_microcred"
+
+urlpatterns = [
+    path("api/v0/progress/", views.my_progress, name="my-progress"),
+    path("credentials/<uuid:award_uuid>/", views.credential_page, name="credential-page"),
+    path("credentials/<uuid:award_uuid>.json", views.credential_json, name="credential-json"),
+    path("status/<int:number>", views.status_list, name="status-list"),
+    path("did.json", views.did_document, name="did-document"),
+    path("contexts/microcredential-v1.jsonld", views.extension_context, name="extension-context"),
+    path("webhooks/credly/<slug:account>/", views.credly_webhook, name="credly-webhook"),
+]

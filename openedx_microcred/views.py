@@ -1,0 +1,157 @@
+"""
+Views: the learner's progress JSON, and the public side of issued credentials (their page and
+JSON, the revocation lists, the issuer's DID document, our JSON-LD context). The REST API proper
+(rest_api/v1/) comes with the Studio and learner pages.
+"""
+
+import json
+import logging
+from dataclasses import asdict
+
+from django.conf import settings
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import cache_control
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import CourseKey
+
+from . import api, delivery, issuance
+from .models import Award, StatusList
+from .openbadges import document
+
+log = logging.getLogger(__name__)
+
+# The VC Data Model 2.0 media type; browsers and tools that do not know it still get JSON.
+CREDENTIAL_CONTENT_TYPE = "application/vc+ld+json"
+
+
+@require_GET
+def my_progress(request):
+    """The signed-in learner's awards and progress along every credential and stack, as JSON."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "Sign in to see your credentials."}, status=401)
+    course_key = request.GET.get("course_key")
+    if course_key:
+        try:
+            course_key = CourseKey.from_string(course_key)
+        except InvalidKeyError:
+            return JsonResponse({"course_key": [f"'{course_key}' is not a valid course key."]}, status=400)
+    return JsonResponse({
+        "awards": [asdict(a) for a in api.get_learner_awards(request.user)],
+        "progress": [asdict(p) for p in api.get_learner_progress(request.user, course_key)],
+    })
+
+
+class NotIssued(Exception):
+    """An award whose signed credential cannot be made yet (e.g. the learner has no email address)."""
+
+
+def _issued_award(award_uuid):
+    award = get_object_or_404(Award.objects.select_related("credential"), uuid=award_uuid)
+    if not award.document:
+        try:
+            award.document = issuance.issue_award(award.pk)  # the issuing task has not run yet
+        except ValueError as exc:
+            log.warning("openedx-microcred: award %s cannot be issued: %s", award.uuid, exc)
+            raise NotIssued(str(exc)) from exc
+    return award
+
+
+def _not_issued():
+    return HttpResponse("This credential has been awarded but its signed document could not be issued yet. "
+                        "The issuer has been told; please try again later.",
+                        status=503, content_type="text/plain; charset=utf-8")
+
+
+@require_GET
+def credential_page(request, award_uuid):
+    """The public page of one credential: what it says, and whether it verifies (checked here)."""
+    try:
+        award = _issued_award(award_uuid)
+    except NotIssued:
+        return _not_issued()
+    credential = award.document
+    achievement = credential["credentialSubject"]["achievement"]
+    verification = issuance.verify_credential(credential)
+    issuer = credential["issuer"]
+    linkedin = document.linkedin_add_to_profile_url(
+        name=credential["name"], cert_url=issuance.credential_url(award.uuid), cert_id=str(award.uuid),
+        issued_on=award.issued_at, expires_on=award.expires_at, organization_name=issuer.get("name"),
+    )
+    return render(request, "openedx_microcred/credential_page.html", {
+        "credential": credential,
+        "achievement": achievement,
+        "issuer": issuer,
+        "award": award,
+        "verification": verification,
+        "json_url": issuance.credential_json_url(award.uuid),
+        "linkedin_url": linkedin,
+        "pretty_json": json.dumps(credential, indent=2, ensure_ascii=False),
+        "learning_outcomes": [a.get("targetName") for a in achievement.get("alignment", [])
+                              if a.get("targetType") == document.TARGET_TYPE_LEARNING_OUTCOME],
+        "results": credential["credentialSubject"].get("result", []),
+    })
+
+
+@require_GET
+def credential_json(request, award_uuid):
+    """The signed credential itself, at a stable URL."""
+    try:
+        award = _issued_award(award_uuid)
+    except NotIssued:
+        return _not_issued()
+    response = HttpResponse(json.dumps(award.document, ensure_ascii=False, indent=2),
+                            content_type=f"{CREDENTIAL_CONTENT_TYPE}; charset=utf-8")
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="{award.uuid}.json"'
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+@cache_control(public=True, max_age=300)
+def status_list(request, number):
+    """A signed BitstringStatusListCredential: revoked awards have their bit set."""
+    if not StatusList.objects.filter(number=number).exists():
+        raise Http404("no such status list")
+    response = HttpResponse(json.dumps(issuance.status_list_document(number)),
+                            content_type=f"{CREDENTIAL_CONTENT_TYPE}; charset=utf-8")
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+@cache_control(public=True, max_age=3600)
+def did_document(request):
+    """The did:web DID document (did:web:<LMS host>:microcred resolves to this path)."""
+    if getattr(settings, "MICROCRED_DID_METHOD", "key") != "web":
+        raise Http404("this issuer uses did:key, which needs no DID document")
+    response = JsonResponse(issuance.did_web_document(), content_type="application/did+ld+json")
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def extension_context(request):
+    """Our JSON-LD context, for verifiers that fetch contexts."""
+    response = JsonResponse(document.load_extension_context(), content_type="application/ld+json")
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@csrf_exempt
+@require_POST
+def credly_webhook(request, account):
+    """Credly's event notifications: confirmed with Credly before anything changes (see delivery.py)."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return JsonResponse({"detail": "the body is not JSON"}, status=400)
+    try:
+        updated = delivery.credly_notification(account, body, request.META.get("REMOTE_ADDR", ""))
+    except delivery.WebhookRefused as refused:
+        return JsonResponse({"detail": str(refused)}, status=refused.status)
+    return JsonResponse({"updated": bool(updated)})

@@ -1,0 +1,15 @@
+"""The host playing Studio ("cms.djangoapp"): same plugin loading, Studio's project type."""
+
+from edx_django_utils.plugins import get_plugin_apps
+
+from sandbox.settings import *  # noqa: F401,F403  pylint: disable=wildcard-import,unused-wildcard-import
+from sandbox.settings import INSTALLED_APPS as _LMS_APPS
+
+PROJECT_TYPE = "cms.djangoapp"
+ROOT_URLCONF = "sandbox.cms_urls"
+INSTALLED_APPS = [app for app in _LMS_APPS if app not in get_plugin_apps("lms.djangoapp") and app != "completion"]
+INSTALLED_APPS += get_plugin_apps(PROJECT_TYPE)
+
+from edx_django_utils.plugins import add_plugins  # noqa: E402
+
+add_plugins(__name__, PROJECT_TYPE, "common")

@@ -1,0 +1,102 @@
+"""
+Settings of the demo and test host, playing the LMS ("lms.djangoapp").
+
+The plugin gets into INSTALLED_APPS, its settings and its URLs only through edx-django-utils'
+get_plugin_apps / add_plugins / get_plugin_url_patterns, as in edx-platform.
+"""
+
+import os
+from pathlib import Path
+
+from edx_django_utils.plugins import add_plugins, get_plugin_apps
+
+from sandbox import plugins  # noqa: F401  (restricts the registry to SANDBOX_PLUGINS)
+
+PROJECT_TYPE = "lms.djangoapp"
+BASE_DIR = Path(__file__).resolve().parent
+
+SECRET_KEY = os.environ.get("SANDBOX_SECRET_KEY", "sandbox-only-not-a-secret")
+DEBUG = os.environ.get("SANDBOX_DEBUG", "") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "waffle",
+    "eventtracking.django.apps.EventTrackingConfig",
+    "completion",
+    "sandbox.host",
+] + get_plugin_apps(PROJECT_TYPE)
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "waffle.middleware.WaffleMiddleware",
+]
+
+ROOT_URLCONF = "sandbox.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def _database():
+    engine = os.environ.get("SANDBOX_DB", "sqlite")
+    if engine == "postgresql":
+        return {"ENGINE": "django.db.backends.postgresql", "NAME": "microcred", "USER": "postgres",
+                "HOST": "127.0.0.1", "PORT": "5432", "TEST": {"NAME": "test_microcred"}}
+    if engine == "mysql":
+        return {"ENGINE": "django.db.backends.mysql", "NAME": "microcred", "USER": "root", "PASSWORD": "",
+                "HOST": "127.0.0.1", "PORT": "3306", "OPTIONS": {"charset": "utf8mb4"},
+                "TEST": {"NAME": "test_microcred", "CHARSET": "utf8mb4"}}
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("SANDBOX_SQLITE", BASE_DIR / "db.sqlite3")}
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+STATIC_URL = "/static/"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = os.environ.get("SANDBOX_MEDIA_ROOT", BASE_DIR / "media")
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/microcred/api/v0/progress/"
+
+# Celery runs tasks in-process in the demo; a real deployment uses the LMS workers.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("SANDBOX_CELERY_EAGER", "1") == "1"
+CELERY_BROKER_URL = os.environ.get("SANDBOX_CELERY_BROKER", "memory://")
+
+# edx-completion emits tracking events; the host keeps them nowhere.
+EVENT_TRACKING_ENABLED = True
+EVENT_TRACKING_BACKENDS = {}
+
+# The standalone platform adapter of this host (courses and roles from its own tables).
+MICROCRED_PLATFORM_ADAPTER = "sandbox.host.adapter.StandalonePlatformAdapter"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"openedx_microcred": {"handlers": ["console"], "level": "INFO"}},
+}
+
+add_plugins(__name__, PROJECT_TYPE, "common")

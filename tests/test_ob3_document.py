@@ -1,0 +1,657 @@
+"""
+The Open Badges 3.0 document: schema-valid, fully defined by its contexts, privacy-preserving.
+
+The schema is 1EdTech's JSON schema for AchievementCredential (copied into tests/data so these
+tests stand alone); the JSON-LD checks run offline over the contexts bundled in the package.
+"""
+
+import copy
+import hashlib
+import json
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import jsonschema
+import pytest
+from pyld import jsonld as pyld_jsonld
+
+from openedx_microcred import rules
+from openedx_microcred.openbadges import document as ob
+
+try:  # the package's offline loader, canonicalization and safe-mode check
+    from openedx_microcred.openbadges import jsonld as ob_jsonld
+except ImportError:  # pragma: no cover - only while jsonld.py does not exist yet
+    ob_jsonld = None
+
+SCHEMA = json.loads((Path(__file__).parent / "data" / "ob_v3p0_achievementcredential_schema.json").read_text())
+CONTEXTS = Path(ob.__file__).resolve().parent / "contexts"
+
+LMS = "https://learn.example-university.eu"
+ISSUER_DID = "did:web:learn.example-university.eu"
+EMAIL = "Ada.Lovelace@Example.org"
+SALT = "5f0c9d5e2b7a41d6"
+PY101, PY102, PY103 = "course-v1:ExU+PY101+2026", "course-v1:ExU+PY102+2026", "course-v1:ExU+PY103+2026"
+COURSES = {PY101: "Python Foundations", PY102: "Data Wrangling with Python", PY103: "Testing Python Code"}
+ISSUED_AT = datetime(2026, 3, 14, 9, 26, 53, 589000, tzinfo=timezone.utc)
+DUMMY_PROOF = [{
+    "type": "DataIntegrityProof",
+    "cryptosuite": "eddsa-rdfc-2022",
+    "created": "2026-03-14T09:26:54Z",
+    "verificationMethod": f"{ISSUER_DID}#key-1",
+    "proofPurpose": "assertionMethod",
+    "proofValue": "z3FXQjecWufY46yg5abdVZsXqLhxhueuSoZgNSARiKBk9czhSePTFehP8c3PGfb6a22gkfUKods5D2UJGjG8XJHs5",
+}]
+
+
+def achievement_url(slug):
+    return f"{LMS}/microcred/achievements/{slug}/"
+
+
+ISSUER = ob.IssuerProfile(
+    id=ISSUER_DID, name="Example University of Applied Sciences", url=LMS, country_code="NL", region="Utrecht",
+    email="microcredentials@example-university.eu", description="Continuing education at Example University.",
+    image=f"{LMS}/static/images/logo.png",
+)
+
+MICRO_CRITERIA = {"type": "all", "of": [
+    {"type": "course_passed", "course": PY101},
+    {"type": "course_grade", "course": PY102, "min_percent": 70},
+]}
+MICRO_ID = achievement_url("python-data-basics")
+# A stack identified by a UUID, its public page given apart (what issuance.py does).
+STACK_ID = "urn:uuid:6a1f3c2e-8b4d-4e5f-9a0b-1c2d3e4f5a6b"
+STACK_PAGE = achievement_url("python-practitioner")
+CHILDREN = (("python-data-basics", "Python Data Basics"), ("python-testing", "Python Testing"))
+STACK_CRITERIA = {"type": "all", "of": [
+    {"type": "credential", "credential": "python-data-basics"},
+    {"type": "credential", "credential": "python-testing"},
+]}
+CREDENTIAL_NAMES = dict(CHILDREN)
+
+
+def micro_achievement(**changes):
+    fields = dict(
+        id=MICRO_ID,
+        name="Python Data Basics",
+        description="Reading, cleaning and summarising tabular data with Python and pandas.",
+        criteria_narrative=ob.criteria_narrative(MICRO_CRITERIA, COURSES),
+        criteria_url=f"{MICRO_ID}#criteria",
+        image=f"{LMS}/media/microcred/python-data-basics.png",
+        learning_outcomes=[
+            "Load CSV and Excel data into data frames and describe its structure.",
+            "Clean missing and inconsistent values with reproducible scripts.",
+            "Summarise data with grouped aggregates and simple charts.",
+        ],
+        workload_hours=84,
+        ects_credits=Decimal("3.0"),
+        eqf_level=5,
+        assessment_type="Graded online exam and a practical assignment",
+        participation_form="Online, self-paced",
+        quality_assurance="Internal quality assurance of the Faculty of ICT (NVAO-accredited institution)",
+        identity_verified=True,
+        field_of_study="Information and Communication Technologies",
+        tags=["python", "data analysis"],
+        in_language="en",
+        prerequisites="Basic programming in any language.",
+        stacks_containing=[(STACK_ID, "Python Practitioner")],
+        skills=[ob.AlignmentTarget(
+            name="Python (computer programming)",
+            url="http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d",
+            type="ext:ESCOSkill", framework="ESCO",
+        )],
+        grades=ob.grade_descriptions(MICRO_CRITERIA, MICRO_ID, COURSES),
+        human_code="python-data-basics",
+    )
+    fields.update(changes)
+    return ob.AchievementInfo(**fields)
+
+
+def stack_achievement(**changes):
+    fields = dict(
+        id=STACK_ID,
+        name="Python Practitioner",
+        description="A stack of two Python microcredentials: data handling and testing.",
+        criteria_narrative=ob.criteria_narrative(STACK_CRITERIA, COURSES, CREDENTIAL_NAMES),
+        learning_outcomes=["Build and test small data-processing programs in Python."],
+        page_url=STACK_PAGE,
+        workload_hours=168,
+        ects_credits=Decimal("6.0"),
+        eqf_level=5,
+        assessment_type="Assessments of the component microcredentials",
+        participation_form="Online",
+        quality_assurance="Internal quality assurance of the Faculty of ICT",
+        identity_verified=True,
+        in_language="en",
+        is_stack=True,
+        stack_kind="horizontal",
+        stack_children=[(achievement_url(slug), name) for slug, name in CHILDREN],
+    )
+    fields.update(changes)
+    return ob.AchievementInfo(**fields)
+
+
+AWARD_EVIDENCE = [
+    {"path": "criteria.of[0]", "requirement": {"type": "course_passed", "course": PY101},
+     "facts": [{"course_key": PY101, "kind": "passing", "value": {"passed": True},
+                "event_id": "4b7c1f3e-0d1a-4c55-9a1e-2f6f3c0a9b11", "event_time": "2026-03-10T16:02:11+00:00"}]},
+    {"path": "criteria.of[1]", "requirement": {"type": "course_grade", "course": PY102, "min_percent": 70.0},
+     "facts": [{"course_key": PY102, "kind": "grade", "value": {"percent": 0.86, "passed": True},
+                "event_id": "a0e2d8b4-6f9e-4a43-8d7c-5c2b1e0f7a22", "event_time": "2026-03-14T09:26:50+00:00"}]},
+]
+
+
+def issued(achievement=None, **changes):
+    achievement = achievement or micro_achievement()
+    award_uuid = "3f2c8a9e-51b4-4d0e-9a77-0c1d2e3f4a5b"
+    fields = dict(
+        credential_id=f"{LMS}/microcred/credentials/{award_uuid}/",
+        award_uuid=award_uuid,
+        issuer=ISSUER,
+        achievement=achievement,
+        recipient=ob.Recipient(email=EMAIL, salt=SALT),
+        valid_from=ISSUED_AT,
+        valid_until=ISSUED_AT + timedelta(days=3 * 365),
+        extension_context=ob.extension_context_url(LMS + "/"),
+        evidence=ob.evidence_from_award(
+            AWARD_EVIDENCE, COURSES, CREDENTIAL_NAMES, course_url=lambda key: f"{LMS}/courses/{key}/about"),
+        credential_status={
+            "id": f"{LMS}/microcred/status/revocation/1#2051",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "2051",
+            "statusListCredential": f"{LMS}/microcred/status/revocation/1",
+        },
+        grade_results=ob.grade_results_from_award(AWARD_EVIDENCE, achievement.id) if achievement.grades else (),
+    )
+    fields.update(changes)
+    return ob.IssuedCredential(**fields)
+
+
+def stack_issued(**changes):
+    return issued(stack_achievement(), evidence=ob.evidence_from_award(
+        [{"path": f"criteria.of[{i}]", "requirement": {"type": "credential", "credential": slug}, "award": uuid}
+         for i, (slug, uuid) in enumerate([("python-data-basics", "3f2c8a9e-51b4-4d0e-9a77-0c1d2e3f4a5b"),
+                                           ("python-testing", "9d8e7f6a-1b2c-4d3e-8f9a-0b1c2d3e4f5a")])],
+        COURSES, CREDENTIAL_NAMES, award_url=lambda uuid: f"{LMS}/microcred/credentials/{uuid}/"),
+        **changes)
+
+
+@pytest.fixture(params=["microcredential", "stack"])
+def document(request):
+    return ob.build_credential(issued() if request.param == "microcredential" else stack_issued())
+
+
+# --- JSON schema --------------------------------------------------------------------------------
+
+_DATETIME_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+FORMATS = jsonschema.FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_datetime(value):
+    # jsonschema checks date-time only with an optional package; check it here, strictly.
+    if not isinstance(value, str):
+        return True
+    if not _DATETIME_Z.match(value):
+        raise ValueError(value)
+    datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return True
+
+
+def schema_errors(document):
+    validator = jsonschema.Draft201909Validator(SCHEMA, format_checker=FORMATS)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def with_proof(document):
+    signed = copy.deepcopy(document)
+    signed["proof"] = copy.deepcopy(DUMMY_PROOF)
+    return signed
+
+
+def test_documents_validate_against_the_official_schema(document):
+    assert schema_errors(with_proof(document)) == []
+    assert schema_errors(document) == []  # proof is optional in the schema; ours is added by proof.py
+
+
+def test_the_schema_really_checks_what_we_rely_on(document):
+    bare_proof = copy.deepcopy(document)
+    bare_proof["proof"] = copy.deepcopy(DUMMY_PROOF[0])
+    assert any(error.startswith("proof:") for error in schema_errors(bare_proof))
+
+    missing = with_proof(document)
+    del missing["validFrom"]
+    del missing["credentialSubject"]["achievement"]["criteria"]
+    errors = schema_errors(missing)
+    assert any("'validFrom' is a required property" in e for e in errors)
+    assert any("'criteria' is a required property" in e for e in errors)
+
+    bad_date = with_proof(document)
+    bad_date["validFrom"] = "2026-03-14 09:26:53"
+    assert schema_errors(bad_date)
+
+
+def test_required_fields_of_the_schema_are_present(document):
+    defs = SCHEMA["$defs"]
+    assert set(SCHEMA["required"]) <= set(document)
+    subject = document["credentialSubject"]
+    assert set(defs["AchievementSubject"]["required"]) <= set(subject)
+    assert set(defs["Achievement"]["required"]) <= set(subject["achievement"])
+    assert set(defs["Profile"]["required"]) <= set(document["issuer"])
+    for identity in subject["identifier"]:
+        assert set(defs["IdentityObject"]["required"]) <= set(identity)
+    for alignment in subject["achievement"].get("alignment", []):
+        assert set(defs["Alignment"]["required"]) <= set(alignment)
+    for description in subject["achievement"].get("resultDescription", []):
+        assert set(defs["ResultDescription"]["required"]) <= set(description)
+    for evidence in document.get("evidence", []):
+        assert set(defs["Evidence"]["required"]) <= set(evidence)
+    # "Either id or at least one identifier MUST be supplied."
+    assert subject.get("id") or subject["identifier"]
+
+
+def test_document_shape(document):
+    assert document["@context"] == [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        f"{LMS}/microcred/contexts/microcredential-v1.jsonld",
+    ]
+    assert document["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    assert document["id"] == f"{LMS}/microcred/credentials/3f2c8a9e-51b4-4d0e-9a77-0c1d2e3f4a5b/"
+    assert document["issuer"]["id"] == ISSUER_DID
+    assert document["issuer"]["address"] == {
+        "type": ["Address"], "addressCountryCode": "NL", "addressRegion": "Utrecht"}
+    assert document["validFrom"] == "2026-03-14T09:26:53Z"
+    assert document["validUntil"] == "2029-03-13T09:26:53Z"
+    assert document["credentialStatus"]["type"] == "BitstringStatusListEntry"
+    achievement = document["credentialSubject"]["achievement"]
+    assert achievement["type"] == ["Achievement", "MicrocredentialAchievement"]
+    assert achievement["achievementType"] == "MicroCredential"
+    assert "proof" not in document
+    json.dumps(document)  # plain JSON: no Decimals or datetimes
+
+
+def test_eu_elements_are_where_the_docs_say():
+    document = ob.build_credential(issued())
+    achievement = document["credentialSubject"]["achievement"]
+    assert achievement["creditsAvailable"] == 3.0
+    assert document["credentialSubject"]["creditsEarned"] == 3.0
+    assert achievement["workloadHours"] == 84
+    assert achievement["assessmentType"] == "Graded online exam and a practical assignment"
+    assert achievement["participationForm"] == "Online, self-paced"
+    assert achievement["qualityAssurance"].startswith("Internal quality assurance")
+    assert achievement["identityVerified"] is True
+    assert achievement["prerequisites"] == "Basic programming in any language."
+    assert achievement["inLanguage"] == "en"
+    assert achievement["fieldOfStudy"] == "Information and Communication Technologies"
+    by_type = {}
+    for alignment in achievement["alignment"]:
+        by_type.setdefault(alignment["targetType"], []).append(alignment)
+    assert [a["targetName"] for a in by_type["ext:LearningOutcome"]] == list(micro_achievement().learning_outcomes)
+    assert by_type["ext:LearningOutcome"][0]["targetUrl"] == f"{MICRO_ID}#learning-outcome-1"
+    assert by_type["ext:EQFLevel"] == [{
+        "type": ["Alignment"], "targetName": "EQF level 5", "targetUrl": "http://data.europa.eu/snb/eqf/5",
+        "targetType": "ext:EQFLevel", "targetFramework": "European Qualifications Framework", "targetCode": "5",
+    }]
+    assert by_type["ext:ESCOSkill"][0]["targetFramework"] == "ESCO"
+    [description] = achievement["resultDescription"]
+    assert description["resultType"] == "Percent"
+    assert description["requiredValue"] == "70"
+    assert description["id"] == f"{MICRO_ID}#grade-{PY102}"
+    assert document["credentialSubject"]["result"] == [
+        {"type": ["Result"], "resultDescription": description["id"], "value": "86"}]
+    assert ob.missing_eu_elements(issued()) == []
+
+
+def test_learning_outcomes_anchor_on_the_public_page():
+    achievement = ob.build_credential(stack_issued())["credentialSubject"]["achievement"]
+    assert achievement["id"] == STACK_ID
+    [outcome] = [a for a in achievement["alignment"] if a["targetType"] == "ext:LearningOutcome"]
+    assert outcome["targetUrl"] == f"{STACK_PAGE}#learning-outcome-1"
+    assert outcome["targetCode"] == "LO1"
+
+
+def test_grade_results_from_the_award_evidence():
+    assert ob.grade_results_from_award(AWARD_EVIDENCE, MICRO_ID) == (
+        ob.GradeResult(percent=Decimal("86.00"), result_description=f"{MICRO_ID}#grade-{PY102}"),)
+    assert ob.grade_results_from_award([AWARD_EVIDENCE[0]], MICRO_ID) == ()
+    # An explicit result with no description named refers to the only one.
+    document = ob.build_credential(issued(grade_results=[ob.GradeResult(Decimal("91.256"))]))
+    assert document["credentialSubject"]["result"][0]["value"] == "91.26"
+
+
+def test_missing_eu_elements_are_reported():
+    bare = issued(micro_achievement(learning_outcomes=[], workload_hours=None, ects_credits=None,
+                                    assessment_type="", participation_form="", quality_assurance=""),
+                  issuer=ob.IssuerProfile(id=ISSUER_DID, name="Example", url=LMS))
+    assert ob.missing_eu_elements(bare) == [
+        "country of the issuer", "learning outcomes", "notional workload", "type of assessment",
+        "form of participation", "type of quality assurance",
+    ]
+    document = ob.build_credential(bare)
+    achievement = document["credentialSubject"]["achievement"]
+    assert achievement["achievementType"] == "Badge"  # not described the EU way
+    assert "address" not in document["issuer"]
+    assert schema_errors(with_proof(document)) == []
+
+
+# --- JSON-LD: every term defined ----------------------------------------------------------------
+
+_SENTINEL = "urn:x-undefined-term:"
+
+
+def _local_loader(url, options=None):
+    files = {
+        "https://www.w3.org/ns/credentials/v2": "credentials-v2.jsonld",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json": "ob-v3p0-context-3.0.3.json",
+    }
+    if ob.is_extension_context_url(url):
+        name = "microcredential-v1.jsonld"
+    elif url in files:
+        name = files[url]
+    else:
+        raise pyld_jsonld.JsonLdError(f"offline: {url}", "jsonld.LoadDocumentError", code="loading document failed")
+    return {"contextUrl": None, "documentUrl": url, "document": json.loads((CONTEXTS / name).read_text())}
+
+
+def _sentinel_undefined(document):
+    """An independent check: with a catch-all @vocab first, an undefined term expands under it."""
+    probe = copy.deepcopy(document)
+    probe["@context"] = [{"@vocab": _SENTINEL}] + list(probe["@context"])
+    expanded = pyld_jsonld.expand(probe, {"documentLoader": _local_loader})
+    found = set()
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key.startswith(_SENTINEL):
+                    found.add(key[len(_SENTINEL):])
+                if key == "@type" and "@value" not in node:
+                    found.update(t[len(_SENTINEL):] for t in value if t.startswith(_SENTINEL))
+                if key != "@value":
+                    walk(value)
+
+    walk(expanded)
+    return sorted(found)
+
+
+def undefined(document):
+    if ob_jsonld is not None:
+        return ob_jsonld.undefined_terms(document)
+    return _sentinel_undefined(document)
+
+
+def canonize(document):
+    if ob_jsonld is not None:
+        return ob_jsonld.canonize(document)
+    return pyld_jsonld.normalize(document, {"algorithm": "URDNA2015", "format": "application/n-quads",
+                                            "documentLoader": _local_loader})
+
+
+def test_every_property_is_defined_by_the_contexts(document):
+    assert undefined(with_proof(document)) == []
+    assert _sentinel_undefined(document) == []
+
+
+def test_an_undefined_property_would_be_detected(document):
+    top = copy.deepcopy(document)
+    top["learnerEmail"] = "x"
+    assert _sentinel_undefined(top) == ["learnerEmail"]
+    assert undefined(top)
+
+    nested = copy.deepcopy(document)
+    nested["credentialSubject"]["achievement"]["ectsCredits"] = 3
+    assert _sentinel_undefined(nested) == ["ectsCredits"]
+    assert undefined(nested)
+
+    # The extension terms are scoped to the MicrocredentialAchievement type: without it they are
+    # undefined, which is what a verifier in safe mode would reject.
+    untyped = copy.deepcopy(document)
+    untyped["credentialSubject"]["achievement"]["type"] = ["Achievement"]
+    assert "identityVerified" in _sentinel_undefined(untyped)
+    assert undefined(untyped)
+
+    bad_type = copy.deepcopy(document)
+    bad_type["credentialSubject"]["type"].append("MicroCredentialSubject")
+    assert _sentinel_undefined(bad_type) == ["MicroCredentialSubject"]
+    assert undefined(bad_type)
+
+
+def test_extension_terms_expand_to_our_vocabulary_with_their_types():
+    nquads = canonize(ob.build_credential(stack_issued()))
+    subject = f"<{STACK_ID}>"
+    rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+    assert f"{subject} {rdf_type} <{ob.VOCAB}MicrocredentialAchievement> ." in nquads
+    assert f'{subject} <{ob.VOCAB}workloadHours> "168"^^<http://www.w3.org/2001/XMLSchema#integer> .' in nquads
+    assert f'{subject} <{ob.VOCAB}identityVerified> "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .' in nquads
+    assert f'{subject} <{ob.VOCAB}stackKind> "horizontal" .' in nquads
+    for slug, name in CHILDREN:
+        assert f"{subject} <{ob.VOCAB}stackComponent> <{achievement_url(slug)}> ." in nquads
+        assert f'<{achievement_url(slug)}> <https://schema.org/name> "{name}" .' in nquads
+
+
+def test_extension_context_is_protected_json_ld_1_1_under_a_stable_vocabulary():
+    context = ob.load_extension_context()["@context"]
+    assert context["@version"] == 1.1 and context["@protected"] is True
+    scoped = context["MicrocredentialAchievement"]
+    assert scoped["@id"] == f"{ob.VOCAB}MicrocredentialAchievement"
+    terms = {k: v for k, v in scoped["@context"].items() if not k.startswith("@") and k not in ("id", "type")}
+    assert scoped["@context"]["@protected"] is True
+    assert {k: v["@id"] for k, v in terms.items()} == {k: f"{ob.VOCAB}{k}" for k in terms}
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    assert terms["workloadHours"]["@type"] == xsd + "integer"
+    assert terms["identityVerified"]["@type"] == xsd + "boolean"
+    assert terms["stackComponent"]["@type"] == terms["stackableInto"]["@type"] == "@id"
+    # Nothing the OB 3.0 Achievement already defines is redefined.
+    ob_context = json.loads((CONTEXTS / "ob-v3p0-context-3.0.3.json").read_text())["@context"]
+    assert not set(terms) & set(ob_context["Achievement"]["@context"])
+
+
+def test_extension_context_url():
+    assert ob.extension_context_url("https://lms.example.com/") == \
+        "https://lms.example.com/microcred/contexts/microcredential-v1.jsonld"
+    assert ob.is_extension_context_url(ob.extension_context_url("http://localhost:18000"))
+    assert not ob.is_extension_context_url("https://lms.example.com/microcred/contexts/other.jsonld")
+    with pytest.raises(ValueError):
+        ob.build_credential(issued(extension_context="https://example.com/context.json"))
+
+
+# --- The recipient ------------------------------------------------------------------------------
+
+
+def test_recipient_is_a_salted_sha256_of_the_email():
+    document = ob.build_credential(issued())
+    [identity] = document["credentialSubject"]["identifier"]
+    expected = hashlib.sha256(("ada.lovelace@example.org" + SALT).encode("utf-8")).hexdigest()
+    assert identity == {
+        "type": "IdentityObject", "hashed": True, "identityHash": f"sha256${expected}",
+        "identityType": "emailAddress", "salt": SALT,
+    }
+    # The OB 3.0 specification's own example: 'a@example.com' salted with 'Kosher'.
+    assert ob.recipient_identity_hash("a@example.com", "Kosher") == \
+        "sha256$b5809d8a92f8858436d7e6b87c12ebc0ae1eac4baecc2c0b913aee2c922ef399"
+    assert ob.recipient_identity_hash("  A@Example.COM ", "Kosher") == \
+        ob.recipient_identity_hash("a@example.com", "Kosher")
+    assert len(ob.new_salt()) == 32 and ob.new_salt() != ob.new_salt()
+
+
+def test_the_email_never_appears(document):
+    texts = [json.dumps(document), json.dumps(document, ensure_ascii=False), canonize(document)]
+    for text in texts:
+        assert EMAIL.lower() not in text.lower()
+        assert "ada.lovelace" not in text.lower()
+    assert EMAIL not in repr(issued().recipient)
+
+
+def test_no_learner_name_unless_chosen():
+    document = ob.build_credential(issued())
+    assert [i["identityType"] for i in document["credentialSubject"]["identifier"]] == ["emailAddress"]
+    assert "name" not in document["credentialSubject"]
+
+    named = ob.build_credential(issued(recipient=ob.Recipient(EMAIL, SALT, display_name="Ada Lovelace")))
+    assert named["credentialSubject"]["identifier"][1] == {
+        "type": "IdentityObject", "hashed": False, "identityHash": "Ada Lovelace", "identityType": "name"}
+    assert schema_errors(with_proof(named)) == []
+    assert undefined(named) == []
+
+
+# --- Validity -----------------------------------------------------------------------------------
+
+
+def test_valid_until_is_omitted_without_expiry():
+    document = ob.build_credential(issued(valid_until=None))
+    assert "validUntil" not in document
+    assert schema_errors(with_proof(document)) == []
+
+
+def test_dates_must_be_aware_and_in_order():
+    with pytest.raises(ValueError):
+        ob.build_credential(issued(valid_from=datetime(2026, 3, 14, 9, 0)))
+    with pytest.raises(ValueError):
+        ob.build_credential(issued(valid_until=ISSUED_AT - timedelta(days=1)))
+    cet = timezone(timedelta(hours=1))
+    assert ob.xml_datetime(datetime(2026, 3, 14, 10, 26, 53, tzinfo=cet)) == "2026-03-14T09:26:53Z"
+
+
+# --- Stacks -------------------------------------------------------------------------------------
+
+
+def test_a_stack_lists_the_credentials_it_is_made_of():
+    document = ob.build_credential(stack_issued())
+    achievement = document["credentialSubject"]["achievement"]
+    assert achievement["stackComponent"] == [
+        {"id": achievement_url(slug), "name": name} for slug, name in CHILDREN]
+    assert achievement["stackKind"] == "horizontal"
+    assert "stackableInto" not in achievement
+    assert achievement["criteria"]["narrative"] == (
+        "All of the following:\n\n"
+        "- Earn the credential Python Data Basics\n"
+        "- Earn the credential Python Testing"
+    )
+    assert [e["id"] for e in document["evidence"]] == [
+        f"{LMS}/microcred/credentials/3f2c8a9e-51b4-4d0e-9a77-0c1d2e3f4a5b/",
+        f"{LMS}/microcred/credentials/9d8e7f6a-1b2c-4d3e-8f9a-0b1c2d3e4f5a/",
+    ]
+    assert "result" not in document["credentialSubject"]
+
+
+def test_a_component_says_which_stacks_it_counts_towards():
+    achievement = ob.build_credential(issued())["credentialSubject"]["achievement"]
+    assert achievement["stackableInto"] == [{"id": STACK_ID, "name": "Python Practitioner"}]
+    assert "stackComponent" not in achievement
+
+
+def test_stack_flag_and_children_must_agree():
+    with pytest.raises(ValueError):
+        ob.build_achievement(stack_achievement(stack_children=[]))
+    with pytest.raises(ValueError):
+        ob.build_achievement(micro_achievement(stack_children=[(STACK_ID, "x")]))
+
+
+# --- Inputs are checked -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("changes", [
+    {"eqf_level": 9},
+    {"in_language": "English"},
+    {"achievement_type": "Nanodegree"},
+    {"image": "python.png"},
+    {"workload_hours": -1},
+    {"skills": [ob.AlignmentTarget("Python", "https://example.org/python", type="Skill")]},
+])
+def test_bad_achievement_input_is_refused(changes):
+    with pytest.raises(ValueError):
+        ob.build_achievement(micro_achievement(**changes))
+
+
+def test_bad_issuer_and_result_input_is_refused():
+    with pytest.raises(ValueError):
+        ob.build_credential(issued(issuer=ob.IssuerProfile(ISSUER_DID, "X", LMS, country_code="nl")))
+    with pytest.raises(ValueError):
+        ob.build_credential(issued(grade_results=[ob.GradeResult(86, result_description=f"{MICRO_ID}#other")]))
+    with pytest.raises(ValueError):
+        ob.build_credential(issued(grade_results=[ob.GradeResult(101)]))
+
+
+# --- Words: criteria and evidence ---------------------------------------------------------------
+
+
+def test_criteria_in_words():
+    tree = rules.parse_criteria({"type": "all", "of": [
+        {"type": "course_passed", "course": PY101},
+        {"type": "at_least", "n": 2, "of": [
+            {"type": "course_grade", "course": PY102, "min_percent": 80},
+            {"type": "course_completion", "course": PY103, "min_percent": 75},
+            {"type": "certificate", "course": PY103, "mode": "verified"},
+            {"type": "enrolled", "course": PY101, "modes": ["verified", "professional"]},
+        ]},
+        {"type": "any", "of": [{"type": "credential", "credential": "python-testing"},
+                               {"type": "course_completion", "course": PY102}]},
+    ]})
+    assert ob.criteria_narrative(tree, COURSES, CREDENTIAL_NAMES) == "\n".join([
+        "All of the following:",
+        "",
+        f"- Pass Python Foundations ({PY101})",
+        "- At least 2 of the following:",
+        f"  - Reach a grade of at least 80% in Data Wrangling with Python ({PY102})",
+        f"  - Complete at least 75% of Testing Python Code ({PY103})",
+        f"  - Earn a verified certificate in Testing Python Code ({PY103})",
+        f"  - Be enrolled in Python Foundations ({PY101}) (verified or professional track)",
+        "- One of the following:",
+        "  - Earn the credential Python Testing",
+        f"  - Complete all of Data Wrangling with Python ({PY102})",
+    ])
+    assert ob.criteria_narrative({"type": "course_passed", "course": PY101}) == f"Pass {PY101}."
+    assert ob.criteria_narrative({"type": "credential", "credential": "a_b"}, credential_names={"a_b": "*Gold*"}) == \
+        r"Earn the credential \*Gold\*."
+
+
+def test_evidence_in_words():
+    document = ob.build_credential(issued())
+    assert document["evidence"] == [
+        {"type": ["Evidence"], "id": f"{LMS}/courses/{PY101}/about", "name": "Python Foundations",
+         "narrative": "Passed course Python Foundations on 2026-03-10 "
+                      "(event id 4b7c1f3e-0d1a-4c55-9a1e-2f6f3c0a9b11)."},
+        {"type": ["Evidence"], "id": f"{LMS}/courses/{PY102}/about", "name": "Data Wrangling with Python",
+         "narrative": "Reached a grade of 86% in course Data Wrangling with Python on 2026-03-14 "
+                      "(event id a0e2d8b4-6f9e-4a43-8d7c-5c2b1e0f7a22)."},
+    ]
+
+
+# --- LinkedIn -----------------------------------------------------------------------------------
+
+
+def test_linkedin_add_to_profile_url():
+    url = ob.linkedin_add_to_profile_url(
+        name="Python Data Basics & Co", organization_id=1337, organization_name="ignored when the id is known",
+        issued_on=ISSUED_AT, expires_on=date(2029, 3, 13),
+        cert_url=f"{LMS}/microcred/credentials/3f2c8a9e/?share=1", cert_id="3f2c8a9e-51b4",
+    )
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "www.linkedin.com", "/profile/add")
+    assert parse_qsl(parts.query) == [
+        ("startTask", "CERTIFICATION_NAME"), ("name", "Python Data Basics & Co"), ("organizationId", "1337"),
+        ("issueYear", "2026"), ("issueMonth", "3"), ("expirationYear", "2029"), ("expirationMonth", "3"),
+        ("certUrl", f"{LMS}/microcred/credentials/3f2c8a9e/?share=1"), ("certId", "3f2c8a9e-51b4"),
+    ]
+    # Every reserved character is percent-encoded, spaces as %20.
+    assert "name=Python%20Data%20Basics%20%26%20Co" in url
+    assert ("certUrl=https%3A%2F%2Flearn.example-university.eu"
+            "%2Fmicrocred%2Fcredentials%2F3f2c8a9e%2F%3Fshare%3D1") in url
+
+
+def test_linkedin_url_by_organization_name_without_expiry():
+    url = ob.linkedin_url_for(issued(valid_until=None))
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["organizationName"] == "Example University of Applied Sciences"
+    assert "organizationId" not in query and "expirationYear" not in query
+    assert query["certId"] == "3f2c8a9e-51b4-4d0e-9a77-0c1d2e3f4a5b"
+    assert query["certUrl"] == f"{LMS}/microcred/credentials/3f2c8a9e-51b4-4d0e-9a77-0c1d2e3f4a5b/"
+    with pytest.raises(ValueError):
+        ob.linkedin_add_to_profile_url(name="x", cert_url=LMS, cert_id="1", issued_on=ISSUED_AT)

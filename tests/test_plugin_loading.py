@@ -1,0 +1,110 @@
+"""The plugin loads the way edx-platform loads it: entry points, plugin_app, edx-django-utils."""
+
+import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.urls import reverse
+from edx_django_utils.plugins import get_plugin_apps
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_entry_points_for_lms_and_studio():
+    for group in ("lms.djangoapp", "cms.djangoapp"):
+        [ours] = [ep for ep in entry_points(group=group) if ep.name == "openedx_microcred"]
+        assert ours.value == "openedx_microcred.apps:MicrocredConfig"
+
+
+def test_host_got_the_app_only_through_get_plugin_apps():
+    assert "openedx_microcred.apps.MicrocredConfig" in get_plugin_apps("lms.djangoapp")
+    assert "openedx_microcred.apps.MicrocredConfig" in settings.INSTALLED_APPS
+    assert apps.get_app_config("openedx_microcred").plugin_app
+
+
+def test_plugin_settings_were_added():
+    assert settings.MICROCRED_CELERY_QUEUE is None
+    # The host's own value wins over the plugin's default.
+    assert settings.MICROCRED_PLATFORM_ADAPTER == "sandbox.host.adapter.StandalonePlatformAdapter"
+
+
+def test_urls_come_from_get_plugin_url_patterns():
+    assert reverse("openedx_microcred:my-progress") == "/microcred/api/v0/progress/"
+
+
+def test_production_settings_read_env_tokens():
+    from types import SimpleNamespace
+
+    from openedx_microcred.settings import production
+
+    fake = SimpleNamespace(ENV_TOKENS={"MICROCRED_CELERY_QUEUE": "edx.lms.core.high"})
+    production.plugin_settings(fake)
+    assert fake.MICROCRED_CELERY_QUEUE == "edx.lms.core.high"
+    assert fake.MICROCRED_PLATFORM_ADAPTER.endswith("EdxPlatformAdapter")
+
+
+def test_templates_and_migrations_ship_inside_the_package():
+    package = ROOT / "openedx_microcred"
+    assert (package / "migrations" / "0001_initial.py").exists()
+    config = (ROOT / "setup.cfg").read_text()
+    assert "templates/openedx_microcred/*.html" in config
+
+
+def _in_studio_host(code):
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup();" + code],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={"DJANGO_SETTINGS_MODULE": "sandbox.cms_settings", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_studio_host_loads_the_plugin_without_event_receivers():
+    loaded = _in_studio_host(
+        "import json; from django.conf import settings; from django.urls import reverse;"
+        "from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED as s;"
+        "print(json.dumps({'apps': settings.INSTALLED_APPS, 'url': reverse('openedx_microcred:my-progress'),"
+        "'receivers': len(s.receivers), 'setting': settings.MICROCRED_CELERY_QUEUE}))"
+    )
+    assert "openedx_microcred.apps.MicrocredConfig" in loaded["apps"]
+    assert loaded["url"] == "/microcred/api/v0/progress/"
+    assert loaded["receivers"] == 0  # grades and certificates are LMS matters
+    assert loaded["setting"] is None
+
+
+def test_migrations_are_complete(db):
+    from django.core.management import call_command
+
+    call_command("makemigrations", "openedx_microcred", "--check", "--dry-run", verbosity=0)
+
+
+def test_system_check_passes(db):
+    from django.core.management import call_command
+
+    call_command("check")
+
+
+def test_system_check_reports_a_broken_catalog(db, make_credential):
+    """Criteria edited behind the plugin's back (SQL, a bad migration) are reported at start-up checks."""
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from openedx_microcred.models import Credential
+
+    make_credential("a", {"type": "course_passed", "course": "course-v1:DemoX+PY101+2026"})
+    make_credential("b", {"type": "credential", "credential": "a"})
+    Credential.objects.filter(slug="a").update(criteria={"type": "credential", "credential": "b"})
+    Credential.objects.filter(slug="b").update(criteria={"type": "all", "of": [
+        {"type": "credential", "credential": "a"}, {"type": "course_grade", "course": "nope", "min_percent": 5}]})
+    try:
+        call_command("check", databases=["default"])
+    except SystemCheckError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("the check passed")
+    assert "openedx_microcred.E001" in message and "criteria.of[1].course: 'nope' is not a valid course key" in message

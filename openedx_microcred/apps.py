@@ -36,9 +36,10 @@ def _plugin_config():
         "test": {"relative_path": "settings.test"},
     }
     return {
+        # The LMS serves learners and the public side of credentials; Studio the course team's pages.
         "url_config": {
-            project: {"namespace": "openedx_microcred", "regex": r"^microcred/", "relative_path": "urls"}
-            for project in ("lms.djangoapp", "cms.djangoapp")
+            project: {"namespace": "openedx_microcred", "regex": r"^microcred/", "relative_path": module}
+            for project, module in (("lms.djangoapp", "urls"), ("cms.djangoapp", "cms_urls"))
         },
         "settings_config": {project: settings_config for project in ("lms.djangoapp", "cms.djangoapp")},
         # Grades and certificates change in the LMS and its workers only; Studio needs no receivers.

@@ -12,6 +12,7 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
@@ -75,6 +76,40 @@ def save_credential(credential: Credential) -> Credential:
     if not was_active:
         evaluate_learners_of([credential])
     return credential
+
+
+@transaction.atomic
+def publish_credential(credential: Credential) -> Credential:
+    """
+    Make a draft (or archived) credential earnable. Every credential it requires must be active
+    already: a stack on a draft could never be earned.
+    """
+    inactive = list(
+        Credential.objects.filter(slug__in=credential.requirement().credentials())
+        .exclude(state=Credential.State.ACTIVE).values_list("slug", flat=True)
+    )
+    if inactive:
+        raise ValidationError({"criteria": [
+            _("Publish the credentials it requires first: %(slugs)s.") % {"slugs": ", ".join(sorted(inactive))}
+        ]})
+    credential.state = Credential.State.ACTIVE
+    return save_credential(credential)
+
+
+@transaction.atomic
+def archive_credential(credential: Credential) -> Credential:
+    """
+    Stop a credential from being earned. Awards already made stay valid (revoke them in the admin
+    if they must go). An active stack that requires it must be archived first.
+    """
+    stacks = list(credential.required_by.filter(state=Credential.State.ACTIVE).values_list("slug", flat=True))
+    if stacks:
+        raise ValidationError({"state": [
+            _("Active stacks require this credential; archive them first: %(slugs)s.")
+            % {"slugs": ", ".join(sorted(stacks))}
+        ]})
+    credential.state = Credential.State.ARCHIVED
+    return save_credential(credential)
 
 
 def evaluate_learners_of(credentials):

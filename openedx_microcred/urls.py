@@ -1,12 +1,13 @@
 """URLs the plugin adds under /microcred/ in the LMS and Studio."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "openedx_microcred"
 
 urlpatterns = [
+    path("api/", include("openedx_microcred.rest_api.urls")),
     path("api/v0/progress/", views.my_progress, name="my-progress"),
     path("credentials/<uuid:award_uuid>/", views.credential_page, name="credential-page"),
     path("credentials/<uuid:award_uuid>.json", views.credential_json, name="credential-json"),

@@ -25,6 +25,21 @@ class PlatformAdapter:
         """Display name per course key (str); unknown ones left out."""
         return {}
 
+    def course_roles(self, user, course_key) -> set[str]:
+        """
+        The course access roles ("staff", "instructor", ...) ``user`` holds on ``course_key`` itself,
+        not through an organization.
+        """
+        return set()
+
+    def org_roles(self, user, org) -> set[str]:
+        """The roles ("staff", "instructor", ...) ``user`` holds on every course of organization ``org``."""
+        return set()
+
+    def course_url(self, course_key) -> str | None:
+        """Where a learner finds the course (absolute, or a path on the LMS); None if unknown."""
+        return None
+
     def user_data(self, user_id) -> UserData | None:
         """The learner as openedx-events describes users, or None if there is no such user."""
         user = get_user_model().objects.filter(pk=user_id).first()

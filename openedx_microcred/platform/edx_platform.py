@@ -6,6 +6,7 @@ module imports (and the plugin installs) where edx-platform is absent.
 import logging
 
 from django.core.cache import cache
+from opaque_keys.edx.django.models import CourseKeyField
 from opaque_keys.edx.keys import CourseKey
 
 from . import PlatformAdapter
@@ -50,3 +51,23 @@ class EdxPlatformAdapter(PlatformAdapter):
             return {}
         keys = [CourseKey.from_string(str(k)) for k in course_keys]
         return {str(o.id): o.display_name for o in CourseOverview.objects.filter(id__in=keys).only("id", "display_name")}
+
+    def course_roles(self, user, course_key):
+        try:
+            from common.djangoapps.student.models import CourseAccessRole  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            return set()
+        key = CourseKey.from_string(str(course_key))
+        return set(CourseAccessRole.objects.filter(user=user, course_id=key).values_list("role", flat=True))
+
+    def org_roles(self, user, org):
+        try:
+            from common.djangoapps.student.models import CourseAccessRole  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            return set()
+        # An organization role is a CourseAccessRole row with the org and no course.
+        rows = CourseAccessRole.objects.filter(user=user, org__iexact=org, course_id=CourseKeyField.Empty)
+        return set(rows.values_list("role", flat=True))
+
+    def course_url(self, course_key):
+        return f"/courses/{course_key}/about"

@@ -63,6 +63,12 @@ class Reply:
         return json.dumps(self.body).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) drops connections when a test opens many at once, and a
+    # dropped SYN is retried only after a second: longer than the tests' connect timeouts.
+    request_queue_size = 128
+
+
 class FakeServer(ABC):
     """Lifecycle, request log and faults. Subclasses hold the platform's state, guarded by ``self.lock``."""
 
@@ -93,7 +99,7 @@ class FakeServer(ABC):
         class Handler(_Handler):
             fake = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._httpd.handle_error = lambda request, client_address: None  # clients that vanish are expected here
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DB := sandbox/db.sqlite3
 MANAGE := $(BIN)/python sandbox/manage.py
 
-.PHONY: demo test venv demo-data serve clean
+.PHONY: demo test test-python test-frontend venv demo-data serve clean messages extract_translations compile_translations
 
 $(BIN)/activate: setup.cfg requirements/base.in requirements/test.in
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,13 @@ $(BIN)/activate: setup.cfg requirements/base.in requirements/test.in
 
 venv: $(BIN)/activate
 
-test: venv  ## run the whole test suite
+test: test-python test-frontend  ## run the whole test suite: Python (with the browser walk) and the MFE widget
+
+test-python: venv
 	$(BIN)/python -m pytest
+
+test-frontend:  ## the learner-dashboard widget in frontend/: unit tests and a production build
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
 
 demo-data: venv  ## a fresh SQLite demo database with the sample catalog, learners and events
 	rm -f $(DEMO_DB)

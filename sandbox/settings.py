@@ -78,6 +78,8 @@ TIME_ZONE = "UTC"
 STATIC_URL = "/static/"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = os.environ.get("SANDBOX_MEDIA_ROOT", BASE_DIR / "media")
+# Where the LMS is seen from outside: credential ids, the did:web and links from Studio use it.
+LMS_ROOT_URL = os.environ.get("SANDBOX_LMS_ROOT_URL", "http://127.0.0.1:8000")
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/microcred/api/v0/progress/"
 

@@ -1,5 +1,6 @@
 """
-The demo's platform side (see sandbox/demo/README.md): users, courses and ada's block completions.
+The demo's platform side (see sandbox/demo/README.md): users, courses, course teams and ada's block
+completions.
 
 Idempotent: running it again changes nothing. Completions go through edx-completion's own API, so
 the plugin learns of them through BlockCompletion's post_save, as it would in the LMS.
@@ -12,7 +13,7 @@ from django.db import connection, transaction
 from opaque_keys.edx.keys import UsageKey
 from waffle.models import Switch
 
-from sandbox.host.models import Course
+from sandbox.host.models import Course, CourseAccessRole
 
 # (id, username = password, first name, last name, superuser)
 USERS = (
@@ -20,6 +21,16 @@ USERS = (
     (2, "ada", "Ada", "Lovelace", False),
     (3, "grace", "Grace", "Hopper", False),
     (4, "linus", "Linus", "Torvalds", False),
+    (5, "carol", "Carol", "Shaw", False),
+    (6, "olivia", "Olivia", "Newton", False),
+)
+
+# The course teams, as edx-platform's course access roles: (username, role, org, course key or None).
+# carol is on the PY101 and PY201 course teams; olivia is staff for every DemoX course (org role).
+ROLES = (
+    ("carol", "staff", "DemoX", "course-v1:DemoX+PY101+2026"),
+    ("carol", "staff", "DemoX", "course-v1:DemoX+PY201+2026"),
+    ("olivia", "staff", "DemoX", None),
 )
 
 # (course key, display name, completable blocks)
@@ -60,6 +71,8 @@ class Command(BaseCommand):
             for key, name, blocks in COURSES:
                 Course.objects.update_or_create(course_key=key,
                                                 defaults={"display_name": name, "completable_blocks": blocks})
+            for username, role, org, course_key in ROLES:
+                CourseAccessRole.objects.get_or_create(user=users[username], role=role, org=org, course_key=course_key)
             switch, _ = Switch.objects.get_or_create(name=COMPLETION_SWITCH, defaults={"active": True})
             if not switch.active:
                 switch.active = True
@@ -71,7 +84,7 @@ class Command(BaseCommand):
                 )
                 created += is_new
         self.stdout.write(self.style.SUCCESS(
-            f"Demo ready: {len(USERS)} users, {len(COURSES)} courses, ada has "
+            f"Demo ready: {len(USERS)} users, {len(COURSES)} courses, {len(ROLES)} course team roles, ada has "
             f"{len(ADA_COMPLETED)}/{len(PY201_BLOCKS)} blocks completed in {PY201} ({created} new)."
         ))
 

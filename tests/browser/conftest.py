@@ -1,0 +1,174 @@
+"""
+Browser tests: the demo host's LMS and Studio run as real servers (``runserver`` subprocesses on
+one SQLite file, as the LMS and Studio share one database), and Debian's Chromium, driven by
+Playwright, uses them the way people do. Screenshots go to ``test-artifacts/screenshots/``.
+
+Chromium comes from the system (``/usr/bin/chromium``; ``.ci/run`` installs it). Where it is
+missing these tests are skipped, unless ``MICROCRED_REQUIRE_BROWSER=1`` (set by CI) makes that a
+failure.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("MICROCRED_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                 "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+def _browser_missing():
+    if Path(CHROMIUM).exists():
+        try:
+            import playwright  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+            return None
+        except ImportError:
+            return "the playwright package is not installed"
+    return f"Chromium is not installed at {CHROMIUM}"
+
+
+def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+    reason = _browser_missing()
+    if reason is None:
+        return
+    if os.environ.get("MICROCRED_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError(f"Browser tests are required here but {reason}.")
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Site:
+    """The demo LMS and Studio on one database, with a way to run their management commands."""
+
+    lms: str
+    cms: str
+    env: dict
+    processes: list
+
+    def manage(self, *args, settings="sandbox.settings"):
+        env = dict(self.env, DJANGO_SETTINGS_MODULE=settings)
+        result = subprocess.run([sys.executable, "sandbox/manage.py", *args], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        return result.stdout
+
+    def serve(self, settings, port, log):
+        env = dict(self.env, DJANGO_SETTINGS_MODULE=settings)
+        process = subprocess.Popen(  # pylint: disable=consider-using-with
+            [sys.executable, "sandbox/manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{settings} server exited with {process.returncode}; see {log.name}")
+            try:
+                requests.get(url + "/login/", timeout=2)
+                return url
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{settings} server did not start; see {log.name}")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A fresh LMS and Studio for each test module: users, courses and course teams, no catalog."""
+    root = tmp_path_factory.mktemp("site")
+    lms_port, cms_port = _free_port(), _free_port()
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        SANDBOX_SQLITE=str(root / "db.sqlite3"),
+        SANDBOX_MEDIA_ROOT=str(root / "media"),
+        SANDBOX_LMS_ROOT_URL=f"http://127.0.0.1:{lms_port}",
+        SANDBOX_CMS_ROOT_URL=f"http://127.0.0.1:{cms_port}",
+    )
+    site = Site(lms="", cms="", env=env, processes=[])
+    site.manage("migrate", "--no-input")
+    site.manage("demo_setup")
+    logs = [open(root / name, "w", encoding="utf-8") for name in ("lms.log", "cms.log")]  # pylint: disable=consider-using-with
+    try:
+        site.lms = site.serve("sandbox.settings", lms_port, logs[0])
+        site.cms = site.serve("sandbox.cms_settings", cms_port, logs[1])
+        yield site
+    finally:
+        for process in site.processes:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright  # pylint: disable=import-outside-toplevel
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """A page in a fresh context (its own cookies), failing the test on any JavaScript error."""
+    contexts, errors = [], []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+        context.set_default_timeout(15000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def screenshot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page, base_url, username, password=None):
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password or username)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def accessibility_violations(page, impacts=("serious", "critical")):
+    """axe-core's violations of the given impacts on the page as it is now (rule id → help text)."""
+    from axe_playwright_python.sync_playwright import Axe  # pylint: disable=import-outside-toplevel
+
+    results = Axe().run(page)
+    return {v["id"]: f'{v["help"]} ({len(v["nodes"])} nodes: {v["nodes"][0]["target"]})'
+            for v in results.response["violations"] if v.get("impact") in impacts}

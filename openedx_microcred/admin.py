@@ -824,3 +824,28 @@ class DeliveryAdmin(admin.ModelAdmin):
         count = delivery.cancel(list(queryset))
         self.message_user(request, ngettext("%(n)d delivery cancelled.", "%(n)d deliveries cancelled.", count)
                           % {"n": count}, messages.SUCCESS)
+
+
+# --- Back-fill runs -----------------------------------------------------------------------------
+
+from .models import BackfillRun  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@admin.register(BackfillRun)
+class BackfillRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """microcred_backfill's runs and checkpoints: how far each got and what it did (the command writes them)."""
+
+    list_display = ("pk", "scope", "target", "state", "cursor", "rows_read", "facts_applied", "facts_stale",
+                    "rows_rejected", "learners_evaluated", "awards_made", "started_at", "updated_at", "finished_at")
+    list_filter = ("state", "scope")
+    search_fields = ("=target",)
+    show_full_result_count = False
+    fields = ("scope", "target", "state", "cursor", "chunk_size", "chunks", "rows_read", "learners_read",
+              "facts_applied", "facts_unchanged", "facts_stale", "facts_duplicate", "rows_rejected",
+              "learners_evaluated", "awards_made", "revocations", "awards_by_credential_display", "last_error",
+              "started_at", "updated_at", "finished_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("awards by credential"))
+    def awards_by_credential_display(self, obj):
+        return _pretty_json(obj.awards_by_credential)

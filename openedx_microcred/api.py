@@ -4,9 +4,20 @@ The Python API other apps (and the rest of this plugin's issues: REST, pages, is
 Everything returned is a plain dataclass from ``data.py``; no model instance leaves this module.
 """
 
-from . import evaluation, issuance
-from .data import AwardData, CredentialProgress, EvaluationResult, RequirementStatus
-from .models import Award, Credential, Progress
+import math
+from urllib.parse import quote, urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from . import evaluation, issuance, rules
+from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, EvaluationResult, LearnerDashboard,
+                   MissingRequirement, NextStep, PlatformLink, RequirementStatus, StackLevel)
+from .models import Award, Credential, Delivery, Progress
+from .openbadges import document as ob_document
+from .platform import get_platform
 
 
 def _user_id(user):
@@ -97,3 +108,291 @@ def _status(entry):
         course_key=requirement.get("course"), credential_slug=requirement.get("credential"),
         min_percent=requirement.get("min_percent"), mode=requirement.get("mode"),
     )
+
+
+# --- The learner's own view: "My credentials", the learner REST API and the MFE widget -----------
+
+# The badge platforms' display names, by backend (MICROCRED_PLATFORM_ACCOUNTS "backend").
+PLATFORM_LABELS = {
+    "credly": "Credly",
+    "accredible": "Accredible",
+    "obf": "Open Badge Factory",
+    "badgr": "Canvas Credentials (Badgr)",
+}
+
+
+def linkedin_url(*, award_uuid, name, issued_at, expires_at=None, issuer_name=None) -> str:
+    """
+    LinkedIn's "Add to profile" link for one award: the public credential page is the
+    certification URL and the award's uuid its id. ``issuer_name`` is the name in the signed
+    credential when there is one; otherwise the configured issuer name is used.
+    """
+    issuer = issuer_name or (getattr(settings, "MICROCRED_ISSUER", None) or {}).get("name") \
+        or getattr(settings, "PLATFORM_NAME", "") or "Open edX"
+    return ob_document.linkedin_add_to_profile_url(
+        name=name, cert_url=issuance.credential_url(award_uuid), cert_id=str(award_uuid),
+        issued_on=issued_at, expires_on=expires_at, organization_name=issuer,
+    )
+
+
+def platform_badge_url(platform, account_config, external_id) -> str | None:
+    """
+    The page of a delivered badge on its platform, or None when we do not know how it is addressed.
+    An account may name it with a "badge_url" template, e.g. "https://example.org/badges/{external_id}".
+    """
+    if not external_id:
+        return None
+    ident = quote(str(external_id), safe="")
+    template = account_config.get("badge_url")
+    if template:
+        return template.format(external_id=ident)
+    base = account_config.get("base_url") or ""
+    host = urlsplit(base).hostname or ""
+    if platform == "credly":  # api.credly.com → www.credly.com, sandbox-api.credly.com → sandbox.credly.com
+        return f"https://{'sandbox.credly.com' if host.startswith('sandbox') else 'www.credly.com'}/badges/{ident}"
+    if platform == "accredible" and "sandbox" not in host:
+        return f"https://www.credential.net/{ident}"
+    if platform == "badgr":  # an assertion's openBadgeId
+        return f"{(base or 'https://api.badgr.io').rstrip('/')}/public/assertions/{ident}"
+    return None
+
+
+def my_credentials_url() -> str:
+    """The learner's "My credentials" page in the LMS (absolute)."""
+    return f"{issuance.lms_root_url()}/microcred/my/"
+
+
+def get_learner_dashboard(user) -> LearnerDashboard:
+    """
+    Everything a learner sees of their credentials: the badges they hold, with share links
+    (public page, JSON download, LinkedIn, their copies on badge platforms), and every credential
+    and stack they are on with its progress, what is still missing (with the courses to take) and,
+    for stacks, its levels and parts. Stacks in progress come first, the most advanced first;
+    then single credentials in progress; then what is earned.
+    """
+    user_id = _user_id(user)
+    if isinstance(user, int):
+        user = get_user_model().objects.get(pk=user_id)
+    awards = get_learner_awards(user_id)
+    progress = get_learner_progress(user_id)
+
+    slugs = {a.credential_slug for a in awards}
+    for row in progress:
+        slugs |= _tree_slugs(row)
+    credentials = {c.slug: c for c in Credential.objects.filter(slug__in=slugs).only(
+        "slug", "title", "description", "image", "stack_kind", "criteria", "course_key")}
+
+    badges = _earned_badges(awards, credentials)
+    held = {a.credential_slug: a.uuid for a in awards}
+    # The courses of what is missing: a course requirement's own, a required credential's course.
+    course_keys = {_course_of(s, credentials) for row in progress for s in _all_missing(row)} - {None}
+    platform = get_platform()
+    course_names = platform.course_names(sorted(course_keys)) if course_keys else {}
+    courses = {key: (course_names.get(key) or key, _absolute(platform.course_url(key))) for key in course_keys}
+
+    statuses = [_credential_status(row, credentials, held, courses) for row in progress]
+    statuses.sort(key=lambda s: (s.earned, not s.is_stack, -s.fraction, s.title.casefold()))
+    return LearnerDashboard(user_id=user_id, username=user.get_username(), badges_count=len(badges), badges=badges,
+                            progress=statuses, my_credentials_url=my_credentials_url())
+
+
+def _absolute(url):
+    if not url:
+        return None
+    return url if urlsplit(url).scheme else f"{issuance.lms_root_url()}/{url.lstrip('/')}"
+
+
+def _tree_slugs(row: CredentialProgress) -> set:
+    return {row.credential_slug}.union(*(_tree_slugs(child) for child in row.children))
+
+
+def _all_missing(row: CredentialProgress):
+    yield from row.missing
+    for child in row.children:
+        yield from _all_missing(child)
+
+
+def _earned_badges(awards, credentials) -> list[EarnedBadge]:
+    uuids = [a.uuid for a in awards]
+    if not uuids:
+        return []
+    # Only the two names LinkedIn needs from each signed document, not the documents themselves.
+    signed = {row["uuid"]: row for row in Award.objects.filter(uuid__in=uuids).values(
+        "uuid", "document__name", "document__issuer__name")}
+    accounts = getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None) or {}
+    links = {}
+    deliveries = (Delivery.objects.filter(award__uuid__in=uuids, action=Delivery.Action.ISSUE,
+                                          state=Delivery.State.DELIVERED)
+                  .exclude(external_id="").order_by("account")
+                  .values_list("award__uuid", "account", "platform", "external_id"))
+    for award_uuid, account, platform, external_id in deliveries:
+        config = accounts.get(account) or {}
+        platform = config.get("backend") or platform
+        links.setdefault(award_uuid, []).append(PlatformLink(
+            account=account, platform=platform, label=PLATFORM_LABELS.get(platform, platform),
+            external_id=external_id, url=platform_badge_url(platform, config, external_id),
+        ))
+    badges = []
+    for award in awards:
+        credential = credentials.get(award.credential_slug)
+        names = signed.get(award.uuid) or {}
+        badges.append(EarnedBadge(
+            uuid=award.uuid, credential_slug=award.credential_slug, title=award.title,
+            image_url=issuance.badge_image_url(credential) if credential else None,
+            issued_at=award.issued_at, expires_at=award.expires_at,
+            public_url=issuance.credential_url(award.uuid),
+            json_url=f"{issuance.credential_json_url(award.uuid)}?download=1",
+            linkedin_url=linkedin_url(award_uuid=award.uuid, name=names.get("document__name") or award.title,
+                                      issued_at=award.issued_at, expires_at=award.expires_at,
+                                      issuer_name=names.get("document__issuer__name")),
+            platform_links=links.get(award.uuid, []),
+        ))
+    return badges
+
+
+def _whole_percent(fraction, earned=False) -> int:
+    if earned:
+        return 100
+    # Rounded down, so that "almost" never reads as 100 %; rounded first, so 0.29 reads as 29.
+    return max(0, min(100, math.floor(round(fraction * 100, 6))))
+
+
+def _credential_status(row: CredentialProgress, credentials, held, courses) -> CredentialStatus:
+    credential = credentials.get(row.credential_slug)
+    return CredentialStatus(
+        credential_slug=row.credential_slug, title=row.title,
+        description=credential.description if credential else "",
+        image_url=issuance.badge_image_url(credential) if credential else None,
+        earned=row.earned, fraction=row.fraction, percent=_whole_percent(row.fraction, row.earned),
+        is_stack=row.is_stack, stack_kind=credential.stack_kind if credential else "",
+        award_uuid=held.get(row.credential_slug),
+        next_steps=[] if row.earned else _next_steps(row, credential, credentials, courses),
+        levels=_levels(row, credentials),
+        children=[_credential_status(child, credentials, held, courses) for child in row.children],
+    )
+
+
+def _levels(row: CredentialProgress, credentials) -> list[StackLevel]:
+    """For a vertical stack: the ladder up to it (each level requires the one below), lowest first."""
+    def vertical(slug):
+        credential = credentials.get(slug)
+        return credential is not None and credential.stack_kind == Credential.StackKind.VERTICAL
+
+    if not vertical(row.credential_slug):
+        return []
+    ladder, node, seen = [], row, set()
+    while node is not None and node.credential_slug not in seen:
+        seen.add(node.credential_slug)
+        ladder.append(StackLevel(node.credential_slug, node.title, node.earned,
+                                 _whole_percent(node.fraction, node.earned)))
+        node = next((child for child in node.children if vertical(child.credential_slug)), None)
+    return ladder[::-1] if len(ladder) > 1 else []
+
+
+def _course_of(status: RequirementStatus, credentials):
+    """The course a missing requirement sends the learner to: its own, or the required credential's."""
+    if status.course_key:
+        return status.course_key
+    credential = credentials.get(status.credential_slug) if status.credential_slug else None
+    return str(credential.course_key) if credential is not None and credential.course_key else None
+
+
+def _missing_requirement(status: RequirementStatus, credentials, courses) -> MissingRequirement:
+    course_key = _course_of(status, credentials)
+    course_name, course_url = courses.get(course_key, (course_key, None)) if course_key else (None, None)
+    credential_title = None
+    if status.credential_slug:
+        credential = credentials.get(status.credential_slug)
+        credential_title = credential.title if credential is not None else status.credential_slug
+    return MissingRequirement(
+        path=status.path, kind=status.kind, text=_requirement_text(status, course_name, credential_title),
+        fraction=status.fraction, percent=_whole_percent(status.fraction, status.met),
+        course_key=course_key, course_name=course_name, course_url=course_url,
+        credential_slug=status.credential_slug, credential_title=credential_title,
+        min_percent=status.min_percent, mode=status.mode,
+    )
+
+
+def _percent_text(value) -> str:
+    return f"{float(value):g}"
+
+
+def _requirement_text(status: RequirementStatus, course, credential) -> str:
+    kind = status.kind
+    if kind == rules.CoursePassed.kind:
+        return _("Pass %(course)s") % {"course": course}
+    if kind == rules.CourseGrade.kind:
+        return _("Reach a grade of at least %(percent)s %% in %(course)s") % {
+            "percent": _percent_text(status.min_percent or 0), "course": course}
+    if kind == rules.CourseCompletion.kind:
+        return _("Complete at least %(percent)s %% of %(course)s") % {
+            "percent": _percent_text(status.min_percent or 0), "course": course}
+    if kind == rules.CertificateEarned.kind:
+        if status.mode:
+            return _("Earn a %(mode)s certificate in %(course)s") % {"mode": status.mode, "course": course}
+        return _("Earn a certificate in %(course)s") % {"course": course}
+    if kind == rules.Enrolled.kind:
+        return _("Enroll in %(course)s") % {"course": course}
+    if kind == rules.CredentialEarned.kind:
+        return _("Earn %(credential)s") % {"credential": credential}
+    return _("Meet the requirement at %(path)s") % {"path": status.path}
+
+
+def _next_steps(row: CredentialProgress, credential, credentials, courses) -> list[NextStep]:
+    """
+    What is still to do, following the criteria tree: every missing requirement of an all-of
+    group, and for an any-of or at-least-N group one choice of how many more of which. When the
+    criteria changed since the progress was stored (the leaves no longer match), the missing
+    requirements are listed one by one.
+    """
+    statuses = {s.path: s for s in (*row.met, *row.missing)}
+    try:
+        tree = credential.requirement() if credential is not None else None
+    except rules.InvalidCriteria:
+        tree = None
+    if tree is None or {leaf.path for leaf in tree.leaves()} != set(statuses):
+        return [_leaf_step(s, credentials, courses) for s in row.missing]
+
+    def met(node):
+        if isinstance(node, rules.Group):
+            return sum(1 for child in node.children if met(child)) >= node.needed
+        return statuses[node.path].met
+
+    def steps(node):
+        if met(node):
+            return []
+        if not isinstance(node, rules.Group):
+            return [_leaf_step(statuses[node.path], credentials, courses)]
+        if node.kind == rules.ALL:
+            return [step for child in node.children for step in steps(child)]
+        return [_choice(node, met, steps)]
+
+    return steps(tree)
+
+
+def _choice(node, met, steps) -> NextStep:
+    already = sum(1 for child in node.children if met(child))
+    needed = node.needed - already
+    options = []
+    for child in node.children:
+        if met(child):
+            continue
+        child_steps = steps(child)
+        if len(child_steps) == 1:
+            options.append(child_steps[0])
+        else:  # an all-of group offered as one option: all of its steps are needed
+            options.append(NextStep(text=_("All of:"), needed=len(child_steps), options=child_steps))
+    if needed >= len(options):  # no choice left: every remaining option is needed
+        if len(options) == 1:
+            return options[0]
+        text = _("All of:")
+    elif not already:
+        text = ngettext("Any one of:", "Any %(count)d of:", needed) % {"count": needed}
+    else:
+        text = ngettext("One more of:", "%(count)d more of:", needed) % {"count": needed}
+    return NextStep(text=text, needed=needed, options=options)
+
+
+def _leaf_step(status, credentials, courses) -> NextStep:
+    requirement = _missing_requirement(status, credentials, courses)
+    return NextStep(text=requirement.text, needed=1, requirement=requirement)

@@ -58,3 +58,107 @@ class EvaluationResult:
     evaluated: list[str]
     awarded: list[str]
     revoked: list[str]
+
+
+# --- The learner's own view (``api.get_learner_dashboard``): pages, REST and the MFE widget --------
+
+
+@dataclass(frozen=True)
+class PlatformLink:
+    """An award's copy on a badge platform it was delivered to (Credly, Accredible, ...)."""
+
+    account: str  # the MICROCRED_PLATFORM_ACCOUNTS name
+    platform: str  # the backend: credly, accredible, obf, badgr
+    label: str  # the platform's display name
+    external_id: str
+    url: str | None  # the badge's page on the platform, when we know how it is addressed
+
+
+@dataclass(frozen=True)
+class EarnedBadge:
+    """One active award, with everything a learner needs to show it off."""
+
+    uuid: UUID
+    credential_slug: str
+    title: str
+    image_url: str | None  # absolute
+    issued_at: datetime
+    expires_at: datetime | None
+    public_url: str  # the public credential page (absolute)
+    json_url: str  # the signed Open Badges 3.0 credential, as a download (absolute)
+    linkedin_url: str  # LinkedIn's "Add to profile" form, filled in
+    platform_links: list[PlatformLink] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MissingRequirement:
+    """A requirement leaf the learner has not met yet, in words and with where to go to meet it."""
+
+    path: str
+    kind: str
+    text: str  # e.g. "Reach a grade of at least 70 % in Data Analysis with Python" (translated)
+    fraction: float  # how far along this one requirement is, 0..1
+    percent: int  # the same in whole percent, rounded down
+    # The course to take: the requirement's own, or, for a required credential, that credential's course.
+    course_key: str | None = None
+    course_name: str | None = None
+    course_url: str | None = None
+    credential_slug: str | None = None
+    credential_title: str | None = None
+    min_percent: float | None = None
+    mode: str | None = None
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """
+    Something still to do for a credential: either one requirement (``requirement`` set), or a
+    choice of ``needed`` more among ``options`` (an any-of / at-least-N group, or an all-of group
+    inside such a choice, whose options are then all needed).
+    """
+
+    text: str  # the requirement's text, or the choice's heading ("Any 1 of:", "2 more of:")
+    needed: int
+    requirement: MissingRequirement | None = None
+    options: list[NextStep] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StackLevel:
+    """One level of a vertical stack (bronze → silver → gold), lowest first."""
+
+    credential_slug: str
+    title: str
+    earned: bool
+    percent: int
+
+
+@dataclass(frozen=True)
+class CredentialStatus:
+    """Where the learner stands on one credential or stack, ready to show."""
+
+    credential_slug: str
+    title: str
+    description: str
+    image_url: str | None
+    earned: bool
+    fraction: float
+    percent: int  # the fraction in whole percent, rounded down (99.9 % is not shown as 100 %)
+    is_stack: bool
+    stack_kind: str  # "", vertical, horizontal, value_added
+    award_uuid: UUID | None  # the active award, when earned
+    next_steps: list[NextStep] = field(default_factory=list)
+    levels: list[StackLevel] = field(default_factory=list)
+    children: list[CredentialStatus] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LearnerDashboard:
+    """A learner's badges and every credential and stack they are on (stacks in progress first)."""
+
+    user_id: int
+    username: str
+    badges_count: int
+    badges: list[EarnedBadge]
+    progress: list[CredentialStatus]
+    my_credentials_url: str  # the "My credentials" page (absolute)

@@ -358,3 +358,53 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.award_id} → {self.account} ({self.state})"
+
+
+class BackfillRun(models.Model):
+    """
+    One run of ``microcred_backfill``: its scope, how far it got and what it did. The cursor is
+    committed with each chunk, so a run that stopped (killed, failed) continues with ``--resume``
+    after the last learner it finished.
+    """
+
+    class Scope(models.TextChoices):
+        COURSE = "course", _("One course")
+        CREDENTIAL = "credential", _("One credential")
+        ALL = "all", _("Everything")
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("Running (or killed while running)")
+        STOPPED = "stopped", _("Stopped by an error or an interruption")
+        FINISHED = "finished", _("Finished")
+        ABANDONED = "abandoned", _("Abandoned (started over with --restart)")
+
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    target = models.CharField(max_length=255, blank=True, help_text=_("The course key or credential slug."))
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING, db_index=True)
+    cursor = models.BigIntegerField(
+        default=0, help_text=_("Every learner with a user id up to this one is done (facts recorded, evaluated)."))
+    chunk_size = models.PositiveIntegerField()
+    chunks = models.PositiveIntegerField(default=0)
+    rows_read = models.BigIntegerField(default=0)
+    learners_read = models.BigIntegerField(default=0)
+    facts_applied = models.BigIntegerField(default=0)
+    facts_unchanged = models.BigIntegerField(default=0)
+    facts_stale = models.BigIntegerField(default=0, help_text=_("Older than the fact already held: not applied."))
+    facts_duplicate = models.BigIntegerField(default=0)
+    rows_rejected = models.BigIntegerField(default=0)
+    learners_evaluated = models.BigIntegerField(default=0)
+    awards_made = models.BigIntegerField(default=0)
+    revocations = models.BigIntegerField(default=0)
+    # Awards made, by credential slug.
+    awards_by_credential = models.JSONField(default=dict, blank=True)
+    last_error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-started_at", "-pk")
+        indexes = [models.Index(fields=("scope", "target", "state"), name="microcred_backfill_scope")]
+
+    def __str__(self):
+        return f"back-fill {self.pk} {self.scope} {self.target} ({self.state})"

@@ -1,5 +1,5 @@
 """
-Views: the learner's progress JSON, and the public side of issued credentials (their page and
+Views: the learner's "My credentials" page and progress JSON, and the public side of issued credentials (their page and
 JSON, the revocation lists, the issuer's DID document, our JSON-LD context). The REST API proper
 (rest_api/v1/) comes with the Studio and learner pages.
 """
@@ -9,8 +9,10 @@ import logging
 from dataclasses import asdict
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -41,6 +43,20 @@ def my_progress(request):
     return JsonResponse({
         "awards": [asdict(a) for a in api.get_learner_awards(request.user)],
         "progress": [asdict(p) for p in api.get_learner_progress(request.user, course_key)],
+    })
+
+
+@require_GET
+@login_required
+def my_credentials(request):
+    """The signed-in learner's "My credentials" page: their badges, to share, and every stack they are on."""
+    dashboard = api.get_learner_dashboard(request.user)
+    in_progress = [s for s in dashboard.progress if not s.earned]
+    return render(request, "openedx_microcred/my_credentials.html", {
+        "dashboard": dashboard,
+        "in_progress": in_progress,
+        "listed": {s.credential_slug for s in in_progress},  # what a missing credential can link to
+        "now": timezone.now(),
     })
 
 
@@ -76,10 +92,8 @@ def credential_page(request, award_uuid):
     achievement = credential["credentialSubject"]["achievement"]
     verification = issuance.verify_credential(credential)
     issuer = credential["issuer"]
-    linkedin = document.linkedin_add_to_profile_url(
-        name=credential["name"], cert_url=issuance.credential_url(award.uuid), cert_id=str(award.uuid),
-        issued_on=award.issued_at, expires_on=award.expires_at, organization_name=issuer.get("name"),
-    )
+    linkedin = api.linkedin_url(award_uuid=award.uuid, name=credential["name"], issued_at=award.issued_at,
+                                expires_at=award.expires_at, issuer_name=issuer.get("name"))
     return render(request, "openedx_microcred/credential_page.html", {
         "credential": credential,
         "achievement": achievement,

@@ -94,6 +94,48 @@ EVENT_TRACKING_BACKENDS = {}
 # The standalone platform adapter of this host (courses and roles from its own tables).
 MICROCRED_PLATFORM_ADAPTER = "sandbox.host.adapter.StandalonePlatformAdapter"
 
+# JWT authentication for the REST API, shaped like the LMS's JWT_AUTH (edx-drf-extensions reads it):
+# "Authorization: JWT <token>" with a token signed as the LMS signs them (RS512 with the private
+# JWK, or HS256 with the issuer secret). The demo host makes a fresh key pair per process unless
+# SANDBOX_JWT_PRIVATE_JWK gives one; an LMS has its own issuer and keys. The public JWK set must not
+# be empty: edx-drf-extensions accepts any signature when it is (see docs/rest-api.md).
+def _jwt_private_jwk():
+    import json  # pylint: disable=import-outside-toplevel
+
+    from cryptography.hazmat.primitives.asymmetric import rsa  # pylint: disable=import-outside-toplevel
+    from jwt.algorithms import RSAAlgorithm  # pylint: disable=import-outside-toplevel
+
+    jwk = json.loads(RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
+    return json.dumps({**jwk, "kid": "sandbox", "use": "sig"})
+
+
+def _public_jwk_set(private_jwk):
+    import json  # pylint: disable=import-outside-toplevel
+
+    key = json.loads(private_jwk)
+    return json.dumps({"keys": [{name: key[name] for name in ("kty", "n", "e", "kid", "use") if name in key}]})
+
+
+_JWT_PRIVATE_JWK = os.environ.get("SANDBOX_JWT_PRIVATE_JWK") or _jwt_private_jwk()
+_JWT_ISSUER = {
+    "ISSUER": f"{LMS_ROOT_URL}/oauth2",
+    "AUDIENCE": "microcred-sandbox",
+    "SECRET_KEY": os.environ.get("SANDBOX_JWT_SECRET_KEY", "sandbox-jwt-only-not-a-secret-0123456789"),
+}
+JWT_AUTH = {
+    "JWT_ISSUERS": [_JWT_ISSUER],
+    "JWT_ISSUER": _JWT_ISSUER["ISSUER"],
+    "JWT_AUDIENCE": _JWT_ISSUER["AUDIENCE"],
+    "JWT_SECRET_KEY": _JWT_ISSUER["SECRET_KEY"],
+    "JWT_ALGORITHM": "HS256",
+    "JWT_SIGNING_ALGORITHM": "RS512",
+    "JWT_PRIVATE_SIGNING_JWK": _JWT_PRIVATE_JWK,
+    "JWT_PUBLIC_SIGNING_JWK_SET": _public_jwk_set(_JWT_PRIVATE_JWK),
+    "JWT_VERIFY_EXPIRATION": True,
+    "JWT_AUTH_HEADER_PREFIX": "JWT",
+    "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

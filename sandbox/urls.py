@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.index, name="index"),
+    path("courses/<str:course_key>/", views.course_page, name="course"),  # stands in for the LMS course pages
     # The demo serves uploaded badge images itself; a real LMS serves media through its storage.
     # ...and the plugin's CSS and JavaScript (a real LMS collects static files to its CDN or nginx).
     re_path(r"^static/(?P<path>.*)$", lambda request, path: serve_static(request, path, insecure=True)),

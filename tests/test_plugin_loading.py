@@ -68,11 +68,12 @@ def test_studio_host_loads_the_plugin_without_event_receivers():
     loaded = _in_studio_host(
         "import json; from django.conf import settings; from django.urls import reverse;"
         "from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED as s;"
-        "print(json.dumps({'apps': settings.INSTALLED_APPS, 'url': reverse('openedx_microcred:my-progress'),"
+        "print(json.dumps({'apps': settings.INSTALLED_APPS,"
+        "'url': reverse('openedx_microcred:studio-course', kwargs={'course_key': 'course-v1:DemoX+PY101+2026'}),"
         "'receivers': len(s.receivers), 'setting': settings.MICROCRED_CELERY_QUEUE}))"
     )
     assert "openedx_microcred.apps.MicrocredConfig" in loaded["apps"]
-    assert loaded["url"] == "/microcred/api/v0/progress/"
+    assert loaded["url"] == "/microcred/studio/course/course-v1:DemoX+PY101+2026/"  # the Studio pages
     assert loaded["receivers"] == 0  # grades and certificates are LMS matters
     assert loaded["setting"] is None
 

@@ -5,11 +5,13 @@ module imports (and the plugin installs) where edx-platform is absent.
 
 import logging
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db.models import OuterRef, Subquery
 from opaque_keys.edx.django.models import CourseKeyField
 from opaque_keys.edx.keys import CourseKey
 
-from . import PlatformAdapter
+from . import PlatformAdapter, stored_history
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +73,41 @@ class EdxPlatformAdapter(PlatformAdapter):
 
     def course_url(self, course_key):
         return f"/courses/{course_key}/about"
+
+    def historical_records(self, course_keys=None, after_user_id=0, page_size=1000):
+        """
+        From PersistentCourseGrade, GeneratedCertificate and CourseEnrollment (the read replica if
+        there is one). An enrollment's time is the last entry of its history table, when it has one.
+        """
+        grades = certificates = enrollments = None
+        try:
+            from lms.djangoapps.grades.models import PersistentCourseGrade  # pylint: disable=import-outside-toplevel
+            grades = PersistentCourseGrade.objects.using(_history_database())
+        except ImportError:
+            log.warning("openedx-microcred back-fill: edx-platform's grades are not available in this process")
+        try:
+            from lms.djangoapps.certificates.models import (  # pylint: disable=import-outside-toplevel
+                GeneratedCertificate,
+            )
+            certificates = GeneratedCertificate.objects.using(_history_database())  # every status, not only eligible
+        except ImportError:
+            log.warning("openedx-microcred back-fill: edx-platform's certificates are not available in this process")
+        enrollment_time = None
+        try:
+            from common.djangoapps.student.models import CourseEnrollment  # pylint: disable=import-outside-toplevel
+            enrollments = CourseEnrollment.objects.using(_history_database())
+            history = getattr(CourseEnrollment, "history", None)
+            if history is not None:
+                changes = history.model._default_manager  # pylint: disable=protected-access
+                last_change = changes.filter(id=OuterRef("id")).order_by("-history_date").values("history_date")[:1]
+                enrollments = enrollments.annotate(changed_at=Subquery(last_change))
+                enrollment_time = "changed_at"
+        except ImportError:
+            log.warning("openedx-microcred back-fill: edx-platform's enrollments are not available in this process")
+        return stored_history(grades, certificates, enrollments, course_keys=course_keys,
+                              after_user_id=after_user_id, page_size=page_size, enrollment_time=enrollment_time)
+
+
+def _history_database():
+    """edx-platform's read replica when it is configured: the back-fill only reads the platform's tables."""
+    return "read_replica" if "read_replica" in settings.DATABASES else "default"

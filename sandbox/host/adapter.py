@@ -1,8 +1,10 @@
-"""The platform adapter of the standalone host: reads the host's own Course and CourseAccessRole tables."""
+"""The platform adapter of the standalone host: reads the host's own tables (courses, roles, history)."""
 
-from openedx_microcred.platform import PlatformAdapter
+from opaque_keys.edx.django.models import CourseKeyField
 
-from .models import Course, CourseAccessRole
+from openedx_microcred.platform import PlatformAdapter, stored_history
+
+from .models import Course, CourseAccessRole, CourseEnrollment, CourseGrade, GeneratedCertificate
 
 
 class StandalonePlatformAdapter(PlatformAdapter):
@@ -22,8 +24,14 @@ class StandalonePlatformAdapter(PlatformAdapter):
     def org_roles(self, user, org):
         if not getattr(user, "is_authenticated", False):
             return set()
-        rows = CourseAccessRole.objects.filter(user=user, org__iexact=org, course_key__isnull=True)
+        # As in edx-platform, an organization role is a row with no course (CourseKeyField stores "").
+        rows = CourseAccessRole.objects.filter(user=user, org__iexact=org, course_key=CourseKeyField.Empty)
         return set(rows.values_list("role", flat=True))
 
     def course_url(self, course_key):
         return f"/courses/{course_key}/"
+
+    def historical_records(self, course_keys=None, after_user_id=0, page_size=1000):
+        return stored_history(CourseGrade.objects, GeneratedCertificate.objects, CourseEnrollment.objects,
+                              course_keys=course_keys, after_user_id=after_user_id, page_size=page_size,
+                              enrollment_time="modified")

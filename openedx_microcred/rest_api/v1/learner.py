@@ -1,0 +1,246 @@
+"""
+The learner's own data: their awards, their progress toward every credential and stack, and what
+the learner-dashboard MFE widget shows (docs/learner-dashboard-widget.md).
+
+Learners only ever see their own data. Global staff may ask for anyone's with ``?username=``;
+anyone else asking for another learner gets a 403 (whether that learner exists or not).
+The views only call ``api.py`` and serialize the dataclasses it returns.
+"""
+
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ... import api, permissions
+from .base import ApiViewMixin
+from .serializers import CourseKeyField
+
+OTHER_LEARNER = _("You can only see your own credentials.")
+NO_SUCH_LEARNER = _("There is no learner with this username.")
+
+_USERNAME = OpenApiParameter(
+    "username", str, description=_("Another learner's username (global staff only); default: yourself."),
+)
+_ERRORS = {
+    401: OpenApiResponse(description=_("Not signed in (session or JWT).")),
+    403: OpenApiResponse(description=_("Another learner's data, and you are not global staff.")),
+    404: OpenApiResponse(description=_("Global staff asked for a username that does not exist.")),
+}
+
+
+# --- Serializers of api.py's dataclasses (read only; they also give the OpenAPI schema) -----------
+
+
+class _Out(serializers.Serializer):  # pylint: disable=abstract-method
+    """A read-only serializer of a dataclass from data.py."""
+
+
+def _nest(serializer_class, name, help_text):
+    """Give ``serializer_class`` a field ``name``: a list of itself (a tree; drf-spectacular makes it a $ref)."""
+    serializer_class._declared_fields[name] = serializer_class(  # pylint: disable=protected-access
+        many=True, help_text=help_text)
+
+
+class AwardSerializer(_Out):
+    uuid = serializers.UUIDField()
+    credential_slug = serializers.CharField()
+    title = serializers.CharField()
+    user_id = serializers.IntegerField()
+    status = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    evidence = serializers.JSONField(help_text=_("Which requirement was met by which event, frozen at award time."))
+
+
+class RequirementStatusSerializer(_Out):
+    path = serializers.CharField()
+    kind = serializers.CharField()
+    met = serializers.BooleanField()
+    fraction = serializers.FloatField()
+    course_key = serializers.CharField(allow_null=True)
+    credential_slug = serializers.CharField(allow_null=True)
+    min_percent = serializers.FloatField(allow_null=True)
+    mode = serializers.CharField(allow_null=True)
+
+
+class CredentialProgressSerializer(_Out):
+    credential_slug = serializers.CharField()
+    title = serializers.CharField()
+    earned = serializers.BooleanField()
+    fraction = serializers.FloatField()
+    met = RequirementStatusSerializer(many=True)
+    missing = RequirementStatusSerializer(many=True)
+    is_stack = serializers.BooleanField()
+
+
+_nest(CredentialProgressSerializer, "children", _("For a stack: the same for each credential in it."))
+
+
+class PlatformLinkSerializer(_Out):
+    account = serializers.CharField()
+    platform = serializers.CharField()
+    label = serializers.CharField()
+    external_id = serializers.CharField()
+    url = serializers.URLField(allow_null=True, help_text=_("The badge on the platform; null when unknown."))
+
+
+class EarnedBadgeSerializer(_Out):
+    uuid = serializers.UUIDField()
+    credential_slug = serializers.CharField()
+    title = serializers.CharField()
+    image_url = serializers.URLField(allow_null=True)
+    issued_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    public_url = serializers.URLField(help_text=_("The public credential page."))
+    json_url = serializers.URLField(help_text=_("The signed Open Badges 3.0 credential, as a download."))
+    linkedin_url = serializers.URLField(help_text=_("LinkedIn's \"Add to profile\" form, filled in."))
+    platform_links = PlatformLinkSerializer(many=True)
+
+
+class MissingRequirementSerializer(_Out):
+    path = serializers.CharField()
+    kind = serializers.CharField()
+    text = serializers.CharField(help_text=_("The requirement in words, in the request's language."))
+    fraction = serializers.FloatField()
+    percent = serializers.IntegerField()
+    course_key = serializers.CharField(allow_null=True)
+    course_name = serializers.CharField(allow_null=True)
+    course_url = serializers.URLField(allow_null=True)
+    credential_slug = serializers.CharField(allow_null=True)
+    credential_title = serializers.CharField(allow_null=True)
+    min_percent = serializers.FloatField(allow_null=True)
+    mode = serializers.CharField(allow_null=True)
+
+
+class NextStepSerializer(_Out):
+    text = serializers.CharField()
+    needed = serializers.IntegerField()
+    requirement = MissingRequirementSerializer(allow_null=True)
+
+
+_nest(NextStepSerializer, "options", _("For a choice: the options, `needed` of which are still to do."))
+
+
+class StackLevelSerializer(_Out):
+    credential_slug = serializers.CharField()
+    title = serializers.CharField()
+    earned = serializers.BooleanField()
+    percent = serializers.IntegerField()
+
+
+class CredentialStatusSerializer(_Out):
+    credential_slug = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    image_url = serializers.URLField(allow_null=True)
+    earned = serializers.BooleanField()
+    fraction = serializers.FloatField()
+    percent = serializers.IntegerField()
+    is_stack = serializers.BooleanField()
+    stack_kind = serializers.CharField(allow_blank=True)
+    award_uuid = serializers.UUIDField(allow_null=True)
+    next_steps = NextStepSerializer(many=True)
+    levels = StackLevelSerializer(many=True)
+
+
+_nest(CredentialStatusSerializer, "children", _("For a stack: the same for each credential in it."))
+
+
+class LearnerDashboardSerializer(_Out):
+    user_id = serializers.IntegerField()
+    username = serializers.CharField()
+    badges_count = serializers.IntegerField()
+    badges = EarnedBadgeSerializer(many=True)
+    progress = CredentialStatusSerializer(many=True)
+    my_credentials_url = serializers.URLField()
+
+
+class MyAwardsSerializer(_Out):
+    username = serializers.CharField()
+    awards = AwardSerializer(many=True)
+
+
+class MyProgressSerializer(_Out):
+    username = serializers.CharField()
+    progress = CredentialProgressSerializer(many=True)
+
+
+class ProgressFilterSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+    course_key = CourseKeyField(required=False, help_text=_("Only the credentials that depend on this course."))
+
+
+# --- Views ----------------------------------------------------------------------------------------
+
+
+class _LearnerView(ApiViewMixin, APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @staticmethod
+    def learner(request):
+        """The learner whose data is asked for: the requester, or (global staff only) ``?username=``."""
+        username = request.query_params.get("username")
+        if username and username != request.user.get_username():
+            if not permissions.is_global_staff(request.user):
+                raise PermissionDenied(OTHER_LEARNER)
+            target = get_user_model().objects.filter(username=username).first()
+            if target is None:
+                raise NotFound(NO_SUCH_LEARNER)
+        else:
+            target = request.user
+        if not permissions.can_view_learner(request.user, target.pk):
+            raise PermissionDenied(OTHER_LEARNER)
+        return target
+
+
+class MyAwardsView(_LearnerView):
+    """The learner's awards: active ones, and revoked ones too with ``include_revoked=true``."""
+
+    @extend_schema(
+        summary=_("My awards"),
+        parameters=[_USERNAME, OpenApiParameter("include_revoked", bool, description=_("Also list revoked awards."))],
+        responses={200: MyAwardsSerializer, **_ERRORS},
+    )
+    def get(self, request):
+        learner = self.learner(request)
+        include_revoked = request.query_params.get("include_revoked", "").lower() in ("1", "true", "yes")
+        awards = api.get_learner_awards(learner, include_revoked=include_revoked)
+        return Response(MyAwardsSerializer({"username": learner.get_username(), "awards": awards}).data)
+
+
+class MyProgressView(_LearnerView):
+    """The learner's progress toward every credential and stack they are on (or those of one course)."""
+
+    @extend_schema(
+        summary=_("My progress"),
+        parameters=[_USERNAME, ProgressFilterSerializer],
+        responses={200: MyProgressSerializer,
+                   400: OpenApiResponse(description=_("An invalid course_key: {\"course_key\": [message]}.")),
+                   **_ERRORS},
+    )
+    def get(self, request):
+        learner = self.learner(request)
+        filters = ProgressFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        progress = api.get_learner_progress(learner, filters.validated_data.get("course_key"))
+        return Response(MyProgressSerializer({"username": learner.get_username(), "progress": progress}).data)
+
+
+class DashboardWidgetView(_LearnerView):
+    """
+    What the learner-dashboard MFE widget shows: the learner's badges (with share links) and every
+    credential and stack they are on, stacks in progress first (docs/learner-dashboard-widget.md).
+    """
+
+    @extend_schema(
+        summary=_("My credentials, for the learner dashboard"),
+        parameters=[_USERNAME],
+        responses={200: LearnerDashboardSerializer, **_ERRORS},
+    )
+    def get(self, request):
+        return Response(LearnerDashboardSerializer(api.get_learner_dashboard(self.learner(request))).data)

@@ -1,0 +1,1 @@
+"""Studio pages: where a course team configures its credentials and stacks."""

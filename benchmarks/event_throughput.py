@@ -44,6 +44,7 @@ from openedx_events.learning.data import (  # noqa: E402
 from opaque_keys.edx.keys import CourseKey  # noqa: E402
 
 from openedx_microcred import evaluation, rules  # noqa: E402
+from openedx_microcred.awards import award_credential  # noqa: E402
 from openedx_microcred.catalog import refresh_dependency_index  # noqa: E402
 from openedx_microcred.data import EvaluationResult  # noqa: E402
 from openedx_microcred.models import Award, Credential, LearnerFact, Progress  # noqa: E402
@@ -108,7 +109,7 @@ def naive_evaluate_learner(user_id, course_key=None):  # pylint: disable=unused-
         evaluation._store_progress(user_id, [(by_slug[d.slug], d.outcome) for d in decisions])
         for d in decisions:
             if d.award:
-                evaluation._award(user_id, by_slug[d.slug], d.outcome, {})
+                award_credential(user_id, by_slug[d.slug], evaluation._evidence(d.outcome, {}))
     return EvaluationResult(user_id, [d.slug for d in decisions], [d.slug for d in decisions if d.award], [])
 
 

@@ -26,3 +26,21 @@ def check_catalog(app_configs=None, **kwargs):  # pylint: disable=unused-argumen
         for slug, messages in exc.message_dict.items():
             errors.extend(checks.Error(f"Credential '{slug}': {m}", id="openedx_microcred.E002") for m in messages)
     return errors
+
+
+@checks.register(checks.Tags.security)
+def check_jwt_keys(app_configs=None, **kwargs):  # pylint: disable=unused-argument
+    """
+    The REST API authenticates JWTs with edx-drf-extensions, which does not check the signature
+    of an asymmetrically signed token when no public key set is configured.
+    """
+    from django.conf import settings  # pylint: disable=import-outside-toplevel
+
+    jwt_auth = getattr(settings, "JWT_AUTH", None)
+    if isinstance(jwt_auth, dict) and jwt_auth.get("JWT_ISSUERS") and not jwt_auth.get("JWT_PUBLIC_SIGNING_JWK_SET"):
+        return [checks.Warning(
+            "JWT_AUTH['JWT_PUBLIC_SIGNING_JWK_SET'] is empty: the REST API could accept JWTs whose signature "
+            "is not checked. Set it to the LMS's public signing key set.",
+            id="openedx_microcred.W001",
+        )]
+    return []

@@ -8,7 +8,6 @@ app_name = "openedx_microcred"
 
 urlpatterns = [
     path("api/", include("openedx_microcred.rest_api.urls")),
-    path("api/v0/progress/", views.my_progress, name="my-progress"),
     path("my/", views.my_credentials, name="my-credentials"),
     path("credentials/<uuid:award_uuid>/", views.credential_page, name="credential-page"),
     path("credentials/<uuid:award_uuid>.json", views.credential_json, name="credential-json"),

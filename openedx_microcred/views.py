@@ -1,12 +1,11 @@
 """
-Views: the learner's "My credentials" page and progress JSON, and the public side of issued credentials (their page and
-JSON, the revocation lists, the issuer's DID document, our JSON-LD context). The REST API proper
-(rest_api/v1/) comes with the Studio and learner pages.
+Views: the learner's "My credentials" page, and the public side of issued credentials (their page
+and JSON, the revocation lists, the issuer's DID document, our JSON-LD context). JSON for learners
+and course teams is the REST API's (rest_api/v1/); the Studio pages are in studio/.
 """
 
 import json
 import logging
-from dataclasses import asdict
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -16,8 +15,6 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
-from opaque_keys import InvalidKeyError
-from opaque_keys.edx.keys import CourseKey
 
 from . import api, delivery, issuance
 from .models import Award, StatusList
@@ -27,23 +24,6 @@ log = logging.getLogger(__name__)
 
 # The VC Data Model 2.0 media type; browsers and tools that do not know it still get JSON.
 CREDENTIAL_CONTENT_TYPE = "application/vc+ld+json"
-
-
-@require_GET
-def my_progress(request):
-    """The signed-in learner's awards and progress along every credential and stack, as JSON."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"detail": "Sign in to see your credentials."}, status=401)
-    course_key = request.GET.get("course_key")
-    if course_key:
-        try:
-            course_key = CourseKey.from_string(course_key)
-        except InvalidKeyError:
-            return JsonResponse({"course_key": [f"'{course_key}' is not a valid course key."]}, status=400)
-    return JsonResponse({
-        "awards": [asdict(a) for a in api.get_learner_awards(request.user)],
-        "progress": [asdict(p) for p in api.get_learner_progress(request.user, course_key)],
-    })
 
 
 @require_GET

@@ -7,6 +7,7 @@ from sandbox.settings import INSTALLED_APPS as _LMS_APPS
 
 PROJECT_TYPE = "cms.djangoapp"
 ROOT_URLCONF = "sandbox.cms_urls"
+LOGIN_REDIRECT_URL = "/"
 INSTALLED_APPS = [app for app in _LMS_APPS if app not in get_plugin_apps("lms.djangoapp") and app != "completion"]
 INSTALLED_APPS += get_plugin_apps(PROJECT_TYPE)
 

@@ -11,10 +11,13 @@ from django.urls import path, re_path
 from django.views.static import serve
 from edx_django_utils.plugins import get_plugin_url_patterns
 
+from sandbox.host import views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.studio_index, name="studio-index"),
     # The demo serves the plugin's CSS and JavaScript and the uploaded badge images itself; a real
     # Studio collects static files to its CDN or nginx and serves media through its storage.
     re_path(r"^static/(?P<path>.*)$", lambda request, path: serve_static(request, path, insecure=True)),

@@ -5,6 +5,7 @@ The plugin gets into INSTALLED_APPS, its settings and its URLs only through edx-
 get_plugin_apps / add_plugins / get_plugin_url_patterns, as in edx-platform.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -60,13 +61,17 @@ TEMPLATES = [
 
 
 def _database():
+    # SANDBOX_DB_NAME / _HOST / _PORT: another database or server (the integration tests make one
+    # database per run, and put a TCP proxy they can stop between a worker and the server).
     engine = os.environ.get("SANDBOX_DB", "sqlite")
+    name = os.environ.get("SANDBOX_DB_NAME", "microcred")
+    host = os.environ.get("SANDBOX_DB_HOST", "127.0.0.1")
     if engine == "postgresql":
-        return {"ENGINE": "django.db.backends.postgresql", "NAME": "microcred", "USER": "postgres",
-                "HOST": "127.0.0.1", "PORT": "5432", "TEST": {"NAME": "test_microcred"}}
+        return {"ENGINE": "django.db.backends.postgresql", "NAME": name, "USER": "postgres",
+                "HOST": host, "PORT": os.environ.get("SANDBOX_DB_PORT", "5432"), "TEST": {"NAME": "test_microcred"}}
     if engine == "mysql":
-        return {"ENGINE": "django.db.backends.mysql", "NAME": "microcred", "USER": "root", "PASSWORD": "",
-                "HOST": "127.0.0.1", "PORT": "3306", "OPTIONS": {"charset": "utf8mb4"},
+        return {"ENGINE": "django.db.backends.mysql", "NAME": name, "USER": "root", "PASSWORD": "",
+                "HOST": host, "PORT": os.environ.get("SANDBOX_DB_PORT", "3306"), "OPTIONS": {"charset": "utf8mb4"},
                 "TEST": {"NAME": "test_microcred", "CHARSET": "utf8mb4"}}
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("SANDBOX_SQLITE", BASE_DIR / "db.sqlite3")}
 
@@ -81,11 +86,22 @@ MEDIA_ROOT = os.environ.get("SANDBOX_MEDIA_ROOT", BASE_DIR / "media")
 # Where the LMS is seen from outside: credential ids, the did:web and links from Studio use it.
 LMS_ROOT_URL = os.environ.get("SANDBOX_LMS_ROOT_URL", "http://127.0.0.1:8000")
 LOGIN_URL = "/login/"
-LOGIN_REDIRECT_URL = "/microcred/api/v0/progress/"
+LOGIN_REDIRECT_URL = "/microcred/my/"
 
-# Celery runs tasks in-process in the demo; a real deployment uses the LMS workers.
+# Celery runs tasks in-process in the demo; a real deployment uses the LMS workers (docs/workers.md).
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("SANDBOX_CELERY_EAGER", "1") == "1"
 CELERY_BROKER_URL = os.environ.get("SANDBOX_CELERY_BROKER", "memory://")
+# Broker transport options as JSON, e.g. for Redis {"global_keyprefix": "...", "visibility_timeout": 30}.
+CELERY_BROKER_TRANSPORT_OPTIONS = json.loads(os.environ.get("SANDBOX_CELERY_BROKER_OPTIONS") or "{}")
+# A worker that does not own its messages until a task ends (acks_late) must not keep the rest.
+CELERY_WORKER_PREFETCH_MULTIPLIER = int(os.environ.get("SANDBOX_CELERY_PREFETCH", "1"))
+if os.environ.get("SANDBOX_CELERY_QUEUE"):
+    MICROCRED_CELERY_QUEUE = os.environ["SANDBOX_CELERY_QUEUE"]
+# Badge platform accounts and the delivery policy as JSON (MICROCRED_PLATFORM_ACCOUNTS, MICROCRED_DELIVERY).
+if os.environ.get("SANDBOX_PLATFORM_ACCOUNTS"):
+    MICROCRED_PLATFORM_ACCOUNTS = json.loads(os.environ["SANDBOX_PLATFORM_ACCOUNTS"])
+if os.environ.get("SANDBOX_DELIVERY_POLICY"):
+    MICROCRED_DELIVERY = json.loads(os.environ["SANDBOX_DELIVERY_POLICY"])
 
 # edx-completion emits tracking events; the host keeps them nowhere.
 EVENT_TRACKING_ENABLED = True

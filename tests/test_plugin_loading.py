@@ -33,7 +33,7 @@ def test_plugin_settings_were_added():
 
 
 def test_urls_come_from_get_plugin_url_patterns():
-    assert reverse("openedx_microcred:my-progress") == "/microcred/api/v0/progress/"
+    assert reverse("openedx_microcred:v1:my-progress") == "/microcred/api/v1/me/progress/"
 
 
 def test_production_settings_read_env_tokens():
@@ -109,3 +109,11 @@ def test_system_check_reports_a_broken_catalog(db, make_credential):
     else:
         raise AssertionError("the check passed")
     assert "openedx_microcred.E001" in message and "criteria.of[1].course: 'nope' is not a valid course key" in message
+
+
+def test_a_missing_jwt_public_key_set_is_reported(settings):
+    from openedx_microcred.checks import check_jwt_keys
+
+    assert check_jwt_keys() == []  # the host configures one
+    settings.JWT_AUTH = dict(settings.JWT_AUTH, JWT_PUBLIC_SIGNING_JWK_SET="")
+    assert [w.id for w in check_jwt_keys()] == ["openedx_microcred.W001"]

@@ -11,10 +11,24 @@ def index(request):
     links = [("Django admin", reverse("admin:index")),
              ("Sign in as a learner", reverse("login")),
              ("My credentials", reverse("openedx_microcred:my-credentials")),
-             ("My progress (JSON)", reverse("openedx_microcred:my-progress"))]
+             ("My progress (JSON)", reverse("openedx_microcred:v1:my-progress"))]
     items = format_html_join("", '<li><a href="{}">{}</a></li>', ((url, label) for label, url in links))
     return HttpResponse(format_html("<!doctype html><title>openedx-microcred demo</title>"
                                     "<h1>openedx-microcred demo host</h1><ul>{}</ul>", items))
+
+
+def studio_index(request):
+    """The demo Studio's home: its courses, each linking to the course team's credential pages."""
+    items = format_html_join("", '<li><a href="{}">{}</a></li>', (
+        (reverse("openedx_microcred:studio-course", kwargs={"course_key": str(c.course_key)}), c.display_name)
+        for c in Course.objects.order_by("display_name")
+    ))
+    return HttpResponse(format_html(
+        '<!doctype html><html lang="en"><title>openedx-microcred demo Studio</title><main>'
+        '<h1>openedx-microcred demo Studio</h1><p><a href="{login}">Sign in</a> as carol / carol (course team of '
+        'PY101 and PY201) or olivia / olivia (all DemoX courses).</p><h2>Courses</h2><ul>{items}</ul></main></html>',
+        login=reverse("login"), items=items,
+    ))
 
 
 def course_page(request, course_key):

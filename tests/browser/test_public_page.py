@@ -17,7 +17,7 @@ def demo_site(site):
 
 
 def _award_uuid(page, lms, slug):
-    page.goto(f"{lms}/microcred/api/v0/progress/")
+    page.goto(f"{lms}/microcred/api/v1/me/awards/")
     awards = json.loads(page.locator("body").inner_text())["awards"]
     return next(a["uuid"] for a in awards if a["credential_slug"] == slug)
 

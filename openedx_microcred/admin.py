@@ -849,3 +849,36 @@ class BackfillRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("awards by credential"))
     def awards_by_credential_display(self, obj):
         return _pretty_json(obj.awards_by_credential)
+
+
+# --- Learner retirement ---------------------------------------------------------------------------
+
+from .models import RetirementRecord  # noqa: E402  pylint: disable=wrong-import-position
+from .retirement import subject_hash  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@admin.register(RetirementRecord)
+class RetirementRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """
+    The audit trail of learner retirements (retirement.py): when, what asked for it, how much was
+    removed. No personal data: a learner is found only by typing their user id, which is hashed.
+    """
+
+    list_display = ("retired_at", "source", "awards_revoked", "revocations_queued", "documents_removed",
+                    "facts_deleted", "progress_deleted", "rejected_events_deleted")
+    list_filter = ("source",)
+    date_hierarchy = "retired_at"
+    show_full_result_count = False
+    search_help_text = _("A user id: shows that learner's retirement record, if there is one.")
+    search_fields = ("=subject",)
+    fields = ("subject", "retired_at", "updated_at", "source", "awards_revoked", "revocations_queued",
+              "documents_removed", "facts_deleted", "progress_deleted", "rejected_events_deleted")
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if not term.isdigit():
+            return queryset.none(), False
+        return queryset.filter(subject=subject_hash(int(term))), False

@@ -1,6 +1,7 @@
 """Django app configuration, including the Open edX plugin declaration."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 _EVENTS = "openedx_events.learning.signals"
 
@@ -51,7 +52,7 @@ class MicrocredConfig(AppConfig):
     """Stackable microcredentials."""
 
     name = "openedx_microcred"
-    verbose_name = "Microcredentials"
+    verbose_name = _("Microcredentials")
     default_auto_field = "django.db.models.BigAutoField"
 
     # ProjectType / SettingsType live in edx-platform, not edx-django-utils: use their string values.
@@ -60,7 +61,11 @@ class MicrocredConfig(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401  (registers system checks)
         from .handlers import connect_completion_receiver
+        from .retirement import connect_retirement_receivers
 
         # edx-completion is optional: its model can only be named as a sender where it is
         # installed, so this receiver cannot go through signals_config.
         connect_completion_receiver()
+        # edx-platform's user retirement signals (plain Django signals, not openedx-events): only
+        # where edx-platform is installed; other hosts run `manage.py microcred_retire_user`.
+        connect_retirement_receivers()

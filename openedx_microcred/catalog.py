@@ -50,9 +50,11 @@ def check_references(changed):
         for leaf in tree.leaves():
             if isinstance(leaf, rules.CredentialEarned):
                 if leaf.credential == slug:
-                    messages.append(f"{leaf.path}: '{slug}' requires itself")
+                    message = _("'%(slug)s' requires itself") % {"slug": slug}
+                    messages.append(f"{leaf.path}: {message}")
                 elif leaf.credential not in changed and leaf.credential not in known:
-                    messages.append(f"{leaf.path}: requires unknown credential '{leaf.credential}'")
+                    message = _("requires unknown credential '%(slug)s'") % {"slug": leaf.credential}
+                    messages.append(f"{leaf.path}: {message}")
     for cycle in rules.find_cycles_in_graph(requires):
         members = cycle[:-1]
         if len(members) < 2:
@@ -60,7 +62,8 @@ def check_references(changed):
         start = next((i for i, s in enumerate(members) if s in changed), None)
         if start is not None:
             rotated = members[start:] + members[:start]
-            messages.append("criteria: dependency cycle " + " → ".join(rotated + [rotated[0]]))
+            message = _("dependency cycle %(cycle)s") % {"cycle": " → ".join(rotated + [rotated[0]])}
+            messages.append(f"criteria: {message}")
     if messages:
         raise ValidationError({"criteria": messages})
 

@@ -9,7 +9,7 @@ members of the course team.
 """
 
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from .permissions import can_manage_course
 
@@ -41,8 +41,8 @@ class MicrocredentialsCourseApp(_CourseAppBase):
     @classmethod
     def set_enabled(cls, course_key, enabled, user):
         """The app cannot be turned off per course: archive the course's credentials instead."""
-        raise ValueError("Microcredentials cannot be enabled or disabled for a single course; "
-                         "archive the course's credentials to stop awarding them.")
+        raise ValueError(gettext("Microcredentials cannot be enabled or disabled for a single course; "
+                                 "archive the course's credentials to stop awarding them."))
 
     @classmethod
     def get_allowed_operations(cls, course_key, user=None) -> dict:

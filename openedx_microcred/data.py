@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 
@@ -162,3 +162,94 @@ class LearnerDashboard:
     badges: list[EarnedBadge]
     progress: list[CredentialStatus]
     my_credentials_url: str  # the "My credentials" page (absolute)
+
+
+# --- Uptake reports (``reports.get_uptake_report``): aggregates with a minimum cohort ----------------
+
+
+@dataclass(frozen=True)
+class ReportCell:
+    """
+    One figure of an uptake report. ``value`` is None when the figure is suppressed (``suppressed``:
+    it describes too few learners, or would let such a figure be worked out) or does not apply
+    (a median with no award, a rate over nobody). A suppressed figure's number is never kept.
+    """
+
+    value: int | float | None
+    suppressed: bool = False
+
+
+@dataclass(frozen=True)
+class RequirementUptake:
+    """A requirement leaf of a credential and how many of its progressing learners have not met it yet."""
+
+    path: str
+    label: str  # the requirement in words (translated)
+    missing: ReportCell
+
+
+@dataclass(frozen=True)
+class PlatformUptake:
+    """Holders of a credential whose award reached a badge platform, and of them how many accepted it there."""
+
+    platform: str  # the backend: credly, accredible, obf, badgr
+    label: str
+    delivered: ReportCell
+    accepted: ReportCell
+
+
+@dataclass(frozen=True)
+class CredentialUptake:
+    """The uptake figures of one credential or stack (docs/reports.md defines each)."""
+
+    credential_slug: str
+    title: str
+    org: str
+    course_key: str | None
+    state: str
+    is_stack: bool
+    stack_kind: str
+    enrolled: ReportCell
+    not_started: ReportCell
+    progressing: ReportCell
+    earned: ReportCell
+    revoked: ReportCell
+    median_days_to_earn: ReportCell
+    stuck: list[RequirementUptake] = field(default_factory=list)  # most missed first, suppressed ones last
+    deliveries: list[PlatformUptake] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LevelConversion:
+    """Of the learners holding a credential, how many also hold a stack that requires it (level → next)."""
+
+    from_slug: str
+    from_title: str
+    to_slug: str
+    to_title: str
+    vertical: bool  # a level of a vertical stack (bronze → silver), not any stack built on it
+    earned_from: ReportCell  # holders of the lower credential (its "earned" figure)
+    converted: ReportCell  # of them, holders of the stack
+    rate: ReportCell  # converted / earned_from, in percent
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """What a report was narrowed to: an organization, a course, a period (days, both included)."""
+
+    org: str | None = None
+    course_key: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True)
+class UptakeReport:
+    """Uptake of credentials and stacks: aggregates only, every figure under ``min_cohort`` learners suppressed."""
+
+    min_cohort: int
+    filters: ReportFilters
+    generated_at: datetime
+    credentials: list[CredentialUptake]
+    conversions: list[LevelConversion]
+    suppressed: int  # how many figures are suppressed

@@ -7,10 +7,13 @@ out-of-order event never overwrites a newer fact and the same event twice change
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from .models import LearnerFact, RejectedEvent
 
@@ -49,7 +52,7 @@ def record_fact(update: FactUpdate) -> str:
                 raise InvalidEvent(f"unknown user id {update.user_id}")
             try:
                 with transaction.atomic():
-                    LearnerFact.objects.create(**lookup, **_event_fields(update))
+                    LearnerFact.objects.create(**lookup, **_event_fields(update), pending_since=timezone.now())
                 return APPLIED
             except IntegrityError:
                 # Another process inserted it between our read and write: compare with theirs.
@@ -61,6 +64,8 @@ def record_fact(update: FactUpdate) -> str:
         outcome = APPLIED if fact.value != update.value else UNCHANGED
         for name, value in _event_fields(update).items():
             setattr(fact, name, value)
+        if outcome == APPLIED and fact.pending_since is None:
+            fact.pending_since = timezone.now()
         fact.save()
         return outcome
 
@@ -80,3 +85,57 @@ def reject_event(event_type, reason, *, event_id="", event_time=None, payload=No
     return RejectedEvent.objects.create(
         event_type=event_type, event_id=event_id or "", event_time=event_time, reason=reason, payload=payload
     )
+
+
+# --- Evaluations whose task was lost ------------------------------------------------------------
+
+# Seconds a fact may wait for its evaluation before the sweep queues it again.
+PENDING_EVALUATION_AFTER = 600.0
+SWEEP_LIMIT = 5000
+
+
+def pending_facts(user_id, course_key=None):
+    """The learner's facts awaiting evaluation (of one course, or all): (pk, event id) pairs."""
+    facts = LearnerFact.objects.filter(user_id=user_id, pending_since__isnull=False)
+    if course_key is not None:
+        facts = facts.filter(course_key=course_key)
+    return list(facts.values_list("pk", "event_id"))
+
+
+def mark_evaluated(pending):
+    """
+    After an evaluation that read the facts ``pending`` (from ``pending_facts``, taken before it):
+    they are evaluated, unless a newer event replaced one meanwhile (its own evaluation is due).
+    """
+    if not pending:
+        return 0
+    by_event = {}
+    for pk, event_id in pending:
+        by_event.setdefault(event_id, []).append(pk)
+    query = None
+    for event_id, pks in by_event.items():
+        clause = Q(event_id=event_id, pk__in=pks)
+        query = clause if query is None else query | clause
+    return LearnerFact.objects.filter(query).update(pending_since=None)
+
+
+def sweep_pending_evaluations(older_than=None, now=None):
+    """
+    Queue again the evaluation of every learner whose fact has waited longer than ``older_than``
+    seconds (MICROCRED_PENDING_EVALUATION_AFTER, 600 by default): its task was lost (broker down
+    when the event came, worker killed, database unreachable while it ran). The facts swept wait
+    another period before the next sweep queues them again. Returns how many evaluations were queued.
+    """
+    from .handlers import enqueue_evaluation  # pylint: disable=import-outside-toplevel
+
+    if older_than is None:
+        older_than = getattr(settings, "MICROCRED_PENDING_EVALUATION_AFTER", PENDING_EVALUATION_AFTER)
+    now = now or timezone.now()
+    due = LearnerFact.objects.filter(pending_since__lte=now - timedelta(seconds=float(older_than)))
+    pairs = list(due.order_by("pending_since").values_list("pk", "user_id", "course_key")[:SWEEP_LIMIT])
+    LearnerFact.objects.filter(pk__in=[pk for pk, _, _ in pairs], pending_since__isnull=False).update(
+        pending_since=now)
+    learners = dict.fromkeys((user_id, str(course_key)) for _, user_id, course_key in pairs)
+    for user_id, course_key in learners:
+        enqueue_evaluation(user_id, course_key)
+    return len(learners)

@@ -10,6 +10,7 @@ import logging
 from functools import partial
 
 from django.apps import apps
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save
 from opaque_keys import InvalidKeyError
@@ -19,6 +20,14 @@ from . import rules
 from .facts import APPLIED, REJECTED, FactUpdate, InvalidEvent, record_fact, reject_event
 
 log = logging.getLogger(__name__)
+
+try:
+    from openedx_events.tooling import SIGNAL_PROCESSED_FROM_EVENT_BUS
+except ImportError:  # pragma: no cover  (older openedx-events: the keyword argument has this name)
+    SIGNAL_PROCESSED_FROM_EVENT_BUS = "from_event_bus"
+
+# What a receiver returns for an event it leaves to the event bus consumer (MICROCRED_EVENT_BUS_TOPICS).
+LEFT_TO_EVENT_BUS = "left_to_event_bus"
 
 
 def _course_key(value):
@@ -59,6 +68,8 @@ def _receive(kind, build, data_name):
     def receiver(signal, sender=None, metadata=None, **kwargs):  # pylint: disable=unused-argument
         data = kwargs.get(data_name)
         event_type = getattr(signal, "event_type", "") or getattr(metadata, "event_type", "")
+        if _left_to_event_bus(event_type, kwargs):
+            return LEFT_TO_EVENT_BUS
         event_id = str(getattr(metadata, "id", "") or "")
         event_time = getattr(metadata, "time", None)
         try:
@@ -82,6 +93,19 @@ def _receive(kind, build, data_name):
 
     receiver.__name__ = f"record_{kind}"
     return receiver
+
+
+def _left_to_event_bus(event_type, kwargs):
+    """
+    Whether this process sends the event to the event bus on one of MICROCRED_EVENT_BUS_TOPICS, so
+    that the consumer of that topic records and evaluates it (docs/event-bus.md) and this process
+    does not. Events that come from the event bus are always recorded.
+    """
+    topics = getattr(settings, "MICROCRED_EVENT_BUS_TOPICS", None)
+    if not topics or kwargs.get(SIGNAL_PROCESSED_FROM_EVENT_BUS) or not getattr(settings, "EVENT_BUS_PRODUCER", None):
+        return False
+    produced = (getattr(settings, "EVENT_BUS_PRODUCER_CONFIG", None) or {}).get(event_type) or {}
+    return any(topic in topics and (config or {}).get("enabled") is True for topic, config in produced.items())
 
 
 def _keep_rejected(event_type, reason, **details):

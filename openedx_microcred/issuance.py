@@ -112,8 +112,12 @@ def _allocate_status_index(award, key: keys.SigningKey):
             current = lists.filter(issuer_key_id=owner).first()
             if current is None or current.allocated >= min(STATUS_LIST_FILL, current.size // 2):
                 newest = lists.first()
-                current = StatusList.objects.create(number=newest.number + 1 if newest else 0,
-                                                    size=STATUS_LIST_SIZE, issuer_key_id=owner)
+                try:
+                    with transaction.atomic():
+                        current = StatusList.objects.create(number=newest.number + 1 if newest else 0,
+                                                            size=STATUS_LIST_SIZE, issuer_key_id=owner)
+                except IntegrityError:
+                    continue  # another process made that list (no row to lock when there was none): use it
             index = random.SystemRandom().randrange(current.size)
             try:
                 with transaction.atomic():
@@ -194,6 +198,9 @@ def issue_award(award_id) -> dict:
     award = Award.objects.select_related("credential", "status_list").get(pk=award_id)
     if award.document:
         return award.document
+    if award.revocation_source == Award.RevocationSource.RETIREMENT:
+        # The learner's data is gone; a new signature would put it back (views answer 410).
+        raise ValueError("the learner's account was retired: this award is not signed again")
     if not award.recipient_salt:
         award.recipient_salt = document.new_salt()
         Award.objects.filter(pk=award.pk, recipient_salt="").update(recipient_salt=award.recipient_salt)

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .models import IssuerKey
 from .openbadges import did
@@ -118,7 +118,9 @@ def signing_key() -> SigningKey:
     if current is None:
         try:
             current = generate_key()
-        except SigningKeyError:  # another process created it meanwhile
+        except (SigningKeyError, IntegrityError):
+            # Another process created it meanwhile: seen by our check (SigningKeyError), or, when both
+            # checked before either committed, by the database's one-current-key constraint.
             current = IssuerKey.objects.get(current=True)
     return SigningKey(current.key_id, _decrypt(current), current.pk)
 

@@ -175,6 +175,10 @@ class LearnerFact(models.Model):
     event_type = models.CharField(max_length=255)
     event_time = models.DateTimeField(help_text=_("When the platform says the event happened."))
     modified = models.DateTimeField(auto_now=True)
+    # Set when the value changed and the learner's evaluation is due; cleared once an evaluation has
+    # seen this event. A fact left pending (its task lost with a broker or a worker) is queued again
+    # by facts.sweep_pending_evaluations.
+    pending_since = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
 
     class Meta:
         constraints = [
@@ -202,7 +206,7 @@ class Progress(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=("user", "credential"), name="microcred_progress_unique")]
-        verbose_name_plural = "progress"
+        verbose_name_plural = _("progress")
 
     def __str__(self):
         return f"{self.user_id} {self.credential_id} {self.fraction:.0%}"
@@ -219,6 +223,7 @@ class Award(models.Model):
         NONE = "", _("Not revoked")
         CRITERIA = "criteria", _("Criteria no longer met")
         OPERATOR = "operator", _("Revoked by an operator")
+        RETIREMENT = "retirement", _("The learner's account was retired")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -246,6 +251,9 @@ class Award(models.Model):
     status_list = models.ForeignKey("StatusList", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="awards", editable=False)
     status_index = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Set by the learner: the public page (and the hosted JSON) show "hidden by its holder" to
+    # everyone else. The status list and verification are not affected.
+    hidden = models.BooleanField(default=False, help_text=_("Hidden by its holder from its public page."))
 
     class Meta:
         constraints = [
@@ -279,6 +287,34 @@ class RejectedEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_type} {self.event_id}: {self.reason[:60]}"
+
+
+class RetirementRecord(models.Model):
+    """
+    The audit record of one learner's retirement (retirement.py): that it happened, when, and how
+    much was removed. No name, email, username or user id: the learner is named only by a keyed
+    hash of the user id, which lets an operator check a given user id and nothing more
+    (docs/decisions/0008-learner-retirement.rst).
+    """
+
+    subject = models.CharField(max_length=64, unique=True, editable=False,
+                               help_text=_("Keyed hash (HMAC-SHA256) of the user id."))
+    retired_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    source = models.CharField(max_length=64, blank=True,
+                              help_text=_("What asked for it: a platform signal or the management command."))
+    awards_revoked = models.PositiveIntegerField(default=0)
+    revocations_queued = models.PositiveIntegerField(default=0, help_text=_("Revoke deliveries to badge platforms."))
+    documents_removed = models.PositiveIntegerField(default=0)
+    facts_deleted = models.PositiveIntegerField(default=0)
+    progress_deleted = models.PositiveIntegerField(default=0)
+    rejected_events_deleted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("-retired_at",)
+
+    def __str__(self):
+        return f"retirement {self.subject[:12]}… ({self.retired_at.date() if self.retired_at else 'pending'})"
 
 
 class StatusList(models.Model):
@@ -354,7 +390,7 @@ class Delivery(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=("award", "account", "action"), name="microcred_one_delivery")]
         indexes = [models.Index(fields=("state", "next_attempt_at"), name="microcred_delivery_due")]
-        verbose_name_plural = "deliveries"
+        verbose_name_plural = _("deliveries")
 
     def __str__(self):
         return f"{self.action} {self.award_id} → {self.account} ({self.state})"

@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
@@ -322,44 +323,45 @@ def _fail(where, message):
 def _course_key(data, where):
     value = data.get("course")
     if not isinstance(value, str) or not value:
-        _fail(f"{where}.course", "a course key is required")
+        _fail(f"{where}.course", _("a course key is required"))
     try:
         return str(CourseKey.from_string(value))
     except InvalidKeyError:
-        _fail(f"{where}.course", f"'{value}' is not a valid course key")
+        _fail(f"{where}.course", _("'%(value)s' is not a valid course key") % {"value": value})
 
 
 def _percent(data, name, where, default):
     value = data.get(name, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
-        _fail(f"{where}.{name}", f"must be a number from 0 to 100, not {value!r}")
+        _fail(f"{where}.{name}", _("must be a number from 0 to 100, not %(value)s") % {"value": repr(value)})
     return float(value)
 
 
 def _only(data, allowed, where):
     unknown = sorted(set(data) - set(allowed) - {"type", "label"})
     if unknown:
-        _fail(where, f"unknown field(s) {', '.join(unknown)}")
+        _fail(where, _("unknown field(s) %(fields)s") % {"fields": ", ".join(unknown)})
 
 
 def parse_criteria(data, where="criteria") -> Requirement:
     """Build a requirement tree from its JSON form, or raise InvalidCriteria saying where."""
     if not isinstance(data, Mapping):
-        _fail(where, f"must be an object with a 'type', not {type(data).__name__}")
+        _fail(where, _("must be an object with a 'type', not %(type)s") % {"type": type(data).__name__})
     kind = data.get("type")
     if kind in (ALL, ANY, AT_LEAST):
         _only(data, ("of", "n"), where)
         children = data.get("of")
         if not isinstance(children, list) or not children:
-            _fail(f"{where}.of", "a group needs a non-empty list of requirements")
+            _fail(f"{where}.of", _("a group needs a non-empty list of requirements"))
         parsed = tuple(parse_criteria(child, f"{where}.of[{i}]") for i, child in enumerate(children))
         n = 0
         if kind == AT_LEAST:
             n = data.get("n")
             if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(parsed):
-                _fail(f"{where}.n", f"must be a whole number from 1 to {len(parsed)} (the group's size), not {n!r}")
+                _fail(f"{where}.n", _("must be a whole number from 1 to %(size)d (the group's size), not %(value)s")
+                      % {"size": len(parsed), "value": repr(n)})
         elif "n" in data:
-            _fail(f"{where}.n", f"only an '{AT_LEAST}' group takes n")
+            _fail(f"{where}.n", _("only an '%(kind)s' group takes n") % {"kind": AT_LEAST})
         return Group(kind=kind, children=parsed, n=n, path=where)
     if kind == CoursePassed.kind:
         _only(data, ("course",), where)
@@ -367,7 +369,7 @@ def parse_criteria(data, where="criteria") -> Requirement:
     if kind == CourseGrade.kind:
         _only(data, ("course", "min_percent"), where)
         if "min_percent" not in data:
-            _fail(f"{where}.min_percent", "a minimum grade percent is required")
+            _fail(f"{where}.min_percent", _("a minimum grade percent is required"))
         return CourseGrade(course=_course_key(data, where), min_percent=_percent(data, "min_percent", where, None),
                            path=where)
     if kind == CourseCompletion.kind:
@@ -378,23 +380,24 @@ def parse_criteria(data, where="criteria") -> Requirement:
         _only(data, ("course", "mode"), where)
         mode = data.get("mode")
         if mode is not None and (not isinstance(mode, str) or not mode):
-            _fail(f"{where}.mode", "must be a course mode slug such as 'verified'")
+            _fail(f"{where}.mode", _("must be a course mode slug such as 'verified'"))
         return CertificateEarned(course=_course_key(data, where), mode=mode, path=where)
     if kind == Enrolled.kind:
         _only(data, ("course", "modes"), where)
         modes = data.get("modes", [])
         if not isinstance(modes, list) or not all(isinstance(m, str) and m for m in modes):
-            _fail(f"{where}.modes", "must be a list of course mode slugs")
+            _fail(f"{where}.modes", _("must be a list of course mode slugs"))
         return Enrolled(course=_course_key(data, where), modes=tuple(modes), path=where)
     if kind == CredentialEarned.kind:
         _only(data, ("credential",), where)
         slug = data.get("credential")
         if not isinstance(slug, str) or not slug:
-            _fail(f"{where}.credential", "the slug of the required credential is required")
+            _fail(f"{where}.credential", _("the slug of the required credential is required"))
         return CredentialEarned(credential=slug, path=where)
     known = ", ".join((ALL, ANY, AT_LEAST, CoursePassed.kind, CourseGrade.kind, CourseCompletion.kind,
                        CertificateEarned.kind, Enrolled.kind, CredentialEarned.kind))
-    _fail(f"{where}.type", f"unknown requirement type {kind!r}; expected one of: {known}")
+    _fail(f"{where}.type", _("unknown requirement type %(kind)s; expected one of: %(known)s")
+          % {"kind": repr(kind), "known": known})
 
 
 def validate_catalog(criteria_by_slug: Mapping[str, Requirement]):
@@ -407,12 +410,15 @@ def validate_catalog(criteria_by_slug: Mapping[str, Requirement]):
     for slug, tree in criteria_by_slug.items():
         for ref in sorted(tree.credentials()):
             if ref == slug:
-                errors.setdefault(slug, []).append(f"criteria: '{slug}' requires itself")
+                message = _("'%(slug)s' requires itself") % {"slug": slug}
+                errors.setdefault(slug, []).append(f"criteria: {message}")
             elif ref not in criteria_by_slug:
-                errors.setdefault(slug, []).append(f"criteria: requires unknown credential '{ref}'")
+                message = _("requires unknown credential '%(slug)s'") % {"slug": ref}
+                errors.setdefault(slug, []).append(f"criteria: {message}")
     for cycle in find_cycles(criteria_by_slug):
         if len(cycle) > 2:  # self-references are reported above
-            errors.setdefault(cycle[0], []).append("criteria: dependency cycle " + " → ".join(cycle))
+            message = _("dependency cycle %(cycle)s") % {"cycle": " → ".join(cycle)}
+            errors.setdefault(cycle[0], []).append(f"criteria: {message}")
     if errors:
         raise ValidationError(errors)
 

@@ -1,11 +1,15 @@
 """Celery tasks. Each is idempotent: running it twice leaves the same state as running it once."""
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
 from opaque_keys.edx.keys import CourseKey
 
-from . import api
+from . import api, facts
 from .models import CourseDependency, LearnerFact
+
+log = logging.getLogger(__name__)
 
 
 def task_routing():
@@ -20,9 +24,14 @@ LEARNER_CHUNK = 500
 
 @shared_task(name="openedx_microcred.evaluate_learner", acks_late=True)
 def evaluate_learner_task(user_id, course_key=None):
-    """Re-evaluate the credentials an event in ``course_key`` can change for one learner."""
+    """
+    Re-evaluate the credentials an event in ``course_key`` can change for one learner; then the
+    facts it saw are no longer pending (if this task is lost, sweep_evaluations_task queues it again).
+    """
     key = CourseKey.from_string(course_key) if course_key else None
+    pending = facts.pending_facts(user_id, key)
     result = api.evaluate_learner(user_id, key)
+    facts.mark_evaluated(pending)
     return {"awarded": result.awarded, "revoked": result.revoked}
 
 
@@ -51,7 +60,11 @@ def issue_award_task(award_id):
     """Sign and store an award's Open Badges 3.0 credential (once: a second run changes nothing)."""
     from . import issuance  # pylint: disable=import-outside-toplevel
 
-    issuance.issue_award(award_id)
+    try:
+        issuance.issue_award(award_id)
+    except ValueError as exc:
+        # Nothing to retry: the award cannot be signed (no recipient address, or a retired learner).
+        log.warning("openedx-microcred: award %s is not signed: %s", award_id, exc)
 
 
 @shared_task(name="openedx_microcred.deliver", acks_late=True)
@@ -69,3 +82,9 @@ def sweep_deliveries_task():
     from . import delivery  # pylint: disable=import-outside-toplevel
 
     return delivery.sweep()
+
+
+@shared_task(name="openedx_microcred.sweep_evaluations")
+def sweep_evaluations_task():
+    """Periodic (Celery beat): queue again the evaluations whose task was lost."""
+    return facts.sweep_pending_evaluations()

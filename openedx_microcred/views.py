@@ -8,15 +8,18 @@ import json
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import api, delivery, issuance
+from . import api, delivery, issuance, retirement
 from .models import Award, StatusList
 from .openbadges import document
 
@@ -37,15 +40,40 @@ def my_credentials(request):
         "in_progress": in_progress,
         "listed": {s.credential_slug for s in in_progress},  # what a missing credential can link to
         "now": timezone.now(),
+        # The badges whose public page the learner has hidden (credential_visibility).
+        "hidden": set(Award.objects.filter(user_id=request.user.pk, hidden=True).values_list("uuid", flat=True)),
     })
+
+
+@require_POST
+@login_required
+def credential_visibility(request, award_uuid):
+    """
+    The "My credentials" page's hide / show button (a plain form, no script needed): only the
+    learner the credential was issued to may hide its public page or show it again.
+    """
+    hidden = request.POST.get("hidden", "").lower() in ("1", "true", "on", "yes")
+    try:
+        award = retirement.set_hidden(request.user, award_uuid, hidden)
+    except Award.DoesNotExist as exc:
+        raise Http404("no such credential") from exc
+    except retirement.NotTheHolder:
+        return HttpResponseForbidden(_("Only the holder of a credential can hide it or show it."),
+                                     content_type="text/plain; charset=utf-8")
+    messages.success(request, _("Its public page is now hidden: only you can see it.") if hidden
+                     else _("Its public page is visible again."), fail_silently=True)
+    return redirect(f"{reverse('openedx_microcred:my-credentials')}#badge-{award.uuid}")
 
 
 class NotIssued(Exception):
     """An award whose signed credential cannot be made yet (e.g. the learner has no email address)."""
 
 
-def _issued_award(award_uuid):
-    award = get_object_or_404(Award.objects.select_related("credential"), uuid=award_uuid)
+def _award(award_uuid):
+    return get_object_or_404(Award.objects.select_related("credential"), uuid=award_uuid)
+
+
+def _signed(award):
     if not award.document:
         try:
             award.document = issuance.issue_award(award.pk)  # the issuing task has not run yet
@@ -56,16 +84,41 @@ def _issued_award(award_uuid):
 
 
 def _not_issued():
-    return HttpResponse("This credential has been awarded but its signed document could not be issued yet. "
-                        "The issuer has been told; please try again later.",
+    return HttpResponse(_("This credential has been awarded but its signed document could not be issued yet. "
+                          "The issuer has been told; please try again later."),
                         status=503, content_type="text/plain; charset=utf-8")
+
+
+# Why the public does not see a credential: its holder's account was retired (the credential is
+# revoked and its signed document deleted), or its holder hid it. Neither touches the status list.
+RETIRED, HIDDEN = "retired", "hidden"
+_UNAVAILABLE_STATUS = {RETIRED: 410, HIDDEN: 404}
+
+
+def _unavailable_text(reason):
+    return (_("This credential has been revoked by its issuer.") if reason == RETIRED
+            else _("This credential has been hidden by its holder."))
+
+
+def _unavailable(request, award):
+    """RETIRED, HIDDEN (for anyone but its holder) or None: why this award is not shown."""
+    if award.revocation_source == Award.RevocationSource.RETIREMENT:
+        return RETIRED
+    if award.hidden and not (request.user.is_authenticated and request.user.pk == award.user_id):
+        return HIDDEN
+    return None
 
 
 @require_GET
 def credential_page(request, award_uuid):
     """The public page of one credential: what it says, and whether it verifies (checked here)."""
+    award = _award(award_uuid)
+    unavailable = _unavailable(request, award)
+    if unavailable:
+        return render(request, "openedx_microcred/credential_page.html", {"unavailable": unavailable},
+                      status=_UNAVAILABLE_STATUS[unavailable])
     try:
-        award = _issued_award(award_uuid)
+        award = _signed(award)
     except NotIssued:
         return _not_issued()
     credential = award.document
@@ -86,14 +139,22 @@ def credential_page(request, award_uuid):
         "learning_outcomes": [a.get("targetName") for a in achievement.get("alignment", [])
                               if a.get("targetType") == document.TARGET_TYPE_LEARNING_OUTCOME],
         "results": credential["credentialSubject"].get("result", []),
+        "hidden_from_public": award.hidden,  # only its holder gets this far
     })
 
 
 @require_GET
 def credential_json(request, award_uuid):
-    """The signed credential itself, at a stable URL."""
+    """The signed credential itself, at a stable URL (not for the public once hidden or retired)."""
+    award = _award(award_uuid)
+    unavailable = _unavailable(request, award)
+    if unavailable:
+        response = JsonResponse({"detail": _unavailable_text(unavailable), "reason": unavailable},
+                                status=_UNAVAILABLE_STATUS[unavailable])
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
     try:
-        award = _issued_award(award_uuid)
+        award = _signed(award)
     except NotIssued:
         return _not_issued()
     response = HttpResponse(json.dumps(award.document, ensure_ascii=False, indent=2),

@@ -117,3 +117,16 @@ def test_a_missing_jwt_public_key_set_is_reported(settings):
     assert check_jwt_keys() == []  # the host configures one
     settings.JWT_AUTH = dict(settings.JWT_AUTH, JWT_PUBLIC_SIGNING_JWK_SET="")
     assert [w.id for w in check_jwt_keys()] == ["openedx_microcred.W001"]
+
+
+def test_the_sweeps_are_scheduled_even_where_the_platform_defines_no_beat_schedule():
+    from types import SimpleNamespace
+
+    from openedx_microcred.settings import common
+
+    bare = SimpleNamespace()
+    common.plugin_settings(bare)
+    assert set(bare.CELERYBEAT_SCHEDULE) == set(common.BEAT_SCHEDULE)
+    existing = SimpleNamespace(CELERYBEAT_SCHEDULE={"platform.task": {"task": "x", "schedule": 60}})
+    common.plugin_settings(existing)
+    assert "platform.task" in existing.CELERYBEAT_SCHEDULE and set(common.BEAT_SCHEDULE) <= set(existing.CELERYBEAT_SCHEDULE)

@@ -77,8 +77,17 @@ class OpenBadgeFactoryBackend(BearerTokenMixin, BadgeBackend):
         return IssueResult(external_id=event_id, state="issued")
 
     def revoke(self, external_id: str, request: BadgeRequest, reason: str) -> None:
+        """
+        Revoke the event's recipients as OBF itself lists them. We issue one event per award, so
+        that is this learner; asking OBF rather than the platform keeps the revoke working after a
+        retired learner's address has been replaced.
+        """
+        path = self._client_path("event", external_id)
         try:
-            self._call("DELETE", self._client_path("event", external_id), params={"email": request.recipient_email})
+            event = _json(self._call("GET", path))
+            emails = _recipients(event if isinstance(event, dict) else {}) - _revoked(event if isinstance(event, dict) else {})
+            if emails:
+                self._call("DELETE", path, params={"email": "|".join(sorted(emails))})
         except PermanentError as exc:
             if exc.status != 404:  # the event is gone: nothing left to revoke
                 raise

@@ -1,5 +1,11 @@
 """Settings every deployment gets; an operator's own value always wins."""
 
+from pathlib import Path
+
+# The plugin's own catalogs (docs/translations.md). Django looks for an app's translations in
+# <app>/locale only; Open edX plugins keep them in <app>/conf/locale and add that to LOCALE_PATHS.
+LOCALE_DIR = str(Path(__file__).resolve().parent.parent / "conf" / "locale")
+
 DEFAULTS = {
     # Where platform facts (course names, roles, completable blocks, user details) come from.
     "MICROCRED_PLATFORM_ADAPTER": "openedx_microcred.platform.edx_platform.EdxPlatformAdapter",
@@ -20,11 +26,21 @@ DEFAULTS = {
     "MICROCRED_PLATFORM_ACCOUNTS": {},
     # Delivery policy overrides: max_attempts, backoff_base, backoff_cap, rate_per_second, stale_sending.
     "MICROCRED_DELIVERY": {},
+    # Seconds a changed fact may wait for its learner's evaluation before the sweep queues it again.
+    "MICROCRED_PENDING_EVALUATION_AFTER": 600,
+    # Event bus topics (without EVENT_BUS_TOPIC_PREFIX) that microcred's consumers read
+    # (consume_events -t TOPIC -g microcred). An event this process produces to one of them is
+    # recorded by the consumer, not here. Empty: every event is recorded where it is sent.
+    "MICROCRED_EVENT_BUS_TOPICS": [],
+    # Uptake reports: the fewest learners a published figure may describe; smaller ones (and any figure
+    # that would let one be worked out) are suppressed (docs/reports.md, ADR 0006).
+    "MICROCRED_REPORT_MIN_COHORT": 10,
 }
 
 
-# Celery beat: deliveries whose task was lost are picked up again.
+# Celery beat: evaluations and deliveries whose task was lost are picked up again.
 BEAT_SCHEDULE = {
+    "openedx_microcred.sweep_evaluations": {"task": "openedx_microcred.sweep_evaluations", "schedule": 300.0},
     "openedx_microcred.sweep_deliveries": {"task": "openedx_microcred.sweep_deliveries", "schedule": 300.0},
 }
 
@@ -33,9 +49,32 @@ def plugin_settings(settings):
     for name, value in DEFAULTS.items():
         if not hasattr(settings, name):
             setattr(settings, name, value)
-    # edx-platform reads CELERYBEAT_SCHEDULE (newer Celery names: CELERY_BEAT_SCHEDULE).
+    _add_locale_dir(settings)
+    # edx-platform's Celery app reads CELERYBEAT_SCHEDULE, which the platform itself does not define:
+    # create it, or the sweeps are never scheduled. Newer Celery names it CELERY_BEAT_SCHEDULE.
+    if not isinstance(getattr(settings, "CELERYBEAT_SCHEDULE", None), dict):
+        settings.CELERYBEAT_SCHEDULE = {}
     for name in ("CELERYBEAT_SCHEDULE", "CELERY_BEAT_SCHEDULE"):
         schedule = getattr(settings, name, None)
         if isinstance(schedule, dict):
             for entry, value in BEAT_SCHEDULE.items():
                 schedule.setdefault(entry, value)
+
+
+def _add_locale_dir(settings):
+    """
+    Append the plugin's catalogs to LOCALE_PATHS: the platform's own paths (and the translations
+    pulled from openedx-translations into them) come first and win.
+    """
+    paths = getattr(settings, "LOCALE_PATHS", [])
+    calculate = getattr(paths, "calculate_value", None)
+    if callable(calculate):  # edx-platform's Derived setting, computed once every setting is final
+        settings.LOCALE_PATHS = type(paths)(lambda final: _with_locale_dir(calculate(final)))
+    else:
+        settings.LOCALE_PATHS = _with_locale_dir(paths)
+
+
+def _with_locale_dir(paths):
+    if LOCALE_DIR in map(str, paths):
+        return paths
+    return type(paths)([*paths, LOCALE_DIR]) if isinstance(paths, (list, tuple)) else [*paths, LOCALE_DIR]

@@ -11,6 +11,7 @@ import json
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_lazy as _
 
 from .. import rules
@@ -94,7 +95,9 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
     image = forms.FileField(
         label=_("Badge image"), required=False, validators=[validate_badge_image],
         widget=forms.FileInput(attrs={"accept": BADGE_ACCEPT}),
-        help_text=_("A PNG or SVG file of at most %(kib)d KiB.") % {"kib": MAX_BYTES // 1024},
+        # Lazy: translated when the page is shown, not once at import.
+        help_text=lazy(lambda: gettext("A PNG or SVG file of at most %(kib)d KiB.") % {"kib": MAX_BYTES // 1024},
+                       str)(),
     )
     remove_image = forms.BooleanField(label=_("Remove the current badge image"), required=False)
     criteria = forms.CharField(

@@ -27,7 +27,11 @@ class Command(BaseCommand):
             awards = awards.filter(status=Award.Status.ACTIVE)
         written = 0
         for award_pk, award_uuid, stored in awards.values_list("pk", "uuid", "document").iterator(chunk_size=500):
-            document = stored or issuance.issue_award(award_pk)
+            try:
+                document = stored or issuance.issue_award(award_pk)
+            except ValueError as exc:
+                self.stderr.write(f"Skipped {award_uuid}: {exc}")
+                continue
             path = target / f"{award_uuid}.json"
             tmp = path.with_suffix(".json.tmp")
             tmp.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")

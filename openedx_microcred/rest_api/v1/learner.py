@@ -16,11 +16,14 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ... import api, permissions
+from ... import api, issuance, permissions, retirement
+from ...models import Award
 from .base import ApiViewMixin
 from .serializers import CourseKeyField
 
 OTHER_LEARNER = _("You can only see your own credentials.")
+NOT_THE_HOLDER = _("Only the holder of a credential can hide it or show it.")
+NO_SUCH_AWARD = _("There is no credential with this id.")
 NO_SUCH_LEARNER = _("There is no learner with this username.")
 
 _USERNAME = OpenApiParameter(
@@ -244,3 +247,45 @@ class DashboardWidgetView(_LearnerView):
     )
     def get(self, request):
         return Response(LearnerDashboardSerializer(api.get_learner_dashboard(self.learner(request))).data)
+
+
+class VisibilityRequestSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+    hidden = serializers.BooleanField(help_text=_("True hides the credential's public page; false shows it again."))
+
+
+class VisibilitySerializer(_Out):
+    uuid = serializers.UUIDField()
+    hidden = serializers.BooleanField()
+    public_url = serializers.URLField(help_text=_(
+        "The public page: for anyone but the holder, \"hidden by its holder\" (404) while hidden."))
+
+
+class AwardVisibilityView(ApiViewMixin, APIView):
+    """
+    Hide one of the requester's credentials from its public page (and its hosted JSON), or show it
+    again. Only the learner it was issued to may; the status list and verification of copies held
+    elsewhere are not affected.
+    """
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        summary=_("Hide or show my credential's public page"),
+        request=VisibilityRequestSerializer,
+        responses={200: VisibilitySerializer,
+                   400: OpenApiResponse(description=_("No boolean \"hidden\" in the body.")),
+                   401: _ERRORS[401],
+                   403: OpenApiResponse(description=_("The credential was issued to someone else.")),
+                   404: OpenApiResponse(description=_("No credential has this id."))},
+    )
+    def post(self, request, uuid):
+        body = VisibilityRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            award = retirement.set_hidden(request.user, uuid, body.validated_data["hidden"])
+        except Award.DoesNotExist as exc:
+            raise NotFound(NO_SUCH_AWARD) from exc
+        except retirement.NotTheHolder as exc:
+            raise PermissionDenied(NOT_THE_HOLDER) from exc
+        return Response(VisibilitySerializer({"uuid": award.uuid, "hidden": award.hidden,
+                                              "public_url": issuance.credential_url(award.uuid)}).data)

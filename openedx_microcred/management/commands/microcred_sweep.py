@@ -1,0 +1,25 @@
+"""
+Queue again the work whose Celery task was lost: what the two beat entries do, from a shell.
+
+    manage.py lms microcred_sweep                 # evaluations pending longer than MICROCRED_PENDING_EVALUATION_AFTER
+    manage.py lms microcred_sweep --older-than 0  # every pending evaluation now (after a broker outage)
+"""
+
+from django.core.management.base import BaseCommand
+
+from openedx_microcred import delivery, facts
+
+
+class Command(BaseCommand):
+    help = ("Queue again the evaluations and deliveries whose task was lost (broker down, worker killed, "
+            "database unreachable): learners with facts not yet evaluated, deliveries that are due.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--older-than", type=float, default=None, metavar="SECONDS",
+                            help="evaluations pending for longer than this (default: "
+                                 "MICROCRED_PENDING_EVALUATION_AFTER, 600)")
+
+    def handle(self, *args, older_than=None, **options):
+        evaluations = facts.sweep_pending_evaluations(older_than=older_than)
+        deliveries = delivery.sweep()
+        self.stdout.write(f"Queued {evaluations} evaluations and {deliveries} deliveries.")

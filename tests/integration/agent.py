@@ -1,0 +1,192 @@
+"""
+The integration tests' hands inside Django processes of their own (sandbox settings; the database
+and broker the environment names): ``python -m tests.integration.agent``.
+
+It reads one step (a JSON object) per line on stdin and answers each with one line
+``@@ {"ok": ..., "result": ...}`` on stdout (logs go to stderr). Steps:
+
+* ``setup``: learners and credentials of one test (names start with its prefix), optionally their
+  facts, and JSON Lines files of the openedx-events they would send;
+* ``command``: a management command, as the LMS or an operator runs it (``microcred_replay``,
+  ``microcred_sweep``...); the result is what it printed;
+* ``evaluate`` / ``deliver_user`` / ``issue_user``: what a worker's task does, for the concurrency
+  tests. With ``"race": true`` the process first gets ready (looks up what it needs, opens its
+  database connection), answers ``@@ ready`` and waits for the line ``go``: the tests release
+  several processes at once.
+
+Between steps the database connection is handled as between two requests (closed if stale).
+"""
+
+import io
+import json
+import os
+import sys
+import traceback
+import uuid
+from datetime import datetime, timedelta, timezone
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sandbox.settings")
+
+import django  # noqa: E402  pylint: disable=wrong-import-position
+
+django.setup()
+
+# pylint: disable=wrong-import-position,import-outside-toplevel
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import close_old_connections, connection  # noqa: E402
+
+from openedx_microcred.models import Award, Delivery  # noqa: E402
+
+T0 = datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)
+MARK = "@@ "
+
+
+def course_key(prefix):
+    return f"course-v1:IT+{prefix.replace('-', '')}+2026"
+
+
+def setup(prefix, learners, templates=(), facts=False, events=()):
+    """
+    ``learners`` users; a credential for passing the course and a stack over it that also wants a
+    grade of 80 %, each delivered to the Credly template given (if any); with ``facts``, the
+    learners' grade and passing facts recorded now (their evaluation not queued); ``events``:
+    [file, first, last, minutes] for each JSON Lines file of events to write.
+    """
+    from openedx_microcred.catalog import save_credential
+    from openedx_microcred.models import Credential
+
+    course = course_key(prefix)
+    users = []
+    for i in range(learners):
+        user, _ = get_user_model().objects.get_or_create(
+            username=f"{prefix}-{i}", defaults={"email": f"{prefix}-{i}@example.com", "first_name": "Learner",
+                                               "last_name": f"Number{i}"})
+        users.append(user)
+    base, stack = f"{prefix}-passed", f"{prefix}-stack"
+    targets = [[{"account": "credly", "template_id": t}] if t else [] for t in (list(templates) + [None, None])[:2]]
+    save_credential(Credential(slug=base, title=f"Passed {prefix}", org="IT", state=Credential.State.ACTIVE,
+                               criteria={"type": "course_passed", "course": course},
+                               platform_targets=targets[0]))
+    save_credential(Credential(slug=stack, title=f"Stack {prefix}", org="IT", state=Credential.State.ACTIVE,
+                               criteria={"type": "all", "of": [
+                                   {"type": "credential", "credential": base},
+                                   {"type": "course_grade", "course": course, "min_percent": 80}]},
+                               platform_targets=targets[1]))
+    if facts:
+        # Recorded as the receivers record them; their evaluation is left to the test.
+        from openedx_microcred import rules
+        from openedx_microcred.facts import FactUpdate, record_fact
+
+        for user in users:
+            for minutes, kind, value in ((1, rules.GRADE, {"percent": 0.9, "letter": "A", "passed": True}),
+                                         (2, rules.PASSING, {"passed": True})):
+                record_fact(FactUpdate(user.pk, course, kind, value, str(uuid.uuid4()), "it",
+                                       T0 + timedelta(minutes=minutes)))
+    for out, first, last, minutes in events:
+        write_events(out, prefix, users[first:last], start=minutes)
+    return {"users": [u.pk for u in users], "emails": [u.email for u in users], "course": course,
+            "credentials": [base, stack]}
+
+
+def write_events(out, prefix, users, start=0):
+    """For each learner: a persistent grade of 90 % then a passing status, as edx-platform sends them."""
+    from opaque_keys.edx.keys import CourseKey
+    from openedx_events.data import EventsMetadata
+    from openedx_events.learning import signals
+    from openedx_events.learning.data import (CourseData, CoursePassingStatusData, PersistentCourseGradeData,
+                                              UserData, UserPersonalData)
+
+    from openedx_microcred import eventlog
+
+    course = CourseData(course_key=CourseKey.from_string(course_key(prefix)), display_name=prefix)
+    lines = []
+    for n, user in enumerate(users):
+        when = T0 + timedelta(minutes=start + 2 * n)
+        grade = PersistentCourseGradeData(
+            user_id=user.pk, course=course, course_edited_timestamp=T0, course_version="v1",
+            grading_policy_hash="hash", percent_grade=0.9, letter_grade="A", passed_timestamp=when)
+        lines.append(eventlog.dump_event(
+            signals.PERSISTENT_GRADE_SUMMARY_CHANGED,
+            EventsMetadata(event_type=signals.PERSISTENT_GRADE_SUMMARY_CHANGED.event_type, time=when), grade=grade))
+        status = CoursePassingStatusData(
+            is_passing=True, course=course,
+            user=UserData(id=user.pk, is_active=True,
+                          pii=UserPersonalData(username=user.username, email=user.email, name=user.get_full_name())))
+        lines.append(eventlog.dump_event(
+            signals.COURSE_PASSING_STATUS_UPDATED,
+            EventsMetadata(event_type=signals.COURSE_PASSING_STATUS_UPDATED.event_type,
+                           time=when + timedelta(seconds=30)), course_passing_status=status))
+    with open(out, "w", encoding="utf-8") as stream:
+        stream.write("\n".join(lines) + "\n")
+
+
+def command(name, *args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command(name, *args, stdout=out, stderr=err)
+    return out.getvalue()
+
+
+# --- What a worker's task does (the concurrency tests) -------------------------------------------
+
+
+def prepare(step):
+    """Everything before the start line: look up ids, make sure the connection is open."""
+    connection.ensure_connection()
+    if step["op"] == "deliver_user":
+        return {**step, "ids": list(Delivery.objects.filter(award__user_id=step["user"], action=Delivery.Action.ISSUE)
+                                    .order_by("pk").values_list("pk", flat=True))}
+    if step["op"] == "issue_user":
+        return {**step, "ids": list(Award.objects.filter(user_id=step["user"]).order_by("pk")
+                                    .values_list("pk", flat=True))}
+    return step
+
+
+def run(step):
+    op = step["op"]
+    if op == "setup":
+        return setup(step["prefix"], step["learners"], step.get("templates", ()), step.get("facts", False),
+                     step.get("events", ()))
+    if op == "command":
+        return command(step["name"], *step.get("args", ()))
+    if op == "evaluate":
+        from openedx_microcred.tasks import evaluate_learner_task
+
+        return evaluate_learner_task(step["user"], step.get("course"))  # the task's body, in this process
+    if op == "deliver_user":
+        from openedx_microcred import delivery
+
+        return [getattr(delivery.deliver(pk), "state", None) for pk in step["ids"]]
+    if op == "issue_user":
+        from openedx_microcred import issuance
+
+        return [bool(issuance.issue_award(pk)) for pk in step["ids"]]
+    raise ValueError(f"unknown step {op!r}")
+
+
+def answer(value):
+    sys.stdout.write(MARK + json.dumps(value, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def serve():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        close_old_connections()
+        step = json.loads(line)
+        try:
+            if step.get("race"):
+                step = prepare(step)
+                answer("ready")
+                if sys.stdin.readline().strip() != "go":
+                    return
+            outcome = {"ok": True, "result": run(step)}
+        except Exception as exc:  # pylint: disable=broad-except
+            outcome = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        close_old_connections()
+        answer(outcome)
+
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,69 @@
+"""
+Several worker processes on the same learner at the same moment, on MariaDB and PostgreSQL: never
+two active awards, two deliveries or two upstream badges.
+
+Each round takes a fresh learner whose facts are recorded (their evaluation not yet run). RACERS
+processes, each ready with an open database connection, are released at once (agent.py, steps
+with "race") to run the evaluation task's body for that learner, as workers given the same task
+twice would; then to deliver the learner's deliveries; then to sign the awards. The first round's
+signing, on the session's fresh database, also races to create the first signing key and the
+first status list.
+"""
+
+from collections import Counter
+
+import pytest
+
+from .conftest import badges_ok
+
+pytestmark = pytest.mark.integration
+
+RACERS = 4
+ROUNDS = 10
+
+
+@pytest.mark.parametrize("engine", ["mysql", "postgresql"])
+def test_parallel_workers_award_and_deliver_once(make_site, engine):
+    site = make_site(engine)
+    racers = site.racers(RACERS)  # they start while the LMS sets up
+    setup = site.lms().setup(site.prefix, learners=ROUNDS, templates=site.templates(), facts=True)
+    credentials = set(setup["credentials"])
+    failures = []
+    for user, email in zip(setup["users"], setup["emails"]):
+        outcomes = site_race(racers, {"op": "evaluate", "user": user, "course": setup["course"]}, failures)
+        awarded = Counter(slug for o in outcomes if o["ok"] for slug in o["result"]["awarded"])
+        assert awarded == Counter({slug: 1 for slug in credentials}), outcomes
+        state = site.state()
+        mine = [a for a in state["awards"] if a["user"] == user]
+        assert Counter(a["credential"] for a in mine) == Counter(credentials), mine
+        assert all(a["current"] and a["status"] == "active" for a in mine)
+        deliveries = [d for d in state["deliveries"] if d["award"] in {a["id"] for a in mine}]
+        assert sorted(d["award"] for d in deliveries) == sorted(a["id"] for a in mine), deliveries
+
+        outcomes = site_race(racers, {"op": "deliver_user", "user": user}, failures)
+        # Each delivery was attempted by exactly one racer; the others found it claimed or done.
+        per_delivery = list(zip(*[o["result"] for o in outcomes if o["ok"]]))
+        assert all(sorted(filter(None, attempts)) == ["delivered"] for attempts in per_delivery), outcomes
+        assert len(badges_ok(site, [email])) == 2
+
+        outcomes = site_race(racers, {"op": "issue_user", "user": user}, failures)
+        assert all(o["ok"] and o["result"] == [True, True] for o in outcomes), outcomes
+
+    state = site.state()
+    assert len(state["awards"]) == 2 * ROUNDS and all(a["signed"] for a in state["awards"])
+    assert len(state["deliveries"]) == 2 * ROUNDS
+    assert all(d["state"] == "delivered" and d["attempts"] == 1 for d in state["deliveries"]), state["deliveries"]
+    assert state["pending_facts"] == 0
+    badges_ok(site, setup["emails"])
+    assert len(site.credly.requests_to("POST", r"/badges$")) == 2 * ROUNDS
+    assert not failures, failures
+    # The racers did overlap: some lost the race for an award at the database's unique constraint.
+    lost = sum(proc.output().count("already awarded") for proc in racers.procs)
+    print(f"{engine}: {lost} award inserts refused by the constraint in {ROUNDS} rounds")
+    assert lost > 0, site.diagnose()
+
+
+def site_race(racers, step, failures):
+    outcomes = racers.race(step)
+    failures.extend((step, o["error"], o["traceback"]) for o in outcomes if not o["ok"])
+    return outcomes

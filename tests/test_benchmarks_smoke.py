@@ -1,0 +1,54 @@
+"""benchmarks/scale.py --quick still runs and reports every figure (so the benchmark cannot rot unseen)."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RUN_FIGURES = ("events", "seconds", "events_per_s", "us_per_event", "cpu_us_per_event", "p50_ms", "p95_ms",
+               "queries_per_event", "statements_per_event")
+
+
+def _figures(run, extra=()):
+    for name in RUN_FIGURES + tuple(extra):
+        value = run[name]
+        assert isinstance(value, (int, float)) and math.isfinite(value) and value >= 0, (name, value)
+    assert run["events"] > 0 and run["events_per_s"] > 0 and run["queries_per_event"] > 0
+
+
+def test_scale_quick_reports_every_figure(tmp_path):
+    out = tmp_path / "scale.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--quick", "--db", "sqlite", "--json", str(out),
+         "--cache-dir", str(tmp_path / "cache")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "(a) receiver alone" in result.stdout and "(b) realistic catalog" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["quick"] is True and report["machine"]["cores"]
+    sqlite = report["databases"]["sqlite"]
+
+    sizes = sqlite["receiver"]["sizes"]
+    assert [row["credentials"] for row in sizes] == report["config"]["sizes"]
+    for row in sizes:
+        _figures(row["receiver"], ("us_vs_smallest", "queries_vs_smallest", "evaluations_queued"))
+        _figures(row["naive_inline"])
+        assert row["naive_vs_receiver"] > 0
+        # The receiver alone is a handful of queries whatever the catalog.
+        assert row["receiver"]["queries_per_event"] <= 5
+    assert sizes[0]["receiver"]["us_vs_smallest"] == 1.0
+    assert sizes[-1]["receiver"]["queries_per_event"] == sizes[0]["receiver"]["queries_per_event"]
+
+    throughput = sqlite["throughput"]
+    _figures(throughput["indexed"], ("awards", "signing_tasks_queued"))
+    _figures(throughput["naive"], ("awards",))
+    assert throughput["speedup"] > 0
+    catalog = throughput["catalog"]
+    for name in ("courses", "credentials", "stacks", "learners", "active_cohort", "facts", "progress", "awards"):
+        assert catalog[name] > 0, name
+    assert sum(throughput["event_mix"].values()) == throughput["indexed"]["events"]
+    assert throughput["setup"]["from_cache"] is False
+    assert not list((tmp_path / "cache").glob("*")), "--quick must not write the cache"

@@ -29,7 +29,17 @@ def setup_site(site, tmp_path, worker, learners=1, **lms_env):
     setup = lms.setup(site.prefix, learners=learners, templates=site.templates(), events=[(events, 0, learners, 0)])
     worker.wait_for_output(" ready.", timeout=60)
     done = re.compile(r"Task openedx_microcred\.evaluate_credential_learners\[[^]]+\] succeeded")
-    wait_until(lambda: len(done.findall(worker.output())) == 2, 30, worker.tail)
+    # At least those two, and then quiet for a second: on a busy machine the worker may have run
+    # them (and any other the set-up queued) before the first look.
+    seen = {"count": -1, "since": time.monotonic()}
+
+    def settled():
+        count = len(done.findall(worker.output()))
+        if count != seen["count"]:
+            seen.update(count=count, since=time.monotonic())
+        return count >= 2 and time.monotonic() - seen["since"] >= 1.0
+
+    wait_until(settled, 30, worker.tail)
     return lms, setup, events
 
 

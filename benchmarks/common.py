@@ -315,7 +315,8 @@ def bulk_dependency_index():
     from openedx_microcred.models import CourseDependency, Credential
 
     pks = dict(Credential.objects.values_list("slug", "pk"))
-    trees = {slug: rules.parse_criteria(criteria) for slug, criteria in Credential.objects.values_list("slug", "criteria")}
+    trees = {slug: rules.parse_criteria(criteria)
+             for slug, criteria in Credential.objects.values_list("slug", "criteria")}
     through = Credential.requires.through
     through.objects.all().delete()
     CourseDependency.objects.all().delete()

@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from uuid import UUID
@@ -50,11 +51,12 @@ from benchmarks import common  # noqa: E402  pylint: disable=wrong-import-positi
 
 ROOT = common.ROOT
 # Bump when the seeded data of (b) changes in a way the cache key below does not see.
-SEED_VERSION = 2
+SEED_VERSION = 4
 
 FULL = {
     "sizes": [10, 100, 1000, 10000],
-    "receiver_events": 2000,
+    "receiver_events": 1000,
+    "receiver_rounds": 3,
     "receiver_learners": 1000,
     # The naive inline receiver evaluates K credentials per event: it gets about this many
     # credential evaluations in all (at least 10 events, at most naive_max_events).
@@ -69,6 +71,7 @@ FULL = {
 QUICK = {
     "sizes": [10, 100],
     "receiver_events": 100,
+    "receiver_rounds": 2,
     "receiver_learners": 100,
     "naive_budget": 1000,
     "naive_max_events": 100,
@@ -205,6 +208,41 @@ def _db_time(value):
     return value.astimezone(timezone.utc).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+@contextmanager
+def deferred_indexes(cursor, vendor, database, table):
+    """
+    Within: the table's plain (non-unique) secondary indexes are dropped, then built again, with the
+    same names and columns, in one pass: a bulk load into indexes that do not fit the cache is
+    mostly random I/O. Unique indexes and those a foreign key needs stay.
+    """
+    if vendor == "sqlite":
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                       "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'", [table])
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        yield
+        for _, sql in indexes:
+            cursor.execute(sql)
+        return
+    cursor.execute("SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = %s "
+                   "AND table_name = %s AND referenced_table_name IS NOT NULL", [database, table])
+    foreign = {row[0] for row in cursor.fetchall()}
+    cursor.execute("SELECT index_name, column_name, sub_part FROM information_schema.statistics "
+                   "WHERE table_schema = %s AND table_name = %s AND non_unique = 1 "
+                   "ORDER BY index_name, seq_in_index", [database, table])
+    indexes = {}
+    for name, column, sub_part in cursor.fetchall():
+        indexes.setdefault(name, []).append(f"`{column}`" + (f"({sub_part})" if sub_part else ""))
+    indexes = {name: columns for name, columns in indexes.items() if columns[0].split("`")[1] not in foreign}
+    if indexes:
+        cursor.execute(f"ALTER TABLE `{database}`.`{table}` " + ", ".join(f"DROP INDEX `{n}`" for n in indexes))
+    yield
+    if indexes:
+        cursor.execute(f"ALTER TABLE `{database}`.`{table}` "
+                       + ", ".join(f"ADD INDEX `{n}` ({', '.join(c)})" for n, c in indexes.items()))
+
+
 def seed(config):
     """Build the (b) database: catalog, learners, facts, the cohort settled. Runs in its own process."""
     # pylint: disable=import-outside-toplevel
@@ -246,21 +284,24 @@ def seed(config):
     serial = [0]
     facts = 0
     chunk = 5000
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, deferred_indexes(cursor, connection.vendor,
+                                                         connection.settings_dict["NAME"], fact_table):
         for start in range(1, learners + 1, chunk):
             ids = range(start, min(learners, start + chunk - 1) + 1)
             with transaction.atomic():
+                # Only placeholders in VALUES: mysqlclient then sends many rows per statement.
                 cursor.executemany(
                     "INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, "
-                    "is_staff, is_active, date_joined) VALUES (%s, '!', %s, %s, '', '', %s, %s, %s, %s)",
-                    [(u, False, f"learner{u}", f"learner{u}@example.com", False, True, joined) for u in ids])
+                    "is_staff, is_active, date_joined) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    [(u, "!", False, f"learner{u}", "", "", f"learner{u}@example.com", False, True, joined)
+                     for u in ids])
                 rows = []
                 for u in ids:
                     rows.extend(plan_facts(u, learner_plan(u, programs, rng), rng, serial))
                 cursor.executemany(
                     f"INSERT INTO {fact_table} (user_id, course_key, kind, value, event_id, event_type, event_time, "
-                    "modified, pending_since) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL)",
-                    [(u, key, kind, json.dumps(value), event_id, event_type, _db_time(when), _db_time(when))
+                    "modified, pending_since) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    [(u, key, kind, json.dumps(value), event_id, event_type, _db_time(when), _db_time(when), None)
                      for u, key, kind, value, event_id, event_type, when in rows])
                 facts += len(rows)
     if connection.vendor != "sqlite":
@@ -354,10 +395,60 @@ def stream(user_ids, state, count, programs, seed_value, start_minute):
     return events
 
 
-def run_events(events):
-    """Send the events; per-event latency, statements, and what was queued."""
+# Where an event's time goes: product functions timed on the way (a few µs each); nested ones are
+# indented and included in the one above. A function renamed in the product is left out, not an error.
+STAGES = (
+    ("receiver: record_fact", "openedx_microcred.handlers", "record_fact"),
+    ("evaluation task (Celery eager, all of it)", "openedx_microcred.handlers", "enqueue_evaluation"),
+    ("  pending_facts", "openedx_microcred.facts", "pending_facts"),
+    ("  affected_credentials", "openedx_microcred.evaluation", "affected_credentials"),
+    ("  load_learners", "openedx_microcred.evaluation", "load_learners"),
+    ("  rules.decide", "openedx_microcred.rules", "decide"),
+    ("  store_decisions", "openedx_microcred.evaluation", "store_decisions"),
+    ("    progress rows", "openedx_microcred.evaluation", "_store_progress_rows"),
+    ("    award_credential", "openedx_microcred.evaluation", "award_credential"),
+    ("    BADGE_AWARDED event", "openedx_microcred.awards", "send_badge_event"),
+    ("  mark_evaluated", "openedx_microcred.facts", "mark_evaluated"),
+)
+
+
+@contextmanager
+def timed_stages(counter, totals):
+    """Within: each STAGES function adds its wall time, CPU time and queries to ``totals[label]``."""
+    import importlib  # pylint: disable=import-outside-toplevel
+
+    originals = []
+
+    def timed(label, function):
+        def wrapper(*args, **kwargs):
+            wall, cpu, queries = time.perf_counter(), time.process_time(), counter.queries
+            try:
+                return function(*args, **kwargs)
+            finally:
+                entry = totals.setdefault(label, [0, 0.0, 0.0, 0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - wall
+                entry[2] += time.process_time() - cpu
+                entry[3] += counter.queries - queries
+        return wrapper
+
+    for label, module_name, name in STAGES:
+        module = importlib.import_module(module_name)
+        if callable(getattr(module, name, None)):
+            originals.append((module, name, getattr(module, name)))
+            setattr(module, name, timed(label, getattr(module, name)))
+    try:
+        yield
+    finally:
+        for module, name, function in reversed(originals):
+            setattr(module, name, function)
+
+
+def run_events(events, stages=None):
+    """Send the events; per-event latency, statements, and (given a dict) the time of each stage."""
     latencies = []
-    with common.counting_statements() as counter:
+    with common.counting_statements() as counter, \
+            (timed_stages(counter, stages) if stages is not None else nullcontext()):
         cpu = time.process_time()
         started = time.perf_counter()
         for signal, data, event_id, when, _ in events:
@@ -366,7 +457,7 @@ def run_events(events):
             latencies.append(time.perf_counter() - before)
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu
-    return {
+    result = {
         "events": len(events),
         "seconds": elapsed,
         "events_per_s": len(events) / elapsed,
@@ -376,6 +467,63 @@ def run_events(events):
         "cpu_us_per_event": cpu / len(events) * 1e6,
         "p50_ms": common.percentile(latencies, 0.50) * 1e3,
         "p95_ms": common.percentile(latencies, 0.95) * 1e3,
+        "queries_per_event": counter.queries / len(events),
+        "statements_per_event": counter.statements / len(events),
+    }
+    if stages is not None:
+        result["stages"] = [
+            {"stage": label, "calls_per_event": stages[label][0] / len(events),
+             "ms_per_event": stages[label][1] / len(events) * 1e3,
+             "cpu_ms_per_event": stages[label][2] / len(events) * 1e3,
+             "queries_per_event": stages[label][3] / len(events)}
+            for label, _, _ in STAGES if label in stages]
+    return result
+
+
+BATCH = 500
+
+
+def run_batched(events):
+    """
+    What-if, not the product's path: the receivers record the facts and only note whom to evaluate;
+    then the noted learners are evaluated BATCH at a time by ``evaluation.evaluate_learners`` (the
+    back-fill's batched path: the same decisions in a fixed number of queries per batch), and their
+    facts marked evaluated. Events/s counts both parts.
+    """
+    # pylint: disable=import-outside-toplevel
+    from openedx_microcred import evaluation, facts, handlers
+    from openedx_microcred.models import LearnerFact
+
+    noted = {}
+
+    def note(user_id, course_key):
+        noted.setdefault(user_id, set()).add(str(course_key))
+
+    with common.counting_statements() as counter:
+        cpu, started = time.process_time(), time.perf_counter()
+        with common.patched(handlers, "enqueue_evaluation", note):
+            for signal, data, event_id, when, _ in events:
+                common.send(signal, data, event_id=event_id, time=when)
+        received = time.perf_counter() - started
+        cache, users = {}, sorted(noted)
+        for start in range(0, len(users), BATCH):
+            ids = users[start:start + BATCH]
+            pending = list(LearnerFact.objects.filter(user_id__in=ids, pending_since__isnull=False)
+                           .values_list("pk", "event_id"))
+            evaluation.evaluate_learners({user_id: noted[user_id] for user_id in ids}, cache)
+            facts.mark_evaluated(pending)
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+    return {
+        "events": len(events),
+        "learners_evaluated": len(users),
+        "batch": BATCH,
+        "seconds": elapsed,
+        "receive_seconds": received,
+        "evaluate_seconds": elapsed - received,
+        "events_per_s": len(events) / elapsed,
+        "us_per_event": elapsed / len(events) * 1e6,
+        "cpu_us_per_event": cpu / len(events) * 1e6,
         "queries_per_event": counter.queries / len(events),
         "statements_per_event": counter.statements / len(events),
     }
@@ -394,9 +542,10 @@ def measure_stream(config, profile=None):
     cohort = list(range(1, config["cohort"] + 1))
     rng = random.Random(7)
     rng.shuffle(cohort)
-    # Disjoint learners for the warm-up, the measured stream and the baseline's sample.
+    # Disjoint learners for the warm-up, the measured stream, the baseline's sample and the batched what-if.
     tenth = max(1, len(cohort) // 10)
-    warm_ids, naive_ids, indexed_ids = cohort[:tenth], cohort[tenth:2 * tenth], cohort[2 * tenth:]
+    warm_ids, naive_ids, batched_ids, indexed_ids = (
+        cohort[:tenth], cohort[tenth:2 * tenth], cohort[2 * tenth:4 * tenth], cohort[4 * tenth:])
     state = cohort_state(cohort)
     programs = config["programs"]
     before = {"facts": LearnerFact.objects.count(), "progress": Progress.objects.count(),
@@ -412,6 +561,7 @@ def measure_stream(config, profile=None):
     warm = stream(warm_ids, state, max(20, config["stream_events"] // 20), programs, 11, 0)
     indexed = stream(indexed_ids, state, config["stream_events"], programs, 12, 100000)
     naive = stream(naive_ids, state, config["naive_events"], programs, 13, 200000)
+    batched = stream(batched_ids, state, config["stream_events"] // 2, programs, 14, 300000)
     mix = {}
     for *_, what in indexed:
         mix[what] = mix.get(what, 0) + 1
@@ -425,7 +575,7 @@ def measure_stream(config, profile=None):
         profiler = cProfile.Profile()
         profiler.enable()
     with common.evaluation_strategy("indexed"):
-        result_indexed = run_events(indexed)
+        result_indexed = run_events(indexed, stages={} if not profiler else None)
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -435,6 +585,9 @@ def measure_stream(config, profile=None):
     with common.evaluation_strategy("naive"):
         result_naive = run_events(naive)
     result_naive["awards"] = Award.objects.count() - awards_before
+    awards_before = Award.objects.count()
+    result_batched = run_batched(batched)
+    result_batched["awards"] = Award.objects.count() - awards_before
     return {
         "database": common.database_version(),
         "vendor": connection.vendor,
@@ -443,6 +596,8 @@ def measure_stream(config, profile=None):
         "indexed": result_indexed,
         "naive": result_naive,
         "speedup": result_indexed["events_per_s"] / result_naive["events_per_s"],
+        "batched": result_batched,
+        "batched_vs_indexed": result_batched["events_per_s"] / result_indexed["events_per_s"],
     }
 
 
@@ -509,11 +664,15 @@ def measure_receiver(config):
         common.build_catalog(size, bulk_index=True)
         log(f"  {size:,} credentials built ({time.perf_counter() - started:.0f} s)")
         assert Credential.objects.count() == size
-        reset()
-        queued.clear()
-        with common.patched(evaluate_learner_task, "apply_async", count_enqueue):
-            receiver = run_events(events)
-        receiver["evaluations_queued"] = len(queued)
+        rounds = []
+        for _ in range(config["receiver_rounds"]):  # the best round: the machine is shared
+            reset()
+            queued.clear()
+            with common.patched(evaluate_learner_task, "apply_async", count_enqueue):
+                rounds.append(run_events(events))
+            rounds[-1]["evaluations_queued"] = len(queued)
+        receiver = min(rounds, key=lambda r: r["us_per_event"])
+        receiver["rounds_us_per_event"] = [r["us_per_event"] for r in rounds]
         reset()
         sample = events[:max(10, min(len(events), config["naive_max_events"], config["naive_budget"] // size))]
         with common.patched(handlers, "enqueue_evaluation", common.naive_evaluate_learner):
@@ -525,6 +684,7 @@ def measure_receiver(config):
     base = rows[0]["receiver"]
     for row in rows:
         row["receiver"]["us_vs_smallest"] = row["receiver"]["us_per_event"] / base["us_per_event"]
+        row["receiver"]["cpu_vs_smallest"] = row["receiver"]["cpu_us_per_event"] / base["cpu_us_per_event"]
         row["receiver"]["queries_vs_smallest"] = row["receiver"]["queries_per_event"] / base["queries_per_event"]
     return {"database": common.database_version(), "vendor": connection.vendor, "sizes": rows}
 
@@ -596,7 +756,8 @@ def mysql_clone(source, target):
         for table in mysql_tables(conn, source):
             cursor.execute(f"SHOW CREATE TABLE `{source}`.`{table}`")
             cursor.execute(cursor.fetchone()[1])
-            cursor.execute(f"INSERT INTO `{target}`.`{table}` SELECT * FROM `{source}`.`{table}`")
+            with deferred_indexes(cursor, "mysql", target, table):
+                cursor.execute(f"INSERT INTO `{target}`.`{table}` SELECT * FROM `{source}`.`{table}`")
 
 
 class SeededDatabase:
@@ -715,16 +876,17 @@ def measure_database(db, config, args, workdir):
 
 
 def print_tables(results):
-    out = ["(a) receiver alone: fact upsert + enqueue on commit (the evaluation is queued, not run)",
+    out = ["(a) receiver alone: fact upsert + enqueue on commit (the evaluation is queued, not run); best round",
            f"{'db':<10} {'credentials':>11} {'µs/event':>9} {'CPU µs':>7} {'queries':>7} {'p95 µs':>7} "
-           f"{'vs 10':>6} | {'naive inline µs':>15} {'queries':>7} {'events':>6} {'naive/receiver':>14}"]
+           f"{'vs smallest':>11} {'(CPU)':>6} | {'naive inline µs':>15} {'queries':>7} {'events':>6} "
+           f"{'naive/receiver':>14}"]
     for db, result in results.items():
         for row in result.get("receiver", {}).get("sizes", []):
             r, n = row["receiver"], row["naive_inline"]
             out.append(f"{db:<10} {row['credentials']:>11,} {r['us_per_event']:>9,.0f} {r['cpu_us_per_event']:>7,.0f} "
-                       f"{r['queries_per_event']:>7.1f} {r['p95_ms'] * 1e3:>7,.0f} {r['us_vs_smallest']:>5.2f}x | "
-                       f"{n['us_per_event']:>15,.0f} {n['queries_per_event']:>7.1f} {n['events']:>6,} "
-                       f"{row['naive_vs_receiver']:>13,.0f}x")
+                       f"{r['queries_per_event']:>7.1f} {r['p95_ms'] * 1e3:>7,.0f} {r['us_vs_smallest']:>10.2f}x "
+                       f"{r['cpu_vs_smallest']:>5.2f}x | {n['us_per_event']:>15,.0f} {n['queries_per_event']:>7.1f} "
+                       f"{n['events']:>6,} {row['naive_vs_receiver']:>13,.0f}x")
     out += ["", "(b) realistic catalog: receiver + evaluation in-process (Celery eager), signing left to its task",
             f"{'db':<10} {'strategy':<8} {'events':>6} {'events/s':>9} {'CPU ms':>7} {'queries':>7} {'p50 ms':>7} "
             f"{'p95 ms':>7} {'awards':>6} {'vs naive':>8}"]
@@ -732,16 +894,35 @@ def print_tables(results):
         t = result.get("throughput")
         if not t:
             continue
-        for strategy in ("indexed", "naive"):
+        for strategy in ("indexed", "naive", "batched"):
             r = t[strategy]
-            ratio = t["speedup"] if strategy == "indexed" else 1.0
+            ratio = r["events_per_s"] / t["naive"]["events_per_s"]
+            latency = f"{r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f}" if "p50_ms" in r else f"{'-':>7} {'-':>7}"
             out.append(f"{db:<10} {strategy:<8} {r['events']:>6,} {r['events_per_s']:>9,.1f} "
-                       f"{r['cpu_us_per_event'] / 1e3:>7.1f} {r['queries_per_event']:>7.1f} {r['p50_ms']:>7.1f} "
-                       f"{r['p95_ms']:>7.1f} {r['awards']:>6,} {ratio:>7.1f}x")
+                       f"{r['cpu_us_per_event'] / 1e3:>7.1f} {r['queries_per_event']:>7.1f} {latency} "
+                       f"{r['awards']:>6,} {ratio:>7.1f}x")
         c = t["catalog"]
         out.append(f"{'':<10} {c['courses']:,} courses, {c['credentials']:,} credentials ({c['stacks']:,} stacks), "
                    f"{c['learners']:,} learners, {c['facts']:,} facts, {c['progress']:,} progress rows, "
                    f"{c['awards']:,} awards; {t['database']}")
+    if any(result.get("throughput") for result in results.values()):
+        out.append(f"batched: a what-if, not the product's path — receivers only, then the noted learners evaluated "
+                   f"{BATCH} at a time by evaluation.evaluate_learners (the back-fill's path)")
+    for db, result in results.items():
+        stages = result.get("throughput", {}).get("indexed", {}).get("stages")
+        if not stages:
+            continue
+        total = result["throughput"]["indexed"]
+        out += ["", f"(b) {db}: where an indexed event's time goes (nested stages are included in the one above)",
+                f"{'stage':<44} {'calls':>5} {'ms':>6} {'CPU ms':>6} {'queries':>7}"]
+        for stage in stages:
+            out.append(f"{stage['stage']:<44} {stage['calls_per_event']:>5.2f} {stage['ms_per_event']:>6.2f} "
+                       f"{stage['cpu_ms_per_event']:>6.2f} {stage['queries_per_event']:>7.2f}")
+        top = [stage for stage in stages if not stage["stage"].startswith(" ")]
+        out.append(f"{'rest (openedx-events dispatch, metadata)':<44} {'':>5} "
+                   f"{total['us_per_event'] / 1e3 - sum(t['ms_per_event'] for t in top):>6.2f} "
+                   f"{total['cpu_us_per_event'] / 1e3 - sum(t['cpu_ms_per_event'] for t in top):>6.2f} "
+                   f"{total['queries_per_event'] - sum(t['queries_per_event'] for t in top):>7.2f}")
     print("\n".join(out), flush=True)
 
 
@@ -756,8 +937,8 @@ def main():
     parser.add_argument("--cache-dir", default=str(ROOT / "benchmarks" / "results" / "cache"))
     parser.add_argument("--no-cache", action="store_true", help="build the (b) database afresh and drop it after")
     parser.add_argument("--profile", help="write cProfile stats of the (b) indexed stream to PATH.<db>")
-    for name in ("sizes", "receiver_events", "naive_budget", "naive_max_events", "stream_events", "naive_events", "learners", "cohort",
-                 "programs"):
+    for name in ("sizes", "receiver_events", "receiver_rounds", "naive_budget", "naive_max_events", "stream_events",
+                 "naive_events", "learners", "cohort", "programs"):
         parser.add_argument(f"--{name.replace('_', '-')}", help=f"override the configuration's {name}")
     parser.add_argument("--child", choices=("receiver", "seed", "stream"), help=argparse.SUPPRESS)
     parser.add_argument("--child-db", help=argparse.SUPPRESS)

@@ -34,7 +34,7 @@ def test_scale_quick_reports_every_figure(tmp_path):
     sizes = sqlite["receiver"]["sizes"]
     assert [row["credentials"] for row in sizes] == report["config"]["sizes"]
     for row in sizes:
-        _figures(row["receiver"], ("us_vs_smallest", "queries_vs_smallest", "evaluations_queued"))
+        _figures(row["receiver"], ("us_vs_smallest", "cpu_vs_smallest", "queries_vs_smallest", "evaluations_queued"))
         _figures(row["naive_inline"])
         assert row["naive_vs_receiver"] > 0
         # The receiver alone is a handful of queries whatever the catalog.
@@ -46,6 +46,13 @@ def test_scale_quick_reports_every_figure(tmp_path):
     _figures(throughput["indexed"], ("awards", "signing_tasks_queued"))
     _figures(throughput["naive"], ("awards",))
     assert throughput["speedup"] > 0
+    batched = throughput["batched"]
+    for name in ("events_per_s", "cpu_us_per_event", "queries_per_event", "learners_evaluated", "evaluate_seconds"):
+        assert batched[name] > 0, name
+    assert throughput["batched_vs_indexed"] > 0
+    stages = {stage["stage"].strip(): stage for stage in throughput["indexed"]["stages"]}
+    assert stages["receiver: record_fact"]["calls_per_event"] == 1
+    assert stages["load_learners"]["queries_per_event"] > 0
     catalog = throughput["catalog"]
     for name in ("courses", "credentials", "stacks", "learners", "active_cohort", "facts", "progress", "awards"):
         assert catalog[name] > 0, name

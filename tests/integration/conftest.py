@@ -4,7 +4,7 @@ The integration tests' plumbing: real processes on real servers.
 * One database per test session and engine on the local MariaDB / PostgreSQL (``migrate`` runs in
   a subprocess), dropped at the end; every test keeps to learners and credentials of its own prefix.
 * The local Redis (127.0.0.1:6379) as the Celery broker, every key under a prefix of this session
-  (kombu's ``global_keyprefix``), deleted at the end.
+  and test (kombu's ``global_keyprefix``), deleted at the end.
 * Processes: Celery workers (``celery -A sandbox.celery_app worker``); the "LMS", an agent.py
   process with eager Celery off and no badge platform, that sets a test up and runs
   ``microcred_replay`` and ``microcred_sweep``; the concurrency tests' racers (agent.py too); TCP
@@ -192,18 +192,23 @@ class Broker:
     def url(self, port=None):
         return f"redis://{REDIS_HOST}:{port or REDIS_PORT}/0"
 
-    def options(self):
-        # Every worker looks for expired unacknowledged messages each second; the lock it takes to do
-        # so expires after 3 s (not 5 min) in case the worker holding it is the one a test kills.
-        return {"global_keyprefix": self.prefix, "visibility_timeout": VISIBILITY_TIMEOUT,
+    def options(self, space):
+        """
+        Transport options for the processes of one test: their keys under ``space`` (within this
+        session's prefix), so that no test gets the messages another left in its queues. Every
+        worker looks for expired unacknowledged messages each second; the lock it takes to do so
+        expires after 3 s (not 5 min) in case the worker holding it is one a test kills.
+        """
+        return {"global_keyprefix": f"{self.prefix}{space}:", "visibility_timeout": VISIBILITY_TIMEOUT,
                 "unacked_restore_interval": 1, "unacked_restore_throttle": 1, "unacked_mutex_expire": 3}
 
-    def queue_length(self, queue):
-        return self.client.llen(f"{self.prefix}{queue}")
+    def queue_length(self, space, queue):
+        return self.client.llen(f"{self.prefix}{space}:{queue}")
 
-    def queued_tasks(self, queue):
+    def queued_tasks(self, space, queue):
         """The names of the tasks waiting in ``queue`` (Celery's message protocol 2)."""
-        return [json.loads(raw)["headers"]["task"] for raw in self.client.lrange(f"{self.prefix}{queue}", 0, -1)]
+        return [json.loads(raw)["headers"]["task"]
+                for raw in self.client.lrange(f"{self.prefix}{space}:{queue}", 0, -1)]
 
     def flush(self):
         keys = list(self.client.scan_iter(match=f"{self.prefix}*", count=1000))
@@ -346,7 +351,7 @@ class Site:
     def env(self, *, db_port=None, broker_port=None, accounts=True, **extra):
         """A Django process of this site; ``accounts=False``: no badge platform configured (the LMS)."""
         values = {**self.db.env(db_port), "SANDBOX_CELERY_BROKER": self.broker.url(broker_port),
-                  "SANDBOX_CELERY_BROKER_OPTIONS": json.dumps(self.broker.options()),
+                  "SANDBOX_CELERY_BROKER_OPTIONS": json.dumps(self.broker.options(self.prefix)),
                   "SANDBOX_CELERY_QUEUE": self.queue, "SANDBOX_DELIVERY_POLICY": json.dumps(DELIVERY_POLICY)}
         if accounts:
             values["SANDBOX_PLATFORM_ACCOUNTS"] = json.dumps(accounts if isinstance(accounts, dict)
@@ -392,6 +397,12 @@ class Site:
         proc.port = listen_port
         proc.wait_for_output("listening", timeout=15)
         return proc
+
+    def queue_length(self, queue):
+        return self.broker.queue_length(self.prefix, queue)
+
+    def queued_tasks(self, queue):
+        return self.broker.queued_tasks(self.prefix, queue)
 
     def state(self):
         """This test's awards, deliveries and facts, read with plain SQL (what ``agent state`` gives)."""

@@ -21,7 +21,7 @@ def finished_tasks(worker):
 
 
 @pytest.mark.parametrize("engine", ["mysql", "postgresql"])
-def test_the_lms_sends_events_and_the_worker_awards_and_delivers(make_site, broker, tmp_path, engine):
+def test_the_lms_sends_events_and_the_worker_awards_and_delivers(make_site, tmp_path, engine):
     # MICROCRED_CELERY_QUEUE routes the tasks to the LMS's high-priority queue; the worker consumes only that.
     site = make_site(engine, queue="edx.lms.core.high")
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
@@ -33,9 +33,9 @@ def test_the_lms_sends_events_and_the_worker_awards_and_delivers(make_site, brok
     #    configured queue. It has eager Celery off and no badge platform: it cannot award or deliver.
     replay = lms.replay(first)
     assert re.search(r"applied:\s+4\b", replay), replay
-    queued = Counter(broker.queued_tasks("edx.lms.core.high"))
+    queued = Counter(site.queued_tasks("edx.lms.core.high"))
     assert queued["openedx_microcred.evaluate_learner"] == 4, queued
-    assert broker.queue_length("edx.lms.core.default") == 0
+    assert site.queue_length("edx.lms.core.default") == 0
     state = site.state()
     assert state["awards"] == [] and state["facts"] == 4 and state["pending_facts"] == 4
 
@@ -58,4 +58,4 @@ def test_the_lms_sends_events_and_the_worker_awards_and_delivers(make_site, brok
     assert tasks["openedx_microcred.evaluate_credential_learners"] == 2, done
     assert sum(1 for name, _ in done if name == "openedx_microcred.issue_award") == 8
     assert [r for name, r in done if name == "openedx_microcred.deliver"] == ["'delivered'"] * 8
-    assert broker.queue_length("edx.lms.core.high") == 0
+    assert site.queue_length("edx.lms.core.high") == 0

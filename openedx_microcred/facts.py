@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from .models import LearnerFact, RejectedEvent
@@ -25,6 +25,7 @@ UNCHANGED = "unchanged"  # newer event, same value: nothing to re-evaluate
 STALE = "stale"  # older than the fact we hold
 DUPLICATE = "duplicate"  # the very event we already hold
 REJECTED = "rejected"
+IGNORED = "ignored"  # not used: a retired learner's event
 
 
 class InvalidEvent(ValueError):
@@ -48,8 +49,11 @@ def record_fact(update: FactUpdate) -> str:
         lookup = {"user_id": update.user_id, "course_key": update.course_key, "kind": update.kind}
         fact = LearnerFact.objects.select_for_update().filter(**lookup).first()
         if fact is None:
-            if not get_user_model().objects.filter(pk=update.user_id).exists():
+            retired = _is_retired(update.user_id)
+            if retired is None:
                 raise InvalidEvent(f"unknown user id {update.user_id}")
+            if retired:
+                return IGNORED  # the learner's data was removed; a late event must not bring it back
             try:
                 with transaction.atomic():
                     LearnerFact.objects.create(**lookup, **_event_fields(update), pending_since=timezone.now())
@@ -68,6 +72,16 @@ def record_fact(update: FactUpdate) -> str:
             fact.pending_since = timezone.now()
         fact.save()
         return outcome
+
+
+def _is_retired(user_id):
+    """None for an unknown user, else whether the learner was retired (one query, with the user check)."""
+    from .models import RetirementRecord  # pylint: disable=import-outside-toplevel
+    from .retirement import subject_hash  # pylint: disable=import-outside-toplevel
+
+    retired = Exists(RetirementRecord.objects.filter(subject=subject_hash(user_id)))
+    return get_user_model().objects.filter(pk=user_id).annotate(retired=retired).values_list(
+        "retired", flat=True).first()
 
 
 def _event_fields(update):

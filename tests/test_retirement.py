@@ -11,6 +11,8 @@ import json
 import sys
 import types
 from dataclasses import fields
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.apps import apps
@@ -348,3 +350,16 @@ def test_every_platform_is_asked_to_revoke_or_delete(four_platforms):
 
 def test_open_badge_factory_revokes_after_the_address_is_gone(four_platforms):
     assert list(four_platforms["obf"].events_of("ada@example.com")[0]["revoked"]) == ["ada@example.com"]
+
+
+def test_a_late_event_of_a_retired_learner_is_not_recorded(db, learner, on_commit):
+    from openedx_microcred import facts
+    from openedx_microcred.retirement import retire_learner
+
+    with on_commit():
+        retire_learner(learner)
+    update = facts.FactUpdate(learner.pk, C1, "passing", {"is_passing": True},
+                              "late-event", "org.openedx.learning.course.passing.status.updated.v1",
+                              datetime(2030, 1, 1, tzinfo=dt_timezone.utc))
+    assert facts.record_fact(update) == facts.IGNORED
+    assert not LearnerFact.objects.filter(user=learner).exists()

@@ -39,3 +39,34 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def platforms_with_basics(settings, make_credential):
+    """
+    The four badge platforms as local servers with an account each, and an active credential
+    "basics" (pass C1) targeting all of them: {"credly": ..., "accredible": ..., "obf": ..., "badgr": ...}.
+    """
+    from .fakes.accredible_server import AccredibleServer
+    from .fakes.badgr_server import BadgrServer
+    from .fakes.credly_server import CredlyServer
+    from .fakes.obf_server import OBFServer
+
+    with CredlyServer() as credly, AccredibleServer() as accredible, OBFServer() as obf, BadgrServer() as badgr:
+        settings.MICROCRED_PLATFORM_ACCOUNTS = {
+            "credly": {"backend": "credly", "base_url": credly.base_url, "organization_id": credly.organization_id,
+                       "token": credly.token},
+            "accredible": {"backend": "accredible", "base_url": accredible.base_url, "api_key": accredible.api_key},
+            "obf": {"backend": "obf", "base_url": obf.base_url, "client_id": obf.client_id,
+                    "client_secret": obf.client_secret},
+            "badgr": {"backend": "badgr", "base_url": badgr.base_url, "username": badgr.username,
+                      "password": badgr.password},
+        }
+        settings.MICROCRED_DELIVERY = {"rate_per_second": 0}
+        make_credential("basics", {"type": "course_passed", "course": C1}, platform_targets=[
+            {"account": "credly", "template_id": credly.default_template_id},
+            {"account": "accredible", "group_id": accredible.default_group_id},
+            {"account": "obf", "badge_id": obf.default_badge_id},
+            {"account": "badgr", "badgeclass": badgr.default_badgeclass_id},
+        ])
+        yield {"credly": credly, "accredible": accredible, "obf": obf, "badgr": badgr}

@@ -293,45 +293,25 @@ def test_redaction_covers_auth_headers_and_echoed_tokens():
     assert "oauth2/token: 401" in cleaned  # the URL and the status stay readable
 
 
-def test_every_platform_end_to_end(settings, learner, make_credential, on_commit):
+def test_every_platform_end_to_end(learner, platforms_with_basics, on_commit):
     """One credential pushed to all four platforms by a real signal, then revoked everywhere."""
-    from .fakes.accredible_server import AccredibleServer
-    from .fakes.badgr_server import BadgrServer
-    from .fakes.obf_server import OBFServer
+    credly, accredible, obf, badgr = (platforms_with_basics[name] for name in ("credly", "accredible", "obf", "badgr"))
+    award = award_by_event(learner, on_commit)
+    assert sorted(Delivery.objects.values_list("platform", "state")) == [
+        ("accredible", "delivered"), ("badgr", "delivered"), ("credly", "delivered"), ("obf", "delivered")]
+    assert len(credly.badges_of(learner.email)) == 1
+    assert len(accredible.credentials_of(learner.email)) == 1
+    assert len(obf.events_of(learner.email)) == 1
+    assert len(badgr.assertions_of(learner.email)) == 1
 
-    with CredlyServer() as credly, AccredibleServer() as accredible, OBFServer() as obf, BadgrServer() as badgr:
-        settings.MICROCRED_PLATFORM_ACCOUNTS = {
-            "credly": {"backend": "credly", "base_url": credly.base_url, "organization_id": credly.organization_id,
-                       "token": credly.token},
-            "accredible": {"backend": "accredible", "base_url": accredible.base_url, "api_key": accredible.api_key},
-            "obf": {"backend": "obf", "base_url": obf.base_url, "client_id": obf.client_id,
-                    "client_secret": obf.client_secret},
-            "badgr": {"backend": "badgr", "base_url": badgr.base_url, "username": badgr.username,
-                      "password": badgr.password},
-        }
-        settings.MICROCRED_DELIVERY = {"rate_per_second": 0}
-        make_credential("basics", {"type": "course_passed", "course": C1}, platform_targets=[
-            {"account": "credly", "template_id": credly.default_template_id},
-            {"account": "accredible", "group_id": accredible.default_group_id},
-            {"account": "obf", "badge_id": obf.default_badge_id},
-            {"account": "badgr", "badgeclass": badgr.default_badgeclass_id},
-        ])
-        award = award_by_event(learner, on_commit)
-        assert sorted(Delivery.objects.values_list("platform", "state")) == [
-            ("accredible", "delivered"), ("badgr", "delivered"), ("credly", "delivered"), ("obf", "delivered")]
-        assert len(credly.badges_of(learner.email)) == 1
-        assert len(accredible.credentials_of(learner.email)) == 1
-        assert len(obf.events_of(learner.email)) == 1
-        assert len(badgr.assertions_of(learner.email)) == 1
-
-        with on_commit():
-            revoke_awards([award.pk], "issued in error", source=Award.RevocationSource.OPERATOR)
-        assert sorted(Delivery.objects.filter(action="revoke").values_list("platform", "state")) == [
-            ("accredible", "delivered"), ("badgr", "delivered"), ("credly", "delivered"), ("obf", "delivered")]
-        assert credly.badges_of(learner.email)[0]["state"] == "revoked"
-        assert accredible.credentials_of(learner.email) == []  # Accredible has no revoked state: deleted
-        assert list(obf.events_of(learner.email)[0]["revoked"]) == [learner.email]
-        assert [a.get("revoked") for a in badgr.assertions_of(learner.email)] == [True]
+    with on_commit():
+        revoke_awards([award.pk], "issued in error", source=Award.RevocationSource.OPERATOR)
+    assert sorted(Delivery.objects.filter(action="revoke").values_list("platform", "state")) == [
+        ("accredible", "delivered"), ("badgr", "delivered"), ("credly", "delivered"), ("obf", "delivered")]
+    assert credly.badges_of(learner.email)[0]["state"] == "revoked"
+    assert accredible.credentials_of(learner.email) == []  # Accredible has no revoked state: deleted
+    assert list(obf.events_of(learner.email)[0]["revoked"]) == [learner.email]
+    assert [a.get("revoked") for a in badgr.assertions_of(learner.email)] == [True]
 
 
 def test_check_command_validates_targets_against_the_platform(make_credential, credly):

@@ -306,36 +306,16 @@ def test_an_award_not_yet_signed_is_never_signed_after_retirement(client, learne
 
 
 @pytest.fixture
-def four_platforms(settings, learner, make_credential, on_commit):
-    from .fakes.accredible_server import AccredibleServer
-    from .fakes.badgr_server import BadgrServer
-    from .fakes.obf_server import OBFServer
-
-    with CredlyServer() as credly, AccredibleServer() as accredible, OBFServer() as obf, BadgrServer() as badgr:
-        settings.MICROCRED_PLATFORM_ACCOUNTS = {
-            "credly": {"backend": "credly", "base_url": credly.base_url, "organization_id": credly.organization_id,
-                       "token": credly.token},
-            "accredible": {"backend": "accredible", "base_url": accredible.base_url, "api_key": accredible.api_key},
-            "obf": {"backend": "obf", "base_url": obf.base_url, "client_id": obf.client_id,
-                    "client_secret": obf.client_secret},
-            "badgr": {"backend": "badgr", "base_url": badgr.base_url, "username": badgr.username,
-                      "password": badgr.password},
-        }
-        settings.MICROCRED_DELIVERY = {"rate_per_second": 0}
-        make_credential("basics", {"type": "course_passed", "course": C1}, platform_targets=[
-            {"account": "credly", "template_id": credly.default_template_id},
-            {"account": "accredible", "group_id": accredible.default_group_id},
-            {"account": "obf", "badge_id": obf.default_badge_id},
-            {"account": "badgr", "badgeclass": badgr.default_badgeclass_id},
-        ])
-        with on_commit():
-            events.passing(learner, C1)
-        assert sorted(Delivery.objects.values_list("platform", "state")) == [
-            ("accredible", "delivered"), ("badgr", "delivered"), ("credly", "delivered"), ("obf", "delivered")]
-        deactivate(learner)
-        with on_commit():
-            retire_learner(learner)
-        yield {"credly": credly, "accredible": accredible, "obf": obf, "badgr": badgr}
+def four_platforms(learner, platforms_with_basics, on_commit):
+    """ada's "basics" delivered to the four platforms, then ada retired."""
+    with on_commit():
+        events.passing(learner, C1)
+    assert sorted(Delivery.objects.values_list("platform", "state")) == [
+        ("accredible", "delivered"), ("badgr", "delivered"), ("credly", "delivered"), ("obf", "delivered")]
+    deactivate(learner)
+    with on_commit():
+        retire_learner(learner)
+    yield platforms_with_basics
 
 
 def test_every_platform_is_asked_to_revoke_or_delete(four_platforms):

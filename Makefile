@@ -5,26 +5,41 @@ BIN := $(VENV)/bin
 DEMO_DB := sandbox/db.sqlite3
 MANAGE := $(BIN)/python sandbox/manage.py
 
-.PHONY: demo demo-studio test test-python test-frontend venv demo-data serve clean messages extract_translations compile_translations \
-	detect_changed_source_translations validate_translations
+.PHONY: demo demo-studio test test-python test-frontend venv demo-venv system-packages demo-data serve clean messages extract_translations compile_translations \
+	detect_changed_source_translations validate_translations docs-screenshots
 
-$(BIN)/activate: setup.cfg requirements/base.in requirements/test.in
+# Two stamps in one virtualenv: what the demo needs (pure Python wheels, nothing to build), and on
+# top of it what the tests need (mysqlclient builds against Debian's libmariadb-dev: .ci/system-packages).
+DEMO_STAMP := $(VENV)/.installed-demo
+TEST_STAMP := $(VENV)/.installed-test
+
+$(DEMO_STAMP): setup.cfg requirements/base.in requirements/demo.in
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements/test.in -e .
-	touch $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements/demo.in -e .
+	touch $@
 
-venv: $(BIN)/activate
+$(TEST_STAMP): $(DEMO_STAMP) requirements/test.in
+	.ci/system-packages
+	$(BIN)/pip install --quiet -r requirements/test.in
+	touch $@
+
+venv: $(TEST_STAMP)
+
+demo-venv: $(DEMO_STAMP)
 
 test: test-python test-frontend  ## run the whole test suite: Python (with the browser walk) and the MFE widget
 
-test-python: venv
+system-packages:  ## the Debian packages the tests need (Node.js, Chromium, gettext, libmariadb-dev), installed when missing
+	.ci/system-packages
+
+test-python: system-packages venv
 	$(BIN)/python -m pytest
 
-test-frontend:  ## the learner-dashboard widget in frontend/: unit tests and a production build
+test-frontend: system-packages  ## the learner-dashboard widget in frontend/: unit tests and a production build
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
 
-demo-data: venv  ## a fresh SQLite demo database with the sample catalog, learners and events
+demo-data: demo-venv  ## a fresh SQLite demo database with the sample catalog, learners and events
 	rm -f $(DEMO_DB)
 	$(MANAGE) migrate --no-input
 	$(MANAGE) demo_setup
@@ -37,8 +52,16 @@ demo: demo-data  ## build the demo data and serve it on 127.0.0.1:8000
 	@echo "Studio pages (course team): make demo-studio, then http://127.0.0.1:8001/ (carol / carol)"
 	$(MANAGE) runserver 127.0.0.1:8000
 
-demo-studio: venv  ## the demo's Studio on 127.0.0.1:8001, on the database `make demo` built (run it beside make demo)
+demo-studio: demo-venv  ## the demo's Studio on 127.0.0.1:8001, on the database `make demo` built (run it beside make demo)
 	SANDBOX_LMS_ROOT_URL=http://127.0.0.1:8000 $(BIN)/python sandbox/manage.py runserver 127.0.0.1:8001 --settings=sandbox.cms_settings
+
+# The course team guide's pictures come from the browser walk (tests/browser/), never by hand:
+# docs_screenshot() copies them here, and tests/test_docs.py checks that each is used and produced.
+GUIDE_IMAGES := docs/images/course-team
+
+docs-screenshots: system-packages venv  ## retake the course team guide's screenshots (docs/images/course-team/) with the browser walk
+	rm -f $(GUIDE_IMAGES)/*.png
+	MICROCRED_REQUIRE_BROWSER=1 MICROCRED_DOCS_SCREENSHOTS=$(GUIDE_IMAGES) $(BIN)/python -m pytest -q tests/browser
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB)

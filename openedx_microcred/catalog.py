@@ -4,6 +4,7 @@ keeping the dependency index (which credentials an event in a course can change)
 """
 
 import json
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,12 +13,16 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from . import rules
+from .facts import pending_wait
 from .models import CourseDependency, Credential, platform_target_problems
+
+log = logging.getLogger(__name__)
 
 
 def check_references(changed):
@@ -119,13 +124,41 @@ def evaluate_learners_of(credentials):
     """
     Once credentials are active, queue (on commit) the evaluation of every learner who has facts in
     their courses, so that those who already meet the criteria are awarded without a new event.
+    Each stays marked until its last chunk of learners is done: sweep_learner_fan_outs resumes a
+    fan-out whose task was lost, so a course that has ended (no new events) still gets its awards.
     """
-    from .tasks import evaluate_credential_learners_task, task_routing  # pylint: disable=import-outside-toplevel
-
+    now = timezone.now()
     for credential in credentials:
         if credential.state == Credential.State.ACTIVE:
-            transaction.on_commit(partial(evaluate_credential_learners_task.apply_async, args=(credential.pk,),
-                                          **task_routing()))
+            Credential.objects.filter(pk=credential.pk).update(learners_pending_since=now, learners_done_through=0)
+            transaction.on_commit(partial(queue_learner_fan_out, credential.pk, 0))
+
+
+def queue_learner_fan_out(credential_id, after_user_id):
+    """Queue the next chunk of a credential's learners; a broker failure is logged, never raised into the request."""
+    from .tasks import evaluate_credential_learners_task, task_routing  # pylint: disable=import-outside-toplevel
+
+    try:
+        evaluate_credential_learners_task.apply_async(args=(credential_id, after_user_id), **task_routing())
+    except Exception:  # pylint: disable=broad-except
+        log.exception("openedx-microcred could not queue the evaluation of the learners of credential %s",
+                      credential_id)
+
+
+def sweep_learner_fan_outs(older_than=None, now=None):
+    """
+    Resume, from the last learner done, every active credential's learner fan-out that has not moved
+    for ``older_than`` seconds (MICROCRED_PENDING_EVALUATION_AFTER): its task was lost. Each one
+    swept waits another period. Returns how many were queued.
+    """
+    now = now or timezone.now()
+    due = list(Credential.objects.filter(state=Credential.State.ACTIVE,
+                                         learners_pending_since__lte=now - pending_wait(older_than))
+               .values_list("pk", "learners_done_through"))
+    Credential.objects.filter(pk__in=[pk for pk, _ in due]).update(learners_pending_since=now)
+    for pk, done_through in due:
+        queue_learner_fan_out(pk, done_through)
+    return len(due)
 
 
 def refresh_dependency_index(credentials):

@@ -133,6 +133,13 @@ def mark_evaluated(pending):
     return LearnerFact.objects.filter(query).update(pending_since=None)
 
 
+def pending_wait(older_than=None):
+    """How long queued work may wait before a sweep takes its task for lost: ``older_than`` seconds or the setting."""
+    if older_than is None:
+        older_than = getattr(settings, "MICROCRED_PENDING_EVALUATION_AFTER", PENDING_EVALUATION_AFTER)
+    return timedelta(seconds=float(older_than))
+
+
 def sweep_pending_evaluations(older_than=None, now=None):
     """
     Queue again the evaluation of every learner whose fact has waited longer than ``older_than``
@@ -142,10 +149,8 @@ def sweep_pending_evaluations(older_than=None, now=None):
     """
     from .handlers import enqueue_evaluation  # pylint: disable=import-outside-toplevel
 
-    if older_than is None:
-        older_than = getattr(settings, "MICROCRED_PENDING_EVALUATION_AFTER", PENDING_EVALUATION_AFTER)
     now = now or timezone.now()
-    due = LearnerFact.objects.filter(pending_since__lte=now - timedelta(seconds=float(older_than)))
+    due = LearnerFact.objects.filter(pending_since__lte=now - pending_wait(older_than))
     pairs = list(due.order_by("pending_since").values_list("pk", "user_id", "course_key")[:SWEEP_LIMIT])
     LearnerFact.objects.filter(pk__in=[pk for pk, _, _ in pairs], pending_since__isnull=False).update(
         pending_since=now)

@@ -4,10 +4,11 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 from opaque_keys.edx.keys import CourseKey
 
 from . import api, facts
-from .models import CourseDependency, LearnerFact
+from .models import CourseDependency, Credential, LearnerFact
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,11 @@ def evaluate_learner_task(user_id, course_key=None):
     """
     key = CourseKey.from_string(course_key) if course_key else None
     pending = facts.pending_facts(user_id, key)
+    if key is not None and not pending:
+        # An earlier task of this learner and course started after this task's event was recorded,
+        # so its evaluation read that fact: nothing new to see. A burst of one learner's events
+        # queues one task each; the first evaluates them all, the others stop here (one query).
+        return {"awarded": [], "revoked": [], "skipped": "nothing pending"}
     result = api.evaluate_learner(user_id, key)
     facts.mark_evaluated(pending)
     return {"awarded": result.awarded, "revoked": result.revoked}
@@ -42,6 +48,8 @@ def evaluate_credential_learners_task(credential_id, after_user_id=0):
     LEARNER_CHUNK ordered by user id; each chunk queues the next, so no task runs for long and a
     lost one is resumed from where it stopped by queueing it again with the last user id.
     """
+    from .catalog import queue_learner_fan_out  # pylint: disable=import-outside-toplevel
+
     courses = CourseDependency.objects.filter(credential_id=credential_id).values("course_key")
     user_ids = list(
         LearnerFact.objects.filter(course_key__in=courses, user_id__gt=after_user_id)
@@ -49,8 +57,13 @@ def evaluate_credential_learners_task(credential_id, after_user_id=0):
     )
     for user_id in user_ids:
         api.evaluate_learner(user_id)
+    credential = Credential.objects.filter(pk=credential_id)
     if len(user_ids) == LEARNER_CHUNK:
-        evaluate_credential_learners_task.apply_async(args=(credential_id, user_ids[-1]), **task_routing())
+        credential.update(learners_done_through=user_ids[-1], learners_pending_since=timezone.now())
+        queue_learner_fan_out(credential_id, user_ids[-1])
+    else:
+        credential.update(learners_done_through=user_ids[-1] if user_ids else after_user_id,
+                          learners_pending_since=None)
     return len(user_ids)
 
 
@@ -86,5 +99,7 @@ def sweep_deliveries_task():
 
 @shared_task(name="openedx_microcred.sweep_evaluations")
 def sweep_evaluations_task():
-    """Periodic (Celery beat): queue again the evaluations whose task was lost."""
-    return facts.sweep_pending_evaluations()
+    """Periodic (Celery beat): queue again the evaluations whose task was lost (learners', and publishing's fan-outs)."""
+    from .catalog import sweep_learner_fan_outs  # pylint: disable=import-outside-toplevel
+
+    return {"evaluations": facts.sweep_pending_evaluations(), "fan_outs": sweep_learner_fan_outs()}

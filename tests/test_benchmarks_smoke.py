@@ -1,10 +1,12 @@
-"""benchmarks/scale.py --quick still runs and reports every figure (so the benchmark cannot rot unseen)."""
+"""The benchmarks' --quick runs still run and report every figure (so a benchmark cannot rot unseen)."""
 
 import json
 import math
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,3 +61,36 @@ def test_scale_quick_reports_every_figure(tmp_path):
     assert sum(throughput["event_mix"].values()) == throughput["indexed"]["events"]
     assert throughput["setup"]["from_cache"] is False
     assert not list((tmp_path / "cache").glob("*")), "--quick must not write the cache"
+
+
+@pytest.mark.integration
+def test_burst_quick_loses_nothing_through_a_real_worker(tmp_path):
+    """benchmarks/burst.py --quick: LMS processes, a Celery worker on Redis, MariaDB; every effect checked."""
+    from tests.integration.conftest import unavailable  # pylint: disable=import-outside-toplevel
+
+    try:
+        import MySQLdb  # pylint: disable=import-outside-toplevel
+        import redis  # pylint: disable=import-outside-toplevel
+
+        MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="", connect_timeout=5).close()
+        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=5).ping()
+    except Exception as exc:  # pylint: disable=broad-except
+        unavailable(f"MariaDB and Redis on 127.0.0.1 ({type(exc).__name__}: {exc})")
+    out = tmp_path / "burst.json"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "burst.py"), "--quick", "--json", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "(d) burst through a real Celery worker" in result.stdout
+    report = json.loads(out.read_text())
+    burst, baseline = report["burst"], report["baseline"]
+    assert burst["losses"] == {} and baseline["losses"] == {}
+    check = burst["check"]
+    assert check["events_checked"] == report["config"]["events"] == report["setup"]["events"]
+    assert check["facts_stored"] == check["facts_expected"] > 0
+    assert check["awards"] == check["awards_expected"] > 0
+    assert check["deliveries_delivered"] == check["deliveries_expected"] == check["upstream_badges"] > 0
+    assert burst["max_queued"] > 0  # the events came faster than the worker took them: a burst
+    for name in ("events_per_s", "lms_events_per_s", "lms_cpu_ms_per_event", "worker_cpu_ms_per_event",
+                 "mariadb_cpu_ms_per_event", "seconds", "send_seconds"):
+        assert isinstance(burst[name], (int, float)) and burst[name] > 0, name
+    assert baseline["events_per_s"] > 0 and baseline["check"]["awards"] > 0

@@ -7,11 +7,12 @@ evaluation sweep queues the learners whose facts waited too long.
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
 from openedx_microcred import facts
-from openedx_microcred.models import Award, LearnerFact
+from openedx_microcred.models import Award, Credential, LearnerFact
 from openedx_microcred.settings.common import BEAT_SCHEDULE
 from openedx_microcred.tasks import evaluate_learner_task
 
@@ -113,7 +114,10 @@ def test_microcred_sweep_command(learner, make_credential, on_commit, broker_dow
     call_command("microcred_sweep")
     assert "Queued 0 evaluations and 0 deliveries." in capsys.readouterr().out
     call_command("microcred_sweep", "--older-than", "0")
-    assert "Queued 1 evaluations and 0 deliveries." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Queued 1 evaluations and 0 deliveries." in out
+    # The credential's own fan-out never ran: the test's transaction never commits (on_commit).
+    assert "Resumed the evaluation of the learners of 1 published credentials." in out
     assert Award.objects.filter(user=learner, current=True).count() == 1
 
 
@@ -125,3 +129,94 @@ def test_celery_beat_runs_both_sweeps(settings):
     plugin_settings(settings)
     assert set(settings.CELERYBEAT_SCHEDULE) >= {"openedx_microcred.sweep_evaluations",
                                                   "openedx_microcred.sweep_deliveries"}
+
+
+# --- Publishing's fan-out: the learners who already meet a newly published credential ------------
+
+
+@pytest.fixture
+def fan_out_broker_down(monkeypatch):
+    """Queueing a chunk of a credential's learners fails as with the broker down."""
+    from openedx_microcred.tasks import evaluate_credential_learners_task
+
+    def down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(evaluate_credential_learners_task, "apply_async", down)
+    return monkeypatch
+
+
+def test_publishing_with_the_broker_down_saves_and_the_sweep_awards_later(learner, make_credential, on_commit,
+                                                                          fan_out_broker_down, caplog):
+    from openedx_microcred.catalog import publish_credential, sweep_learner_fan_outs
+
+    draft = make_credential("basics", {"type": "course_passed", "course": C1}, state=Credential.State.DRAFT)
+    with on_commit():
+        events.passing(learner, C1)
+    with on_commit():
+        publish_credential(draft)  # the course team's publish succeeds; the fan-out's task is lost
+    assert "could not queue the evaluation of the learners of credential" in caplog.text
+    draft.refresh_from_db()
+    assert draft.state == Credential.State.ACTIVE and draft.learners_pending_since is not None
+    assert not Award.objects.exists()
+
+    fan_out_broker_down.undo()
+    assert sweep_learner_fan_outs() == 0  # not waited long enough: it may only be slow
+    assert sweep_learner_fan_outs(now=timezone.now() + timedelta(seconds=601)) == 1
+    assert Award.objects.filter(user=learner, credential=draft, current=True).count() == 1
+    draft.refresh_from_db()
+    assert draft.learners_pending_since is None and draft.learners_done_through == learner.pk
+
+
+def test_a_lost_chunk_is_resumed_after_the_last_learner_done(make_credential, on_commit, monkeypatch):
+    from openedx_microcred import api, catalog, tasks
+
+    monkeypatch.setattr(tasks, "LEARNER_CHUNK", 2)
+    draft = make_credential("basics", {"type": "course_passed", "course": C1}, state=Credential.State.DRAFT)
+    learners = [get_user_model().objects.create_user(f"l{i}", f"l{i}@example.com", "pw") for i in range(5)]
+    with on_commit():
+        for user in learners:
+            events.passing(user, C1)
+    evaluated = []
+    real_evaluate = api.evaluate_learner
+    monkeypatch.setattr(api, "evaluate_learner", lambda user_id, *a: evaluated.append(user_id)
+                        or real_evaluate(user_id, *a))
+    # The first chunk runs; queueing the second fails (the broker went down meanwhile).
+    queued = []
+    monkeypatch.setattr(tasks.evaluate_credential_learners_task, "apply_async",
+                        lambda args, **kw: queued.append(args) or (len(queued) == 1 and tasks
+                                                                    .evaluate_credential_learners_task(*args)) or
+                        (len(queued) > 1 and (_ for _ in ()).throw(ConnectionError("broker down"))))
+    with on_commit():
+        catalog.publish_credential(draft)
+    assert evaluated == [learners[0].pk, learners[1].pk]
+    draft.refresh_from_db()
+    assert draft.learners_done_through == learners[1].pk and draft.learners_pending_since is not None
+
+    monkeypatch.setattr(tasks.evaluate_credential_learners_task, "apply_async",
+                        lambda args, **kw: tasks.evaluate_credential_learners_task(*args))
+    assert catalog.sweep_learner_fan_outs(older_than=0) == 1
+    assert evaluated == [u.pk for u in learners]  # resumed after the second learner: none evaluated twice
+    assert Award.objects.filter(credential=draft, current=True).count() == 5
+    draft.refresh_from_db()
+    assert draft.learners_pending_since is None
+    assert catalog.sweep_learner_fan_outs(older_than=0) == 0
+
+
+def test_a_burst_of_one_learners_events_is_evaluated_once(learner, make_credential, on_commit, monkeypatch,
+                                                          django_assert_num_queries):
+    make_credential("basics", {"type": "course_passed", "course": C1})
+    queued = []
+    monkeypatch.setattr(evaluate_learner_task, "apply_async", lambda args, **kw: queued.append(args))
+    with on_commit():  # three events arrive before the worker takes the first task
+        events.grade(learner.pk, C1, 0.5, time=events.at(1))
+        events.grade(learner.pk, C1, 0.9, time=events.at(2))
+        events.passing(learner, C1, time=events.at(3))
+    assert queued == [(learner.pk, C1)] * 3
+    assert evaluate_learner_task(*queued[0])["awarded"] == ["basics"]  # it read all three facts
+    with django_assert_num_queries(1):  # the others only look for pending facts
+        assert evaluate_learner_task(*queued[1]) == {"awarded": [], "revoked": [], "skipped": "nothing pending"}
+    assert evaluate_learner_task(*queued[2])["skipped"]
+    assert Award.objects.filter(user=learner, current=True).count() == 1
+    # An operator's re-evaluation (no course) always runs.
+    assert "skipped" not in evaluate_learner_task(learner.pk, None)

@@ -9,6 +9,11 @@ from openedx_microcred.settings.common import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_IMAGE_BYTES = 300 * 1024
+GUIDE = ROOT / "docs" / "course-team-guide.md"
+GUIDE_IMAGES = ROOT / "docs" / "images" / "course-team"
 
 
 def _local_links(markdown_file):
@@ -18,6 +23,13 @@ def _local_links(markdown_file):
         yield target.split("#", 1)[0]
 
 
+def _local_images(markdown_file):
+    """(alt text, path) of every image the file shows from the repository."""
+    for alt, target in IMAGE.findall(markdown_file.read_text(encoding="utf-8")):
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+            yield alt, target
+
+
 @pytest.mark.parametrize("name", sorted(DEFAULTS))
 def test_every_setting_is_in_the_configuration_reference(name):
     reference = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
@@ -25,7 +37,7 @@ def test_every_setting_is_in_the_configuration_reference(name):
 
 
 @pytest.mark.parametrize("doc", ["README.md", "docs/index.md", "docs/configuration.md",
-                                 "docs/operator-guide.md", "docs/architecture.md"])
+                                 "docs/operator-guide.md", "docs/architecture.md", "docs/course-team-guide.md"])
 def test_every_linked_doc_exists(doc):
     source = ROOT / doc
     missing = [t for t in _local_links(source) if not (source.parent / t).exists()]
@@ -42,3 +54,31 @@ def test_index_links_every_doc():
     docs = {p.resolve() for p in (ROOT / "docs").glob("*.md") if p.name != "index.md"}
     docs |= {p.resolve() for p in (ROOT / "docs" / "decisions").iterdir() if p.suffix in (".md", ".rst")}
     assert not docs - linked, f"docs/index.md does not link: {sorted(p.name for p in docs - linked)}"
+
+
+@pytest.mark.parametrize("doc", sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md")))
+def test_every_image_of_a_doc_is_a_small_png_with_alt_text(doc):
+    source = ROOT / doc
+    for alt, target in _local_images(source):
+        image = source.parent / target
+        assert alt.strip(), f"{doc}: the image {target} has no alt text"
+        assert image.is_file(), f"{doc} shows a missing image: {target}"
+        assert image.read_bytes()[:8] == PNG_SIGNATURE, f"{doc}: {target} is not a PNG"
+        assert image.stat().st_size < MAX_IMAGE_BYTES, f"{doc}: {target} is over {MAX_IMAGE_BYTES // 1024} KB"
+
+
+def test_the_guide_shows_every_screenshot_and_each_comes_from_the_browser_tests():
+    """
+    The course team guide's pictures are taken by the browser walk (``docs_screenshot`` in
+    tests/browser/, ``make docs-screenshots``): none is hand-made, none is left over.
+    """
+    files = sorted(GUIDE_IMAGES.iterdir())
+    assert files, "docs/images/course-team/ is empty: run make docs-screenshots"
+    shown = {(GUIDE.parent / target).resolve() for _alt, target in _local_images(GUIDE)}
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests" / "browser").glob("*.py"))
+    not_png = [f.name for f in files if f.suffix != ".png"]
+    not_shown = [f.name for f in files if f.resolve() not in shown]
+    not_produced = [f.name for f in files if f'"{f.stem}"' not in sources]
+    assert not not_png, f"docs/images/course-team/ holds files that are not PNG screenshots: {not_png}"
+    assert not not_shown, f"docs/course-team-guide.md does not show: {not_shown}"
+    assert not not_produced, f"no browser test (docs_screenshot) makes: {not_produced}; run make docs-screenshots"

@@ -3,12 +3,19 @@ Browser tests: the demo host's LMS and Studio run as real servers (``runserver``
 one SQLite file, as the LMS and Studio share one database), and Debian's Chromium, driven by
 Playwright, uses them the way people do. Screenshots go to ``test-artifacts/screenshots/``.
 
+The course team guide's pictures (docs/course-team-guide.md) are taken here too, with
+``docs_screenshot``: with ``MICROCRED_DOCS_SCREENSHOTS=<directory>`` (``make docs-screenshots``
+sets it to ``docs/images/course-team``) they are also copied there, so the guide shows the real
+pages and can be brought up to date with one command.
+
 Chromium comes from the system (``/usr/bin/chromium``; ``.ci/run`` installs it). Where it is
 missing these tests are skipped, unless ``MICROCRED_REQUIRE_BROWSER=1`` (set by CI) makes that a
 failure.
 """
 
+import math
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -154,6 +161,38 @@ def screenshot(page, name):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def docs_screenshot(target, name):
+    """
+    A picture of the course team guide: ``target`` is a page (its viewport, 1280x900) or a locator
+    (that element only), so that each PNG stays small. Written to ``test-artifacts/screenshots/``,
+    and also to the directory ``MICROCRED_DOCS_SCREENSHOTS`` names (relative to the repository),
+    when set. tests/test_docs.py checks that the guide uses every one and that the names are
+    produced here.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    if hasattr(target, "goto"):  # a Page
+        target.screenshot(path=str(path), full_page=False, animations="disabled", caret="hide")
+    else:  # a Locator: the element alone, scrolled to the top of the viewport
+        # (Not Locator.screenshot(): in Chromium a form's submit button could then miss its next click.)
+        page = target.page
+        viewport = page.viewport_size
+        height = math.ceil(target.bounding_box()["height"])
+        if height > viewport["height"]:  # a taller viewport for a moment
+            page.set_viewport_size({"width": viewport["width"], "height": height})
+        try:
+            target.evaluate("element => element.scrollIntoView({block: 'start'})")
+            page.screenshot(path=str(path), clip=target.bounding_box(), animations="disabled", caret="hide")
+        finally:
+            page.set_viewport_size(viewport)
+    docs = os.environ.get("MICROCRED_DOCS_SCREENSHOTS")
+    if docs:
+        directory = ROOT / docs  # an absolute path stays as it is
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, directory / path.name)
     return path
 
 

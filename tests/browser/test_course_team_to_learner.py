@@ -2,18 +2,25 @@
 The walk the issue asks for, in a real browser: a course team member builds a credential and a
 two-level stack in Studio and publishes them; the platform's events are replayed; the learner sees
 the badge and the stack at the right fraction; the public credential page verifies.
+
+On the way it takes the pictures of the course team guide (``docs_screenshot``; ``make
+docs-screenshots`` copies them to docs/images/course-team/): the form, the criteria builder, the
+stack builder, the preview, the publish dialog, the course's list, the learner's pages and the
+course's uptake report.
 """
 
+import re
 import struct
 import zlib
 
 import pytest
 
-from .conftest import accessibility_violations, screenshot, sign_in
+from .conftest import accessibility_violations, docs_screenshot, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
 COURSE = "course-v1:DemoX+PY101+2026"
+EDIT_PAGE = re.compile(r"/microcred/studio/credentials/[0-9a-f-]+/edit/$")
 
 
 def badge_png(path, size=64):
@@ -35,7 +42,13 @@ def badge_png(path, size=64):
     return path
 
 
-def create_credential(page, cms, title, slug, image=None, certificate_mode=None):
+def saved(page):
+    """Wait for the edit page a successful save leads to (the form pages, too, say "is saved as a draft")."""
+    page.wait_for_url(EDIT_PAGE)
+    assert page.locator(".message", has_text="is saved as a draft").is_visible()
+
+
+def create_credential(page, cms, title, slug, image=None, certificate_mode=None, min_grade=None, details=False):
     page.goto(f"{cms}/microcred/studio/course/{COURSE}/")
     page.get_by_role("link", name="New credential").click()
     page.get_by_label("Title").fill(title)
@@ -46,13 +59,34 @@ def create_credential(page, cms, title, slug, image=None, certificate_mode=None)
         # The criteria builder (JavaScript) starts at "pass this course"; ask for a certificate instead.
         page.get_by_label("Requirement type").select_option(label="Earn a course certificate")
         page.get_by_label("Certificate mode (optional)").fill(certificate_mode)
-    page.get_by_label("Learning outcomes").fill("Write and test small Python programs.")
+    if min_grade:
+        # Pass the course *and* reach a grade: the builder makes a group of the first requirement.
+        builder = page.locator("#criteria-builder")
+        builder.get_by_role("button", name="Combine with more requirements").click()
+        builder.get_by_role("button", name="Add a requirement").last.click()
+        builder.get_by_label("Requirement type").last.select_option(label="Reach a course grade")
+        builder.get_by_label("Minimum grade (%)").fill(str(min_grade))
+    page.get_by_label("Learning outcomes").fill("Write and test small Python programs.\n"
+                                                "Read and explain Python code written by others.")
     page.get_by_label("Workload (hours)").fill("50")
+    if details:
+        page.get_by_label("Description").fill("For learners who passed Python Foundations with a good grade.")
+        page.get_by_label("ECTS credits").fill("2")
+        page.get_by_label("EQF level").select_option("4")
+        page.get_by_label("Assessment type").fill("Auto-graded exercises and a final online exam.")
+        page.get_by_label("Participation form").fill("Online")
+        page.get_by_label("Quality assurance").fill("Reviewed each year by the DemoX curriculum board.")
+        page.get_by_label("Validity (days)").fill("730")
+        page.evaluate("window.scrollTo(0, 0)")
+        docs_screenshot(page, "studio-new-credential-form")
+        docs_screenshot(page.locator("section.criteria-section"), "studio-criteria-builder")
+        docs_screenshot(page.locator("fieldset.group", has_text="Microcredential details"),
+                        "studio-microcredential-details")
     page.get_by_role("button", name="Create credential").click()
-    assert page.get_by_text("is saved as a draft").is_visible()
+    saved(page)
 
 
-def create_level(page, cms, title, slug, credential_label, previous_label=None):
+def create_level(page, cms, title, slug, credential_label, previous_label=None, docs_name=None):
     page.goto(f"{cms}/microcred/studio/course/{COURSE}/")
     page.get_by_role("link", name="New stack").click()
     page.get_by_label("Title").fill(title)
@@ -60,15 +94,19 @@ def create_level(page, cms, title, slug, credential_label, previous_label=None):
     page.get_by_label(credential_label).check()
     if previous_label:
         page.get_by_label("Requires the previous level").select_option(label=previous_label)
+    if docs_name:
+        docs_screenshot(page.locator("#stack-form"), docs_name)
     page.get_by_role("button", name="Create stack").click()
-    assert page.get_by_text("is saved as a draft").is_visible()
+    saved(page)
 
 
-def publish(page, cms, title):
+def publish(page, cms, title, docs_name=None):
     page.goto(f"{cms}/microcred/studio/course/{COURSE}/")
     page.get_by_role("link", name=f"Publish {title}").click()
     dialog = page.get_by_role("dialog")
     assert dialog.is_visible()  # the accessible confirmation, not window.confirm()
+    if docs_name:
+        docs_screenshot(page, docs_name)
     dialog.get_by_role("button", name="Yes, publish").click()
     assert page.get_by_text("is published").is_visible()
 
@@ -76,22 +114,33 @@ def publish(page, cms, title):
 def test_a_course_team_builds_a_stack_and_a_learner_earns_its_first_level(site, new_page, tmp_path):
     team = new_page()
     sign_in(team, site.cms, "carol")
-    create_credential(team, site.cms, "PY101 Passed", "walk-py101-passed", image=badge_png(tmp_path / "badge.png"))
+    create_credential(team, site.cms, "PY101 Passed", "walk-py101-passed", image=badge_png(tmp_path / "badge.png"),
+                      min_grade=80, details=True)
     create_credential(team, site.cms, "PY101 Verified Certificate", "walk-py101-verified", certificate_mode="verified")
     screenshot(team, "studio-credential-saved")
     assert accessibility_violations(team) == {}
 
-    for title in ("PY101 Passed", "PY101 Verified Certificate"):
-        publish(team, site.cms, title)
+    publish(team, site.cms, "PY101 Passed", docs_name="studio-publish-dialog")
+    publish(team, site.cms, "PY101 Verified Certificate")
     create_level(team, site.cms, "Python Walk — Level 1", "walk-level-1", "PY101 Passed (walk-py101-passed)")
     create_level(team, site.cms, "Python Walk — Level 2", "walk-level-2",
                  "PY101 Verified Certificate (walk-py101-verified)",
-                 previous_label="Python Walk — Level 1 (walk-level-1) — draft")
+                 previous_label="Python Walk — Level 1 (walk-level-1) — draft", docs_name="studio-stack-builder")
     for title in ("Python Walk — Level 1", "Python Walk — Level 2"):
         publish(team, site.cms, title)
     team.goto(f"{site.cms}/microcred/studio/course/{COURSE}/")
     screenshot(team, "studio-course-credentials")
+    docs_screenshot(team, "studio-course-credential-list")
     assert accessibility_violations(team) == {}
+
+    # What a learner will receive: the achievement as the signed credential describes it.
+    team.get_by_role("link", name="Preview PY101 Passed").click()
+    preview = team.locator("article.achievement-preview")
+    assert preview.get_by_text("Open Badges achievement type: MicroCredential").is_visible()
+    outcome = preview.get_by_role("listitem").filter(has_text="Read and explain Python code written by others.")
+    assert outcome.is_visible()
+    assert preview.locator("img.badge-image").evaluate("img => img.naturalWidth") == 64
+    docs_screenshot(preview, "studio-achievement-preview")
 
     # The platform's events: ada passes PY101 (91 %) and has no PY101 certificate.
     site.manage("microcred_replay", "sandbox/demo/events.jsonl")
@@ -107,6 +156,7 @@ def test_a_course_team_builds_a_stack_and_a_learner_earns_its_first_level(site, 
     assert level_2.get_by_text("50 %").first.is_visible()
     assert "PY101 Verified Certificate" in level_2.inner_text()  # what is still missing
     screenshot(learner, "learner-my-credentials")
+    docs_screenshot(learner, "learner-my-credentials-page")
     assert accessibility_violations(learner) == {}
 
     with learner.context.expect_page() as opened:
@@ -117,3 +167,12 @@ def test_a_course_team_builds_a_stack_and_a_learner_earns_its_first_level(site, 
     assert public.get_by_role("heading", name="Verified").is_visible()
     assert public.locator("header img").evaluate("img => img.naturalWidth") == 64  # the uploaded badge
     screenshot(public, "public-page-of-the-walk-badge")
+    docs_screenshot(public, "learner-public-credential-page")
+
+    # The course's uptake report in Studio: aggregates, with small figures hidden.
+    team.goto(f"{site.cms}/microcred/studio/course/{COURSE}/")
+    team.get_by_role("link", name="Uptake report").click()
+    summary = team.locator("#summary-table")
+    assert summary.locator('tr[data-credential="walk-py101-passed"]').is_visible()
+    assert team.locator("#privacy-note").is_visible()
+    docs_screenshot(team, "studio-uptake-report")

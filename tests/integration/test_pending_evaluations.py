@@ -26,11 +26,14 @@ def pending(user, course=C1, kind="passing"):
 
 @pytest.fixture
 def broker_down(monkeypatch):
-    """Queueing an evaluation fails as with the broker down (the receivers log it and go on)."""
+    """Queueing an evaluation (a learner's, or a published credential's learners) fails as with the broker down."""
+    from openedx_microcred.tasks import evaluate_credential_learners_task
+
     def down(*args, **kwargs):
         raise ConnectionError("broker down")
 
     monkeypatch.setattr(evaluate_learner_task, "apply_async", down)
+    monkeypatch.setattr(evaluate_credential_learners_task, "apply_async", down)
     return monkeypatch
 
 
@@ -134,25 +137,13 @@ def test_celery_beat_runs_both_sweeps(settings):
 # --- Publishing's fan-out: the learners who already meet a newly published credential ------------
 
 
-@pytest.fixture
-def fan_out_broker_down(monkeypatch):
-    """Queueing a chunk of a credential's learners fails as with the broker down."""
-    from openedx_microcred.tasks import evaluate_credential_learners_task
-
-    def down(*args, **kwargs):
-        raise ConnectionError("broker down")
-
-    monkeypatch.setattr(evaluate_credential_learners_task, "apply_async", down)
-    return monkeypatch
-
-
 def test_publishing_with_the_broker_down_saves_and_the_sweep_awards_later(learner, make_credential, on_commit,
-                                                                          fan_out_broker_down, caplog):
+                                                                          broker_down, caplog):
     from openedx_microcred.catalog import publish_credential, sweep_learner_fan_outs
 
     draft = make_credential("basics", {"type": "course_passed", "course": C1}, state=Credential.State.DRAFT)
     with on_commit():
-        events.passing(learner, C1)
+        events.passing(learner, C1)  # recorded; its evaluation is lost (and would award nothing: a draft)
     with on_commit():
         publish_credential(draft)  # the course team's publish succeeds; the fan-out's task is lost
     assert "could not queue the evaluation of the learners of credential" in caplog.text
@@ -160,7 +151,7 @@ def test_publishing_with_the_broker_down_saves_and_the_sweep_awards_later(learne
     assert draft.state == Credential.State.ACTIVE and draft.learners_pending_since is not None
     assert not Award.objects.exists()
 
-    fan_out_broker_down.undo()
+    broker_down.undo()
     assert sweep_learner_fan_outs() == 0  # not waited long enough: it may only be slow
     assert sweep_learner_fan_outs(now=timezone.now() + timedelta(seconds=601)) == 1
     assert Award.objects.filter(user=learner, credential=draft, current=True).count() == 1

@@ -1,5 +1,7 @@
 """Django system checks: a catalog that cannot be evaluated is reported at start-up, not at award time."""
 
+import json
+
 from django.core import checks
 from django.db import DatabaseError
 
@@ -44,3 +46,33 @@ def check_jwt_keys(app_configs=None, **kwargs):  # pylint: disable=unused-argume
             id="openedx_microcred.W001",
         )]
     return []
+
+
+@checks.register(checks.Tags.database)
+def check_shared_platform_targets(app_configs=None, **kwargs):  # pylint: disable=unused-argument
+    """
+    Two active credentials sent to the same badge upstream (same account, same template, group,
+    badge or badge class): a learner who earns both gets one badge there (the platform refuses the
+    second, and the delivery records the first), and revoking either takes it away for both.
+    """
+    from .models import Credential  # pylint: disable=import-outside-toplevel
+
+    try:
+        credentials = list(Credential.objects.filter(state=Credential.State.ACTIVE)
+                           .only("slug", "platform_targets").order_by("slug"))
+    except DatabaseError:
+        return []  # not migrated yet
+    by_target = {}
+    for credential in credentials:
+        for target in credential.platform_targets or []:
+            if isinstance(target, dict) and len(target) > 1:
+                by_target.setdefault(json.dumps(target, sort_keys=True), []).append(credential.slug)
+    return [
+        checks.Warning(
+            f"Credentials {', '.join(repr(s) for s in slugs)} are all delivered to the same badge upstream "
+            f"({target}): a learner who earns more than one gets a single badge there, and revoking one "
+            "revokes it for all. Give each credential its own badge template.",
+            id="openedx_microcred.W002",
+        )
+        for target, slugs in by_target.items() if len(slugs) > 1
+    ]

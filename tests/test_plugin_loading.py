@@ -130,3 +130,20 @@ def test_the_sweeps_are_scheduled_even_where_the_platform_defines_no_beat_schedu
     existing = SimpleNamespace(CELERYBEAT_SCHEDULE={"platform.task": {"task": "x", "schedule": 60}})
     common.plugin_settings(existing)
     assert "platform.task" in existing.CELERYBEAT_SCHEDULE and set(common.BEAT_SCHEDULE) <= set(existing.CELERYBEAT_SCHEDULE)
+
+
+def test_system_check_warns_of_credentials_sharing_one_badge_upstream(db, make_credential):
+    from openedx_microcred.checks import check_shared_platform_targets
+    from openedx_microcred.models import Credential
+
+    course = {"type": "course_passed", "course": "course-v1:DemoX+PY101+2026"}
+    make_credential("a", course, platform_targets=[{"account": "credly", "template_id": "t-1"}])
+    make_credential("b", course, platform_targets=[{"account": "credly", "template_id": "t-2"}])
+    make_credential("c", course, platform_targets=[{"account": "accredible", "group_id": 7}])
+    assert check_shared_platform_targets() == []
+    make_credential("d", course, platform_targets=[{"template_id": "t-1", "account": "credly"}])
+    warnings = check_shared_platform_targets()
+    assert [w.id for w in warnings] == ["openedx_microcred.W002"]
+    assert "'a', 'd'" in warnings[0].msg and '"template_id": "t-1"' in warnings[0].msg
+    Credential.objects.filter(slug="d").update(state=Credential.State.ARCHIVED)  # archived: no longer earned
+    assert check_shared_platform_targets() == []

@@ -104,7 +104,7 @@ class Credential(models.Model):
 
     # Publishing queues the evaluation of every learner with facts in its courses, in chunks by user
     # id. Until the last chunk is done this holds when the fan-out was (re)started and the last user
-    # id done, so that sweep_credential_fan_outs resumes one whose task was lost (broker down).
+    # id done, so that catalog.sweep_learner_fan_outs resumes one whose task was lost (broker down).
     learners_pending_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     learners_done_through = models.BigIntegerField(default=0, editable=False)
 

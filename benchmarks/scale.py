@@ -319,7 +319,7 @@ def seed(config):
 
     # The active cohort (the learners the stream's events come from) evaluated as the back-fill
     # does, so that their progress and awards are what they would be before the stream.
-    awards._queue_issue = lambda award_pk: None  # signing is its own task  pylint: disable=protected-access
+    awards.queue_signing = lambda award_pk: None  # signing is its own task
     cache = {}
     cohort = list(range(1, config["cohort"] + 1))
     for start in range(0, len(cohort), 500):
@@ -546,7 +546,7 @@ def measure_stream(config, profile=None):
     from openedx_microcred.models import Award, Credential, LearnerFact, Progress
 
     queued_signing = []
-    awards._queue_issue = queued_signing.append  # signing is its own task  pylint: disable=protected-access
+    awards.queue_signing = queued_signing.append  # signing is its own task
     cohort = list(range(1, config["cohort"] + 1))
     rng = random.Random(7)
     rng.shuffle(cohort)
@@ -648,7 +648,7 @@ def measure_receiver(config):
     learners = common.create_learners(config["receiver_learners"])
     events = receiver_events(learners, config["receiver_events"], 3)
     queued = []
-    awards._queue_issue = lambda award_pk: None  # pylint: disable=protected-access
+    awards.queue_signing = lambda award_pk: None
 
     def reset():
         LearnerFact.objects.all().delete()

@@ -38,11 +38,11 @@ def award_credential(user_id, credential, evidence):
         log.info("openedx-microcred: %s already awarded to user %s", credential.slug, user_id)
         return None
     transaction.on_commit(partial(send_badge_event, AWARDED, award.pk))
-    transaction.on_commit(partial(_queue_issue, award.pk))
+    transaction.on_commit(partial(queue_signing, award.pk))
     return award
 
 
-def _queue_issue(award_pk):
+def queue_signing(award_pk):
     """Sign the award's Open Badges credential in a task: signing is not the evaluation's job."""
     from .tasks import issue_award_task, task_routing  # pylint: disable=import-outside-toplevel
 

@@ -216,6 +216,25 @@ def issue_award(award_id) -> dict:
     return award.document
 
 
+def sweep_unsigned(older_than=None, now=None):
+    """
+    Queue the signing of every active award still unsigned ``older_than`` seconds after it was made
+    (MICROCRED_PENDING_EVALUATION_AFTER): its task was lost (the broker was down when the award
+    committed). Until then the credential is signed the first time it is asked for. Returns how
+    many were queued.
+    """
+    from .awards import queue_signing  # pylint: disable=import-outside-toplevel
+    from .facts import SWEEP_LIMIT, pending_wait  # pylint: disable=import-outside-toplevel
+
+    now = now or datetime.now(dt_timezone.utc)
+    due = list(Award.objects.filter(document__isnull=True, status=Award.Status.ACTIVE,
+                                    issued_at__lte=now - pending_wait(older_than))
+               .order_by("issued_at").values_list("pk", flat=True)[:SWEEP_LIMIT])
+    for pk in due:
+        queue_signing(pk)
+    return len(due)
+
+
 # --- Status lists ----------------------------------------------------------------------------
 
 

@@ -91,10 +91,10 @@ def deliver_task(delivery_id):
 
 @shared_task(name="openedx_microcred.sweep_deliveries")
 def sweep_deliveries_task():
-    """Periodic (Celery beat): queue the deliveries whose task was lost."""
-    from . import delivery  # pylint: disable=import-outside-toplevel
+    """Periodic (Celery beat): queue the deliveries, and the signing of awards, whose task was lost."""
+    from . import delivery, issuance  # pylint: disable=import-outside-toplevel
 
-    return delivery.sweep()
+    return {"deliveries": delivery.sweep(), "signatures": issuance.sweep_unsigned()}
 
 
 @shared_task(name="openedx_microcred.sweep_evaluations")

@@ -211,3 +211,34 @@ def test_a_burst_of_one_learners_events_is_evaluated_once(learner, make_credenti
     assert Award.objects.filter(user=learner, current=True).count() == 1
     # An operator's re-evaluation (no course) always runs.
     assert "skipped" not in evaluate_learner_task(learner.pk, None)
+
+
+def test_an_award_whose_signing_task_was_lost_is_signed_by_the_sweep(learner, make_credential, on_commit,
+                                                                    monkeypatch, capsys):
+    from openedx_microcred import issuance
+    from openedx_microcred.tasks import issue_award_task
+
+    def down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    make_credential("basics", {"type": "course_passed", "course": C1})
+    make_credential("other", {"type": "course_passed", "course": C2})
+    monkeypatch.setattr(issue_award_task, "apply_async", down)
+    with on_commit():  # the evaluation runs; the signing task of each award is lost
+        events.passing(learner, C1)
+        events.passing(learner, C2)
+    basics, other = (Award.objects.get(user=learner, credential__slug=s) for s in ("basics", "other"))
+    assert basics.document is None and other.document is None
+    Award.objects.filter(pk=other.pk).update(status=Award.Status.REVOKED, current=None)  # revoked: never signed
+    monkeypatch.undo()
+
+    assert issuance.sweep_unsigned() == 0  # made just now: its task may only be slow
+    assert issuance.sweep_unsigned(now=timezone.now() + timedelta(seconds=601)) == 1
+    basics.refresh_from_db()
+    assert issuance.verify_credential(basics.document).valid
+    assert Award.objects.get(pk=other.pk).document is None
+    # The command does the same (with the fan-outs this test's uncommitted transaction left: they
+    # award "other" again, its signing task queued on a commit that never comes).
+    call_command("microcred_sweep", "--older-than", "0")
+    assert "Queued the signing of 1 awards left unsigned." in capsys.readouterr().out
+    assert not Award.objects.filter(status=Award.Status.ACTIVE, document__isnull=True).exists()

@@ -227,6 +227,11 @@ def expected_facts(paths):
     return {key: event_id for key, (_, event_id) in newest.items()}
 
 
+def _lines(path):
+    with open(path, encoding="utf-8") as stream:
+        return sum(1 for _ in stream)
+
+
 def check(paths):
     """Nothing lost, nothing twice: the database against the event files and the rules engine."""
     # pylint: disable=import-outside-toplevel
@@ -256,7 +261,7 @@ def check(paths):
     to_deliver = {pk for pk, _, slug, _, _ in awards if slug in delivered_slugs}
     external_ids = [ext for _, action, state, ext in deliveries if action == Delivery.Action.ISSUE and ext]
     return {
-        "events_checked": sum(1 for path in paths for _ in open(path, encoding="utf-8")),  # noqa: SIM115
+        "events_checked": sum(_lines(path) for path in paths),
         "facts_expected": len(expected),
         "facts_stored": len(stored),
         "facts_missing": len(missing_facts),
@@ -289,7 +294,8 @@ def baseline(config, workdir):
     path = str(Path(workdir) / "baseline.jsonl")
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    call_command("microcred_replay", path, "--no-progress", "--strict", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    with open(os.devnull, "w", encoding="utf-8") as quiet:
+        call_command("microcred_replay", path, "--no-progress", "--strict", stdout=quiet)
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -42,6 +42,25 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def credly(settings):
+    """
+    The local Credly server, configured as the platform account "credly" with quick retries and no
+    rate limit. (tests/test_backend_credly.py and tests/integration/ have a ``credly`` of their own:
+    the bare server, which they configure themselves.)
+    """
+    from .fakes.credly_server import CredlyServer
+
+    with CredlyServer() as server:
+        settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly": {
+            "backend": "credly", "base_url": server.base_url, "organization_id": server.organization_id,
+            "token": server.token, "timeout": (1, 1),
+        }}
+        settings.MICROCRED_DELIVERY = {"backoff_base": 1.0, "backoff_cap": 4.0, "max_attempts": 4,
+                                       "rate_per_second": 0}
+        yield server
+
+
+@pytest.fixture
 def platforms_with_basics(settings, make_credential):
     """
     The four badge platforms as local servers with an account each, and an active credential

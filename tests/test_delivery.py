@@ -17,19 +17,6 @@ from openedx_microcred.models import Award, Delivery
 
 from . import events
 from .conftest import C1
-from .fakes.credly_server import CredlyServer
-
-
-@pytest.fixture
-def credly(settings):
-    with CredlyServer() as server:
-        settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly": {
-            "backend": "credly", "base_url": server.base_url, "organization_id": server.organization_id,
-            "token": server.token, "timeout": (1, 1),
-        }}
-        settings.MICROCRED_DELIVERY = {"backoff_base": 1.0, "backoff_cap": 4.0, "max_attempts": 4,
-                                       "rate_per_second": 0}
-        yield server
 
 
 @pytest.fixture

@@ -188,14 +188,19 @@ def pseudo_locale_dir(tmp_path_factory):
     return root
 
 
-@pytest.fixture
-def in_pseudo_language(settings, pseudo_locale_dir):
-    """Requests choose their language from Accept-Language, as in the LMS; the catalogs include eo."""
-    settings.LOCALE_PATHS = [str(pseudo_locale_dir), *settings.LOCALE_PATHS]
+def use_pseudo_language(settings, locale_dir):
+    """Requests choose their language from Accept-Language, as in the LMS; the catalogs of ``locale_dir`` come first."""
+    settings.LOCALE_PATHS = [str(locale_dir), *settings.LOCALE_PATHS]
     middleware = list(settings.MIDDLEWARE)
     middleware.insert(middleware.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
                       "django.middleware.locale.LocaleMiddleware")
     settings.MIDDLEWARE = middleware
+
+
+@pytest.fixture
+def in_pseudo_language(settings, pseudo_locale_dir):
+    """Pages in the pseudo-language of the committed catalogs."""
+    use_pseudo_language(settings, pseudo_locale_dir)
     yield
     translation.deactivate()
 

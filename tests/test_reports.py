@@ -699,11 +699,9 @@ def fresh_pseudo_locale(tmp_path_factory):
 def in_pseudo(settings, fresh_pseudo_locale):
     from django.utils import translation
 
-    settings.LOCALE_PATHS = [str(fresh_pseudo_locale), *settings.LOCALE_PATHS]
-    middleware = list(settings.MIDDLEWARE)
-    middleware.insert(middleware.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
-                      "django.middleware.locale.LocaleMiddleware")
-    settings.MIDDLEWARE = middleware
+    from .test_i18n import use_pseudo_language
+
+    use_pseudo_language(settings, fresh_pseudo_locale)
     yield
     translation.deactivate()
 

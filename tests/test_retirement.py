@@ -30,7 +30,6 @@ from openedx_microcred.retirement import (PLATFORM_SIGNALS_MODULE, RETIREMENT_RE
 
 from . import events
 from .conftest import C1, C2
-from .fakes.credly_server import CredlyServer
 
 RETIRED_EMAIL = "retired__user_0f3a9c@retired.invalid"
 
@@ -71,18 +70,6 @@ def deactivate(user):
 
 
 # --- A learner with something to retire -----------------------------------------------------------
-
-
-@pytest.fixture
-def credly(settings):
-    with CredlyServer() as server:
-        settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly": {
-            "backend": "credly", "base_url": server.base_url, "organization_id": server.organization_id,
-            "token": server.token, "timeout": (1, 1),
-        }}
-        settings.MICROCRED_DELIVERY = {"backoff_base": 1.0, "backoff_cap": 4.0, "max_attempts": 4,
-                                       "rate_per_second": 0}
-        yield server
 
 
 @pytest.fixture

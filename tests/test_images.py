@@ -59,3 +59,69 @@ def test_a_bad_image_is_refused_on_save(db, make_credential):
         make_credential("basics", {"type": "course_passed", "course": C1}, image=upload("x.png", b"nope"))
     assert "image" in info.value.message_dict
     assert Credential.objects.count() == 0
+
+
+# --- Active content that the old deny-list let through (issue 11, defect 1) ---------------------
+
+def svg(body, head=b""):
+    return head + (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+                   b'viewBox="0 0 10 10">' + body + b"</svg>")
+
+
+@pytest.mark.parametrize("body, refused", [
+    # Clicking the circle navigates to javascript: in the LMS origin when the SVG is opened directly.
+    (b'<a><animate attributeName="href" values="javascript:alert(document.domain)"/>'
+     b'<circle cx="5" cy="5" r="4"/></a>', "<a>"),
+    (b'<a><set attributeName="xlink:href" to="javascript:alert(1)"/><circle r="4"/></a>', "<a>"),
+    (b'<use href="#c"><set attributeName="href" to="data:image/svg+xml,..."/></use>', "<set>"),
+    (b'<image href="#c"><animate attributeName="href" values="https://evil.example/t.png"/></image>',
+     "<animate>"),
+    (b'<circle r="4"><animateMotion path="M0 0"/></circle>', "<animateMotion>"),
+    (b'<a href="#x"><circle r="4"/></a>', "<a>"),
+    (b'<feImage href="https://evil.example/x.png"/>', "<feImage>"),
+    (b'<html:script xmlns:html="http://www.w3.org/1999/xhtml">alert(1)</html:script>', "<script>"),
+    (b'<circle r="4" xml:base="javascript:alert(1)//"/>', "xml:base"),
+])
+def test_an_svg_with_animation_links_or_foreign_elements_is_refused(body, refused):
+    with pytest.raises(ValidationError, match=refused):
+        validate_badge_image(upload("badge.svg", svg(body)))
+
+
+@pytest.mark.parametrize("content", [
+    svg(b'<style>@import url(https://evil.example/x.css);</style><circle r="4"/>'),
+    svg(b'<style>circle { fill: url(https://evil.example/track.png) }</style><circle r="4"/>'),
+    svg(b'<style><![CDATA[circle { fill: u\\72l(//evil.example/x) }]]></style><circle r="4"/>'),
+    svg(b'<circle r="4" style="fill:url(https://evil.example/track)"/>'),
+    svg(b'<circle r="4" style="fill: image-set(&quot;https://evil.example/a.png&quot; 1x)"/>'),
+    svg(b'<circle r="4" fill="url(https://evil.example/track#g)"/>'),
+    svg(b'<circle r="4" filter="url(&quot;//evil.example/f.svg#f&quot;)"/>'),
+    svg(b'<circle r="4" style="width: expression(alert(1))"/>'),
+    svg(b'<circle r="4"/>', head=b'<?xml-stylesheet href="https://evil.example/x.css"?>'),
+])
+def test_an_svg_whose_css_fetches_a_foreign_url_is_refused(content):
+    with pytest.raises(ValidationError, match="url|@import|expression|image-set|xml-stylesheet"):
+        validate_badge_image(upload("badge.svg", content))
+
+
+@pytest.mark.parametrize("body", [
+    # What badge tools export: gradients, local url(#id) paint and filters, <use> of a local symbol,
+    # a <style> sheet with classes, text, an embedded PNG, editor metadata.
+    b'<defs><linearGradient id="g" x1="0" x2="1"><stop offset="0" stop-color="#fc0"/>'
+    b'<stop offset="1" style="stop-color: rgb(200, 100, 0); stop-opacity: .8"/></linearGradient>'
+    b'<filter id="f"><feGaussianBlur stdDeviation="1" result="b"/><feOffset dx="1" dy="1"/>'
+    b'<feMerge><feMergeNode in="b"/><feMergeNode in="SourceGraphic"/></feMerge></filter>'
+    b'<symbol id="s"><circle r="4"/></symbol></defs>'
+    b'<title>Badge</title><desc>A gold badge</desc>'
+    b'<circle cx="5" cy="5" r="4" fill="url(#g)" filter="url( \'#f\' )" class="ring" data-name="Ring"/>'
+    b'<use href="#s" x="1"/><use xlink:href="#s" y="1"/>'
+    b'<text x="1" y="9" font-family="Open Sans, sans-serif" style="font-weight: bold">A<tspan>+</tspan></text>',
+    b'<style type="text/css"><![CDATA[.ring { fill: #fc0; stroke: url(#g) } text { font: 2px sans-serif }]]>'
+    b'</style><circle class="ring" r="4"/>',
+    b'<image width="1" height="1" href="data:image/png;base64,iVBORw0KGgo="/>',
+    b'<metadata><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></metadata>'
+    b'<sodipodi:namedview xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd" '
+    b'pagecolor="#fff"/><g xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" '
+    b'inkscape:label="Layer 1" inkscape:groupmode="layer"><path d="M0 0L10 10" transform="rotate(45 5 5)"/></g>',
+])
+def test_a_static_badge_svg_from_an_editor_is_accepted(body):
+    validate_badge_image(upload("badge.svg", svg(body)))

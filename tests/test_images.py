@@ -1,10 +1,15 @@
 """Badge images: PNG or SVG, size-checked, no active content; carried into the issued credential."""
 
+import re
+from urllib.parse import urlsplit
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from openedx_microcred.images import MAX_BYTES, validate_badge_image
+from openedx_microcred.issuance import badge_image_url
 from openedx_microcred.models import Award, Credential
 
 from . import events
@@ -48,10 +53,10 @@ def test_the_badge_image_is_in_the_credential_and_on_its_page(client, learner, m
         events.passing(learner, C1)
     award = Award.objects.get()
     image = award.document["credentialSubject"]["achievement"]["image"]
-    assert image == {"id": f"http://127.0.0.1:8000{credential.image.url}", "type": "Image"}
+    assert image == {"id": f"http://127.0.0.1:8000/microcred/badges/{credential.uuid}/basics.png", "type": "Image"}
     page = client.get(f"/microcred/credentials/{award.uuid}/").content.decode()
     assert f'<img src="{image["id"]}"' in page
-    assert client.get(credential.image.url).status_code == 200
+    assert client.get(urlsplit(image["id"]).path).status_code == 200
 
 
 def test_a_bad_image_is_refused_on_save(db, make_credential):
@@ -125,3 +130,72 @@ def test_an_svg_whose_css_fetches_a_foreign_url_is_refused(content):
 ])
 def test_a_static_badge_svg_from_an_editor_is_accepted(body):
     validate_badge_image(upload("badge.svg", svg(body)))
+
+
+# --- Serving: every URL the pages, the credential and the API emit is sandboxed ------------------
+
+SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+# Stored straight into storage, as a file kept from before the allow-list would be: the headers,
+# not the validator, are what keeps this one from running.
+ANIMATED_LINK = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><a>'
+                 b'<set attributeName="href" to="javascript:alert(document.domain)"/><circle r="4"/></a></svg>')
+
+
+def emitted_image_urls(client, award):
+    """The badge image URL as the public page, the learner's page, the credential and both APIs give it."""
+    credential = award.credential
+    urls = {"credential": award.document["credentialSubject"]["achievement"]["image"]["id"]}
+    page = client.get(f"/microcred/credentials/{award.uuid}/").content.decode()
+    urls["public page"] = re.search(r'<img src="([^"]+)"', page).group(1)
+    client.force_login(award.user)
+    mine = client.get("/microcred/my/").content.decode()
+    urls["learner page"] = re.search(r'<img class="badge-image" src="([^"]+)"', mine).group(1)
+    urls["learner API"] = client.get("/microcred/api/v1/me/dashboard-widget/").json()["badges"][0]["image_url"]
+    staff = get_user_model().objects.create_user("gstaff", is_staff=True)
+    client.force_login(staff)
+    urls["credential API"] = client.get(f"/microcred/api/v1/credentials/{credential.uuid}/").json()["image"]
+    return urls
+
+
+@pytest.mark.parametrize("name, content, content_type", [
+    ("basics.svg", SVG, "image/svg+xml"), ("basics.png", PNG, "image/png"),
+])
+def test_a_badge_image_is_served_sandboxed_wherever_it_is_linked(client, learner, make_credential, on_commit,
+                                                                 settings, tmp_path, name, content, content_type):
+    settings.MEDIA_ROOT = tmp_path
+    make_credential("basics", {"type": "course_passed", "course": C1}, image=upload(name, content))
+    with on_commit():
+        events.passing(learner, C1)
+    urls = emitted_image_urls(client, Award.objects.get())
+    assert len(set(urls.values())) == 1, urls
+    url = urlsplit(urls["credential"])
+    assert url.netloc == "127.0.0.1:8000" and url.path.startswith("/microcred/badges/"), url
+    response = client.get(url.path)
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert response["Content-Security-Policy"] == SANDBOX
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content) == content
+
+
+def test_an_svg_stored_before_the_allow_list_is_served_in_a_sandbox(client, make_credential, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    credential = make_credential("basics", {"type": "course_passed", "course": C1}, image=upload("b.svg", SVG))
+    (tmp_path / credential.image.name).write_bytes(ANIMATED_LINK)
+    response = client.get(urlsplit(badge_image_url(credential)).path)
+    assert response["Content-Security-Policy"] == SANDBOX and response["Content-Type"] == "image/svg+xml"
+    assert b"".join(response.streaming_content) == ANIMATED_LINK
+
+
+def test_a_badge_image_url_that_is_not_the_current_image_is_not_found(client, make_credential, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    credential = make_credential("basics", {"type": "course_passed", "course": C1}, image=upload("b.png", PNG))
+    current = urlsplit(badge_image_url(credential)).path
+    assert client.get(current.rsplit("/", 1)[0] + "/other.png").status_code == 404
+    assert client.post(current).status_code == 405
+    (tmp_path / credential.image.name).unlink()
+    assert client.get(current).status_code == 404
+    credential.image = ""
+    credential.save()
+    assert badge_image_url(credential) is None
+    assert client.get(current).status_code == 404

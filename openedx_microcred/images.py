@@ -242,8 +242,13 @@ def _check_declarations(css):
 
 
 def _check_css_value(where, tokens):
-    for token in tokens:
-        if token.type == "url":
+    # A stack, not recursion: a value of a hundred thousand nested brackets is a refusal, not a crash.
+    pending = [iter(tokens)]
+    while pending:
+        token = next(pending[-1], None)
+        if token is None:
+            pending.pop()
+        elif token.type == "url":
             _check_css_url(where, token.value)
         elif token.type == "function":
             if token.lower_name == "url":
@@ -254,9 +259,9 @@ def _check_css_value(where, tokens):
             elif token.lower_name not in _CSS_FUNCTIONS:
                 _refuse(_("SVG badge styles may not use %(function)s() (in %(where)s)."),
                         function=token.lower_name[:40], where=where)
-            _check_css_value(where, token.arguments)
+            pending.append(iter(token.arguments))
         elif token.type in ("() block", "[] block", "{} block"):
-            _check_css_value(where, token.content)
+            pending.append(iter(token.content))
         elif token.type == "at-keyword":
             _refuse(_("SVG badge styles may not use @%(rule)s."), rule=token.lower_value[:40])
         elif token.type == "error":

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 MAX_BYTES = 512 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CONTENT_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
+UPLOAD_TO = "microcred/badges/"  # Credential.image's folder in the storage
 
 _SVG = "http://www.w3.org/2000/svg"
 _XLINK = "http://www.w3.org/1999/xlink"

@@ -9,6 +9,7 @@ import logging
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden, JsonResponse
@@ -180,18 +181,20 @@ BADGE_IMAGE_HEADERS = {
 def badge_image(request, credential_uuid, name):
     """A credential's badge image, streamed from storage with BADGE_IMAGE_HEADERS.
 
-    The name in the URL is the stored file's, so a new upload is a new URL (caches never serve the
-    old badge) and an old URL is not found. Badge images are public, as in the credentials that
-    carry them.
+    The URL names the stored file, so a new upload is a new URL (no cache serves the old badge),
+    and a replaced image is still served: credentials already issued carry its URL in their signed
+    document. Badge images are public, as in the credentials that carry them.
     """
     credential = get_object_or_404(Credential.objects.only("image"), uuid=credential_uuid)
-    content_type = images.CONTENT_TYPES.get(PurePosixPath(credential.image.name or "").suffix.lower())
-    if not credential.image or PurePosixPath(credential.image.name).name != name or content_type is None:
+    content_type = images.CONTENT_TYPES.get(PurePosixPath(name).suffix.lower())
+    if content_type is None or name.startswith(".") or "/" in name or "\\" in name:
         raise Http404("no such badge image")
+    field = credential.image
+    path = field.name if field and PurePosixPath(field.name).name == name else f"{images.UPLOAD_TO}{name}"
     try:
-        stored = credential.image.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404("the badge image is missing from storage") from exc
+        stored = field.storage.open(path, "rb")
+    except (OSError, SuspiciousFileOperation) as exc:
+        raise Http404("no such badge image in storage") from exc
     response = FileResponse(stored, content_type=content_type)
     for header, value in BADGE_IMAGE_HEADERS.items():
         response[header] = value

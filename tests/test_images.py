@@ -187,15 +187,38 @@ def test_an_svg_stored_before_the_allow_list_is_served_in_a_sandbox(client, make
     assert b"".join(response.streaming_content) == ANIMATED_LINK
 
 
-def test_a_badge_image_url_that_is_not_the_current_image_is_not_found(client, make_credential, settings, tmp_path):
+def test_a_replaced_badge_image_is_still_served_for_the_awards_that_carry_it(client, make_credential, settings,
+                                                                             tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    credential = make_credential("basics", {"type": "course_passed", "course": C1}, image=upload("one.png", PNG))
+    first = urlsplit(badge_image_url(credential)).path
+    credential.image = upload("two.svg", SVG)
+    credential.save()
+    second = urlsplit(badge_image_url(credential)).path
+    assert first != second
+    for path, content, content_type in ((first, PNG, "image/png"), (second, SVG, "image/svg+xml")):
+        response = client.get(path)
+        assert response["Content-Type"] == content_type and response["Content-Security-Policy"] == SANDBOX
+        assert b"".join(response.streaming_content) == content
+
+
+@pytest.mark.parametrize("name", ["other.png", "..", ".svg", "one.gif", "%2e%2e%2fone.png", "..%2fbadges%2fone.png"])
+def test_a_badge_image_url_of_no_stored_image_is_not_found(client, make_credential, settings, tmp_path, name):
+    settings.MEDIA_ROOT = tmp_path
+    credential = make_credential("basics", {"type": "course_passed", "course": C1}, image=upload("one.png", PNG))
+    (tmp_path / "one.gif").write_bytes(PNG)
+    assert client.get(f"/microcred/badges/{credential.uuid}/{name}").status_code == 404
+
+
+def test_a_badge_image_url_is_only_read_and_goes_when_the_file_does(client, make_credential, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     credential = make_credential("basics", {"type": "course_passed", "course": C1}, image=upload("b.png", PNG))
     current = urlsplit(badge_image_url(credential)).path
-    assert client.get(current.rsplit("/", 1)[0] + "/other.png").status_code == 404
+    assert client.head(current).status_code == 200
     assert client.post(current).status_code == 405
+    assert client.get(current.replace(str(credential.uuid), "00000000-0000-4000-8000-000000000000")).status_code == 404
     (tmp_path / credential.image.name).unlink()
     assert client.get(current).status_code == 404
     credential.image = ""
     credential.save()
     assert badge_image_url(credential) is None
-    assert client.get(current).status_code == 404

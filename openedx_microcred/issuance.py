@@ -10,7 +10,8 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
-from urllib.parse import urlsplit
+from pathlib import PurePosixPath
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -51,11 +52,14 @@ def status_list_url(number) -> str:
 
 
 def badge_image_url(credential):
-    """The absolute URL of the credential's badge image, or None."""
+    """The absolute URL of the credential's badge image (views.badge_image), or None.
+
+    Never the storage's own URL: only the plugin's view serves an uploaded SVG in a sandbox.
+    """
     if not credential.image:
         return None
-    url = credential.image.url
-    return url if urlsplit(url).scheme else f"{lms_root_url()}{url}"
+    name = quote(PurePosixPath(credential.image.name).name)
+    return f"{lms_root_url()}/microcred/badges/{credential.uuid}/{name}"
 
 
 def achievement_id(credential) -> str:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from opaque_keys.edx.django.models import CourseKeyField
 
 from . import rules
-from .images import validate_badge_image
+from .images import UPLOAD_TO, validate_badge_image
 
 
 _EQF_RANGE = _("The EQF level is a number from 1 to 8.")
@@ -62,7 +62,7 @@ class Credential(models.Model):
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     image = models.FileField(
-        upload_to="microcred/badges/", blank=True, validators=[validate_badge_image],
+        upload_to=UPLOAD_TO, blank=True, validators=[validate_badge_image],
         help_text=_("The badge: a PNG or SVG of at most 512 KiB."),
     )
     org = models.CharField(max_length=255, db_index=True, help_text=_("The organization that awards it."))

@@ -13,6 +13,7 @@ urlpatterns = [
          name="credential-visibility"),
     path("credentials/<uuid:award_uuid>/", views.credential_page, name="credential-page"),
     path("credentials/<uuid:award_uuid>.json", views.credential_json, name="credential-json"),
+    path("badges/<uuid:credential_uuid>/<str:name>", views.badge_image, name="badge-image"),
     path("status/<int:number>", views.status_list, name="status-list"),
     path("did.json", views.did_document, name="did-document"),
     path("contexts/microcredential-v1.jsonld", views.extension_context, name="extension-context"),

@@ -6,21 +6,23 @@ and course teams is the REST API's (rest_api/v1/); the Studio pages are in studi
 
 import json
 import logging
+from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
-from . import api, delivery, issuance, retirement
-from .models import Award, StatusList
+from . import api, delivery, images, issuance, retirement
+from .models import Award, Credential, StatusList
 from .openbadges import document
 
 log = logging.getLogger(__name__)
@@ -162,6 +164,40 @@ def credential_json(request, award_uuid):
     if request.GET.get("download"):
         response["Content-Disposition"] = f'attachment; filename="{award.uuid}.json"'
     response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# An uploaded SVG opened on its own is a document of this origin. Whatever the validator missed (or a
+# file stored before it was strict) runs in a sandbox: no script, no navigation of this origin, no
+# fetch; inline styles still render. nosniff keeps a browser from reading a PNG as anything else.
+BADGE_IMAGE_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@require_safe
+@cache_control(public=True, max_age=3600)
+def badge_image(request, credential_uuid, name):
+    """A credential's badge image, streamed from storage with BADGE_IMAGE_HEADERS.
+
+    The URL names the stored file, so a new upload is a new URL (no cache serves the old badge),
+    and a replaced image is still served: credentials already issued carry its URL in their signed
+    document. Badge images are public, as in the credentials that carry them.
+    """
+    credential = get_object_or_404(Credential.objects.only("image"), uuid=credential_uuid)
+    content_type = images.CONTENT_TYPES.get(PurePosixPath(name).suffix.lower())
+    if content_type is None or name.startswith(".") or "/" in name or "\\" in name:
+        raise Http404("no such badge image")
+    field = credential.image
+    path = field.name if field and PurePosixPath(field.name).name == name else f"{images.UPLOAD_TO}{name}"
+    try:
+        stored = field.storage.open(path, "rb")
+    except (OSError, SuspiciousFileOperation) as exc:
+        raise Http404("no such badge image in storage") from exc
+    response = FileResponse(stored, content_type=content_type)
+    for header, value in BADGE_IMAGE_HEADERS.items():
+        response[header] = value
     return response
 
 

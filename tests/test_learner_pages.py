@@ -129,7 +129,7 @@ def test_earned_badges_with_their_share_links(client, ada_passed_c1):
     found = badge(page, "foundations")
     assert "Foundations Badge" in text(one(found, "h3"))
     image = dict(one(found, "img").attributes)
-    assert image["src"] == f"{LMS}/media/microcred/badges/foundations.png" and image["alt"] == ""
+    assert image["src"] == f"{LMS}/microcred/badges/{award.credential.uuid}/foundations.png" and image["alt"] == ""
     actions = links(one(found, "ul", class_="share-actions"))
     assert actions["Public page"] == f"{LMS}/microcred/credentials/{award.uuid}/"
     assert actions["Download (Open Badges 3.0 JSON)"] == f"{LMS}/microcred/credentials/{award.uuid}.json?download=1"

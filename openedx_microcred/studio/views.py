@@ -299,6 +299,7 @@ def _render_credential_form(request, form, course_key, credential=None, status=2
         "form": form,
         "course_key": course_key,
         "credential": credential,
+        "badge_image_url": issuance.badge_image_url(credential) if credential is not None else None,
         "urls": _credential_urls(credential, course_key) if credential is not None else None,
         "course_url": _course_list_url(course_key) if course_key else None,
     }

@@ -13,7 +13,7 @@ from opaque_keys.edx.keys import CourseKey
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from ... import catalog
+from ... import catalog, issuance
 from ...models import Credential
 
 
@@ -88,6 +88,13 @@ class PlatformTargetsField(serializers.JSONField):
     """The platform targets; the model checks their shape."""
 
 
+class BadgeImageField(serializers.FileField):
+    """An uploaded badge image; output: the URL it is served from (never the storage's own URL)."""
+
+    def to_representation(self, value):
+        return issuance.badge_image_url(value.instance) if value else None
+
+
 class CredentialSerializer(serializers.ModelSerializer):
     """
     A credential as the course team sees it. New credentials are drafts: ``state`` changes only
@@ -110,8 +117,8 @@ class CredentialSerializer(serializers.ModelSerializer):
         max_digits=5, decimal_places=1, required=False, allow_null=True, coerce_to_string=False,
     )
     # Checked by the model's own validator (PNG or SVG, size, safe SVG) when the credential is saved.
-    image = serializers.FileField(
-        required=False, allow_null=True, use_url=True,
+    image = BadgeImageField(
+        required=False, allow_null=True,
         help_text=_("The badge: a PNG or SVG of at most 512 KiB (multipart upload). Output: its absolute URL."),
     )
     is_stack = serializers.BooleanField(read_only=True, help_text=_("Whether the criteria require other credentials."))
@@ -171,7 +178,7 @@ class CredentialSerializer(serializers.ModelSerializer):
 class CredentialImageSerializer(serializers.ModelSerializer):
     """A badge image upload (multipart, field "image")."""
 
-    image = serializers.FileField(
+    image = BadgeImageField(
         allow_empty_file=False, help_text=_("The badge: a PNG or SVG of at most 512 KiB."),
     )
 

@@ -387,7 +387,7 @@ class Deployment:
         if accounts:
             env["SANDBOX_PLATFORM_ACCOUNTS"] = json.dumps({"credly": {
                 "backend": "credly", "base_url": self.credly.base_url, "token": self.credly.token,
-                "organization_id": self.credly.organization_id, "timeout": [5, 30]}})
+                "organization_id": self.credly.organization_id, "timeout": [5, 30], "organizations": ["Burst"]}})
         return env
 
     def start(self, name, argv, env):

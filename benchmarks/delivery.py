@@ -46,7 +46,7 @@ def run(count, error_rate, throttle_rate):
     with CredlyServer(per_page=100) as credly:
         settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly": {
             "backend": "credly", "base_url": credly.base_url, "organization_id": credly.organization_id,
-            "token": credly.token, "timeout": (2, 5)}}
+            "token": credly.token, "timeout": (2, 5), "organizations": ["Bench"]}}
         settings.MICROCRED_DELIVERY = {"rate_per_second": 0, "max_attempts": 12}
         credential = Credential.objects.create(
             slug="bench", title="Bench", org="Bench", state="active",

@@ -402,6 +402,21 @@ class CredentialAdmin(admin.ModelAdmin):
     def publish(self, request, queryset):
         drafts = list(queryset.filter(state=Credential.State.DRAFT))
         skipped = queryset.count() - len(drafts)
+        # This action sets the state without a full save: the organization rule the model's clean()
+        # applies to every save is applied here as well, so a draft that crosses lines stays a draft.
+        crossing = {}
+        for credential in drafts:
+            try:
+                problems = credential.organization_problems(credential.requirement())
+            except rules.InvalidCriteria as exc:
+                problems = {"criteria": exc.messages}
+            if problems:
+                crossing[credential.pk] = problems
+                self.message_user(request, _("'%(slug)s' was not published: %(problems)s") % {
+                    "slug": credential.slug,
+                    "problems": " ".join(str(m) for messages in problems.values() for m in messages),
+                }, messages.ERROR)
+        drafts = [c for c in drafts if c.pk not in crossing]
         if drafts:
             Credential.objects.filter(pk__in=[c.pk for c in drafts], state=Credential.State.DRAFT).update(
                 state=Credential.State.ACTIVE, modified=timezone.now()

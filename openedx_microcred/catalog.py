@@ -303,6 +303,7 @@ def load_catalog(entries, dry_run=False) -> LoadReport:
             for entry in parsed if "entry" not in entry.failed
         }
         _check_catalog_references(parsed)
+        _check_organizations(parsed, instances)
         errors = file_errors + [message for entry in parsed for message in entry.errors]
         if errors:
             raise InvalidCatalog(errors)
@@ -450,8 +451,8 @@ def _check_duplicates(parsed):
 def _clean_entry(entry, stored):
     """
     Run the model's field validation (Model.full_clean without clean(), whose reference check
-    only knows the stored catalog; the rest of clean() is done here and in
-    _check_catalog_references) and collect its errors. Return the unsaved instance.
+    only knows the stored catalog; the rest of clean() is done here, in _check_catalog_references
+    and in _check_organizations) and collect its errors. Return the unsaved instance.
     """
     instance = Credential(**entry.values)
     if stored is not None:
@@ -548,6 +549,31 @@ def _check_catalog_references(parsed):
             if entry is not None and not entry.errors:
                 for message in messages:
                     entry.error("criteria", message.removeprefix("criteria: "))
+
+
+def _check_organizations(parsed, instances):
+    """
+    The model's organization rule (Credential.organization_problems, which clean() applies on every
+    other way of saving) over the file: a required credential's organization is the file's entry
+    for it, or the stored credential's. Errors are recorded on the entries.
+    """
+    in_file = {e.values["slug"]: e.values.get("org") for e in parsed if "slug" in e.values and "org" in e.values}
+    referenced = {ref for e in parsed for _, ref in _leaves_requiring(e.tree)} - set(in_file)
+    credential_orgs = dict(Credential.objects.filter(slug__in=referenced).values_list("slug", "org"))
+    credential_orgs.update(in_file)
+    for entry in parsed:
+        instance = instances.get(entry.index)
+        if instance is None or entry.tree is None or "org" not in entry.values:
+            continue
+        for name, messages in instance.organization_problems(entry.tree, credential_orgs).items():
+            if name in entry.failed:
+                continue  # a finer error is already recorded on this field
+            for message in messages:
+                if name == "criteria":
+                    entry.errors.append(f"{entry.label}: {message}")  # each already starts with its path
+                    entry.failed.add(name)
+                else:
+                    entry.error(name, str(message))
 
 
 def _warnings(parsed, existing):

@@ -2,14 +2,16 @@
 
 import json
 
+from django.conf import settings
 from django.core import checks
 from django.db import DatabaseError
+
+from . import organizations, rules
+from .models import Credential
 
 
 @checks.register(checks.Tags.database)
 def check_catalog(app_configs=None, **kwargs):  # pylint: disable=unused-argument
-    from . import rules  # pylint: disable=import-outside-toplevel
-    from .models import Credential  # pylint: disable=import-outside-toplevel
 
     errors, trees = [], {}
     try:
@@ -36,8 +38,6 @@ def check_jwt_keys(app_configs=None, **kwargs):  # pylint: disable=unused-argume
     The REST API authenticates JWTs with edx-drf-extensions, which does not check the signature
     of an asymmetrically signed token when no public key set is configured.
     """
-    from django.conf import settings  # pylint: disable=import-outside-toplevel
-
     jwt_auth = getattr(settings, "JWT_AUTH", None)
     if isinstance(jwt_auth, dict) and jwt_auth.get("JWT_ISSUERS") and not jwt_auth.get("JWT_PUBLIC_SIGNING_JWK_SET"):
         return [checks.Warning(
@@ -55,8 +55,6 @@ def check_shared_platform_targets(app_configs=None, **kwargs):  # pylint: disabl
     badge or badge class): a learner who earns both gets one badge there (the platform refuses the
     second, and the delivery records the first), and revoking either takes it away for both.
     """
-    from .models import Credential  # pylint: disable=import-outside-toplevel
-
     try:
         credentials = list(Credential.objects.filter(state=Credential.State.ACTIVE)
                            .only("slug", "platform_targets").order_by("slug"))
@@ -76,3 +74,62 @@ def check_shared_platform_targets(app_configs=None, **kwargs):  # pylint: disabl
         )
         for target, slugs in by_target.items() if len(slugs) > 1
     ]
+
+
+@checks.register()
+def check_organization_settings(app_configs=None, **kwargs):  # pylint: disable=unused-argument
+    """
+    MICROCRED_ORGANIZATION_PAIRINGS has the shape {"B": ["A", ...]}, and every badge platform
+    account names the organizations it serves: an account without that list sends nothing.
+    """
+
+
+    errors = [checks.Error(message, id="openedx_microcred.E011") for message in
+              organizations.pairing_problems(getattr(settings, organizations.PAIRINGS_SETTING, None))]
+    errors.extend(
+        checks.Error(message, id="openedx_microcred.E012") for _name, message in
+        organizations.account_organization_problems(getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None))
+    )
+    return errors
+
+
+@checks.register(checks.Tags.database)
+def check_organization_lines(app_configs=None, **kwargs):  # pylint: disable=unused-argument
+    """
+    Stored credentials that cross organization lines (saved before the rule existed, or before an
+    operator removed a pairing or an account's organization): they cannot be saved or published
+    again as they are, and an operator upgrading needs to see them (docs/security.md).
+    """
+    try:
+        credentials = list(Credential.objects.only("slug", "org", "course_key", "state", "criteria",
+                                                   "platform_targets").order_by("slug"))
+    except DatabaseError:
+        return []  # not migrated yet
+    credential_orgs = {c.slug: c.org for c in credentials}
+    warnings = []
+    for credential in credentials:
+        try:
+            tree = credential.requirement()
+        except rules.InvalidCriteria:
+            continue  # E001 reports it
+        crossing = organizations.criteria_problems(credential.org, tree, credential_orgs)
+        if crossing:
+            warnings.append(checks.Warning(
+                f"Credential '{credential.slug}' ({credential.state}) of organization '{credential.org}' requires "
+                f"another organization's courses or credentials without a pairing: {' '.join(crossing)}",
+                hint="Remove those requirements, archive the credential, or allow the pairing in "
+                     f"{organizations.PAIRINGS_SETTING} if the organizations agreed to it. Until then it cannot be "
+                     "saved or published; an active one keeps being evaluated.",
+                id="openedx_microcred.W011",
+            ))
+        targets = [t for t in credential.platform_targets or () if isinstance(t, dict) and isinstance(t.get("account"), str)]
+        foreign = organizations.platform_target_problems(credential.org, targets)
+        if foreign:
+            warnings.append(checks.Warning(
+                f"Credential '{credential.slug}' ({credential.state}) of organization '{credential.org}': "
+                f"{' '.join(foreign)} Its awards are not sent there (each such delivery fails).",
+                hint="Point the credential at an account of its organization, or add the organization to the "
+                     "account's \"organizations\".",
+                id="openedx_microcred.W012",
+            ))
+    return warnings

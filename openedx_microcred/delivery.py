@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from . import backends
+from . import backends, organizations
 from .backends.base import BadgeRequest, DeliveryError, OutcomeUnknown, PermanentError, TransientError
 from .models import Delivery
 from .platform import get_platform
@@ -165,6 +165,11 @@ def deliver(delivery_id) -> AttemptResult | None:
         return claimed
     delivery = claimed
     try:
+        # The credential was checked against its accounts when saved; the operator may have
+        # changed the accounts since. Never send an organization's badge with another's account.
+        refusal = organizations.account_problem(delivery.account, delivery.award.credential.org)
+        if refusal:
+            raise PermanentError(f"not sent: {refusal}")
         backend = backends.get_backend(delivery.account)
         request = badge_request(delivery)
         if delivery.action == Delivery.Action.ISSUE:
@@ -261,7 +266,8 @@ def _redacted(delivery, text):
 def check_targets(account=None):
     """
     (credential slug, account, problem) for every platform target of an active credential that the
-    platform would refuse: an unknown account, a missing or unknown template / group / badge.
+    platform would refuse, or that would not be sent: an unknown account, an account that does not
+    serve the credential's organization, a missing or unknown template / group / badge.
     """
     from .models import Credential  # pylint: disable=import-outside-toplevel
 
@@ -273,6 +279,10 @@ def check_targets(account=None):
                 continue
             if name not in _accounts():
                 problems.append((credential.slug, name, "no such account in MICROCRED_PLATFORM_ACCOUNTS"))
+                continue
+            refusal = organizations.account_problem(name, credential.org)
+            if refusal:
+                problems.append((credential.slug, name, refusal))
                 continue
             try:
                 found = backends.get_backend(name).validate_target(target)

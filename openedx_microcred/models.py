@@ -15,7 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from opaque_keys.edx.django.models import CourseKeyField
 
-from . import rules
+from . import organizations, rules
 from .images import UPLOAD_TO, validate_badge_image
 
 
@@ -146,10 +146,37 @@ class Credential(models.Model):
             stored_slug = Credential.objects.filter(pk=self.pk).values_list("slug", flat=True).first()
             if stored_slug and stored_slug != self.slug:
                 raise ValidationError({"slug": _("The slug cannot change: criteria, files and awards refer to it.")})
+        problems = self.organization_problems(tree)
+        if problems:
+            raise ValidationError(problems)
         # References and cycles are checked against the rest of the catalog.
         from .catalog import check_references  # pylint: disable=import-outside-toplevel  (catalog imports models)
 
         check_references({self.slug: tree})
+
+
+    def organization_problems(self, tree, credential_orgs=None) -> dict:
+        """
+        field → messages for what crosses organization lines (docs/security.md): an org other than
+        its course's, a requirement on another organization's course or credential without an
+        operator's pairing, a badge platform account that is unknown or does not serve the org.
+        ``credential_orgs`` (slug → org of the required credentials) defaults to the stored catalog;
+        the catalog loader passes the file's too.
+        """
+        problems = {}
+        course_org = organizations.course_org(self.course_key) if self.course_key else None
+        if course_org is not None and self.org != course_org:
+            problems["org"] = [_("The course %(course)s belongs to organization '%(org)s'.")
+                               % {"course": self.course_key, "org": course_org}]
+        if credential_orgs is None:
+            credential_orgs = dict(Credential.objects.filter(slug__in=tree.credentials()).values_list("slug", "org"))
+        criteria = organizations.criteria_problems(self.org, tree, credential_orgs)
+        if criteria:
+            problems["criteria"] = criteria
+        targets = organizations.platform_target_problems(self.org, self.platform_targets)
+        if targets:
+            problems["platform_targets"] = targets
+        return problems
 
 
 class CourseDependency(models.Model):

@@ -53,7 +53,7 @@ def credly(settings):
     with CredlyServer() as server:
         settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly": {
             "backend": "credly", "base_url": server.base_url, "organization_id": server.organization_id,
-            "token": server.token, "timeout": (1, 1),
+            "token": server.token, "timeout": (1, 1), "organizations": ["DemoX"],
         }}
         settings.MICROCRED_DELIVERY = {"backoff_base": 1.0, "backoff_cap": 4.0, "max_attempts": 4,
                                        "rate_per_second": 0}
@@ -74,12 +74,13 @@ def platforms_with_basics(settings, make_credential):
     with CredlyServer() as credly, AccredibleServer() as accredible, OBFServer() as obf, BadgrServer() as badgr:
         settings.MICROCRED_PLATFORM_ACCOUNTS = {
             "credly": {"backend": "credly", "base_url": credly.base_url, "organization_id": credly.organization_id,
-                       "token": credly.token},
-            "accredible": {"backend": "accredible", "base_url": accredible.base_url, "api_key": accredible.api_key},
+                       "token": credly.token, "organizations": ["DemoX"]},
+            "accredible": {"backend": "accredible", "base_url": accredible.base_url, "api_key": accredible.api_key,
+                           "organizations": ["DemoX"]},
             "obf": {"backend": "obf", "base_url": obf.base_url, "client_id": obf.client_id,
-                    "client_secret": obf.client_secret},
+                    "client_secret": obf.client_secret, "organizations": ["DemoX"]},
             "badgr": {"backend": "badgr", "base_url": badgr.base_url, "username": badgr.username,
-                      "password": badgr.password},
+                      "password": badgr.password, "organizations": ["DemoX"]},
         }
         settings.MICROCRED_DELIVERY = {"rate_per_second": 0}
         make_credential("basics", {"type": "course_passed", "course": C1}, platform_targets=[

@@ -21,6 +21,7 @@ from openedx_microcred.models import Award, CourseDependency, Credential, Learne
 from . import events
 from .conftest import C1, C2, C3
 
+OTHER_C3 = "course-v1:OtherX+PY103+2026"
 ADMIN = "admin:openedx_microcred_{}_{}"
 GRADE_EVENT_ID = "3f1c7a52-6a3e-4d5e-9b7a-111111111111"
 GRADE_EVENT_UUID = uuid.UUID(GRADE_EVENT_ID)
@@ -56,7 +57,7 @@ def catalog(learner, make_credential, on_commit):
         ]},
         stack_kind=Credential.StackKind.VERTICAL,
     )
-    draft = make_credential("py-draft", {"type": "course_completion", "course": C3, "min_percent": 75},
+    draft = make_credential("py-draft", {"type": "course_completion", "course": OTHER_C3, "min_percent": 75},
                             state=Credential.State.DRAFT, org="OtherX")
     with on_commit():
         assert events.passing(learner, C1) == "applied"
@@ -210,7 +211,7 @@ def test_credential_search_and_filters(admin_client, catalog):
 
 
 def test_credential_search_by_course_key(admin_client, catalog):
-    catalog["draft"].course_key = C3
+    catalog["draft"].course_key = OTHER_C3
     catalog["draft"].save()
     assert [c.slug for c in results(admin_client, "credential", q="PY103")] == ["py-draft"]
 
@@ -385,7 +386,7 @@ def test_publish_and_archive(admin_client, catalog):
 
 def test_publishing_a_stack_over_a_draft_warns(admin_client, catalog, make_credential):
     stack = make_credential("py-draft-stack", {"type": "credential", "credential": "py-draft"},
-                            state=Credential.State.DRAFT)
+                            state=Credential.State.DRAFT, org="OtherX")
     response = action(admin_client, "credential", "publish", [stack])
     assert any("'py-draft-stack' requires 'py-draft', which is not active" in m for m in msgs(response))
 

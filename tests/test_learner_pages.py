@@ -167,8 +167,8 @@ def test_the_linkedin_link_is_the_same_on_the_public_page_and_the_learner_page(c
 def test_a_badge_delivered_to_a_platform_links_to_it_there(client, ada_passed_c1, settings):
     settings.MICROCRED_PLATFORM_ACCOUNTS = {
         "credly": {"backend": "credly", "base_url": "https://sandbox-api.credly.com/v1/",
-                   "organization_id": "org", "token": "secret-token"},
-        "obf": {"backend": "obf", "client_id": "c", "client_secret": "s"},
+                   "organization_id": "org", "token": "secret-token", "organizations": ["DemoX"]},
+        "obf": {"backend": "obf", "client_id": "c", "client_secret": "s", "organizations": ["DemoX"]},
     }
     award = Award.objects.get(user=ada_passed_c1, credential__slug="foundations")
     now = timezone.now()

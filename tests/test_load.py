@@ -513,7 +513,8 @@ def test_the_readme_example_loads(db, tmp_path):
     assert set(Credential.objects.values_list("slug", flat=True)) == {"python-foundations", "python-silver"}
 
 
-def test_platform_targets_load_and_are_checked(db, tmp_path):
+def test_platform_targets_load_and_are_checked(db, tmp_path, settings):
+    settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly": {"backend": "credly", "organizations": ["X"]}}
     good = tmp_path / "good.yaml"
     good.write_text(
         "credentials:\n"

@@ -132,9 +132,12 @@ def test_the_sweeps_are_scheduled_even_where_the_platform_defines_no_beat_schedu
     assert "platform.task" in existing.CELERYBEAT_SCHEDULE and set(common.BEAT_SCHEDULE) <= set(existing.CELERYBEAT_SCHEDULE)
 
 
-def test_system_check_warns_of_credentials_sharing_one_badge_upstream(db, make_credential):
+def test_system_check_warns_of_credentials_sharing_one_badge_upstream(db, make_credential, settings):
     from openedx_microcred.checks import check_shared_platform_targets
     from openedx_microcred.models import Credential
+
+    settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly": {"backend": "credly", "organizations": ["DemoX"]},
+                                            "accredible": {"backend": "accredible", "organizations": ["*"]}}
 
     course = {"type": "course_passed", "course": "course-v1:DemoX+PY101+2026"}
     make_credential("a", course, platform_targets=[{"account": "credly", "template_id": "t-1"}])

@@ -16,7 +16,7 @@ QUERY_BUDGET = 40
 def grow_catalog(make_credential, start, stop):
     for i in range(start, stop):
         course = f"course-v1:Other+C{i % 500}+2026"
-        make_credential(f"other-{i}", {"type": "course_grade", "course": course, "min_percent": 60})
+        make_credential(f"other-{i}", {"type": "course_grade", "course": course, "min_percent": 60}, org="Other")
 
 
 def event_queries(learner_name, on_commit):
@@ -34,7 +34,7 @@ def test_queries_per_event_do_not_grow_with_credentials(db, make_credential, on_
     make_credential("a", {"type": "course_passed", "course": C1})
     make_credential("b", {"type": "any", "of": [{"type": "course_passed", "course": C1}, {"type": "certificate", "course": C1}]})
     make_credential("c", {"type": "any", "of": [{"type": "course_passed", "course": C1},
-                                                {"type": "course_passed", "course": "course-v1:Other+C1+2026"}]})
+                                                {"type": "course_passed", "course": "course-v1:DemoX+C1B+2026"}]})
     make_credential("stack", {"type": "all", "of": [{"type": "credential", "credential": s} for s in "abc"]})
     grow_catalog(make_credential, 4, 10)
     at_10 = event_queries("first", on_commit)

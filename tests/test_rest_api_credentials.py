@@ -53,6 +53,12 @@ def _media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def _accounts(settings):
+    """The badge platform account the course team's credentials name, serving their organization."""
+    settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly-demo": {"backend": "credly", "organizations": ["DemoX"]}}
+
+
 @pytest.fixture
 def users(db, learner):
     """One user per kind of caller; course roles on C1 unless said otherwise."""

@@ -22,8 +22,12 @@ DEFAULTS = {
     "MICROCRED_KEY_ENCRYPTION_KEYS": [],
     # Base64 of a 32-byte Ed25519 private key, for operators who keep the signing key out of the database.
     "MICROCRED_SIGNING_KEY": "",
-    # Badge platform accounts: {"name": {"backend": "credly"|"accredible"|"obf"|"badgr", "base_url": ..., secrets}}.
+    # Badge platform accounts: {"name": {"backend": "credly"|"accredible"|"obf"|"badgr", "base_url": ..., secrets,
+    # "organizations": ["MyOrgX", ...] (the organizations whose credentials may use it; ["*"]: every one)}}.
     "MICROCRED_PLATFORM_ACCOUNTS": {},
+    # Organizations are isolated: {"B": ["A"]} lets credentials of organization B require courses and
+    # credentials of A (one way only). Empty: each organization's criteria stay inside it (docs/security.md).
+    "MICROCRED_ORGANIZATION_PAIRINGS": {},
     # Delivery policy overrides: max_attempts, backoff_base, backoff_cap, rate_per_second, stale_sending.
     "MICROCRED_DELIVERY": {},
     # Seconds a changed fact may wait for its learner's evaluation before the sweep queues it again.

@@ -346,7 +346,8 @@ class Site:
 
     def accounts(self, timeout=(2, 5)):
         return {"credly": {"backend": "credly", "base_url": self.credly.base_url, "token": self.credly.token,
-                           "organization_id": self.credly.organization_id, "timeout": list(timeout)}}
+                           "organization_id": self.credly.organization_id, "timeout": list(timeout),
+                           "organizations": ["IT"]}}
 
     def env(self, *, db_port=None, broker_port=None, accounts=True, **extra):
         """A Django process of this site; ``accounts=False``: no badge platform configured (the LMS)."""

@@ -33,9 +33,9 @@ OLD_KEK = base64.urlsafe_b64encode(b"o" * 32).decode()
 SIGNING_KEY = base64.b64encode(b"s" * 32).decode()
 TRICKY_SECRET = 'it\'s a "secret" \\ with {braces}, #hash and\na newline'
 ACCOUNTS = {
-    "credly": {"backend": "credly", "organization_id": "org-1", "api_key": TRICKY_SECRET},
+    "credly": {"backend": "credly", "organization_id": "org-1", "api_key": TRICKY_SECRET, "organizations": ["DemoX"]},
     "obf": {"backend": "obf", "base_url": "https://openbadgefactory.com", "client_id": "c-1",
-            "client_secret": "obf-client-secret-value"},
+            "client_secret": "obf-client-secret-value", "organizations": ["*"]},
 }
 GIT_REQUIREMENT = "openedx-microcred @ git+https://github.com/example/openedx-microcred@v" + PACKAGE_VERSION
 CUSTOM_CONFIG = {

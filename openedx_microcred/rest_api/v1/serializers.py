@@ -147,19 +147,16 @@ class CredentialSerializer(serializers.ModelSerializer):
         return sorted(c.slug for c in obj.requires.all())
 
     def validate(self, attrs):
-        """The organization is the course's: derived when left out, refused when it differs."""
+        """
+        The organization is the course's: derived when left out. One that differs is refused by the
+        model's clean() (every way of saving checks it there), as a 400 on "org".
+        """
         instance = self.instance
         if instance is not None and "course_key" not in attrs and "org" not in attrs:
             return attrs
         course_key = attrs["course_key"] if "course_key" in attrs else getattr(instance, "course_key", None)
         if course_key:
-            if "org" not in attrs:
-                attrs["org"] = course_key.org
-            elif attrs["org"] != course_key.org:
-                raise serializers.ValidationError({"org": [
-                    _("The course %(course)s belongs to organization '%(org)s'.")
-                    % {"course": course_key, "org": course_key.org}
-                ]})
+            attrs.setdefault("org", course_key.org)
         elif not attrs.get("org", getattr(instance, "org", "")):
             raise serializers.ValidationError({"org": [
                 _("An organization-level credential (without course_key) needs an org.")

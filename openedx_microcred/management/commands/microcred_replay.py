@@ -32,6 +32,7 @@ UNPARSEABLE = "unparseable"
 # Rejected lines named one by one on stderr; the summary counts them all.
 MAX_REJECTIONS_LISTED = 50
 MAX_REASON_CHARS = 1000
+JSON_WHITESPACE = " \t\r\n"
 
 
 class Command(BaseCommand):
@@ -75,7 +76,7 @@ class Command(BaseCommand):
         )
         for number, raw, size in read_lines(stream, MAX_EVENT_LINE_BYTES):
             line, problem = _decode(raw, size)
-            if line.strip():
+            if line.strip(JSON_WHITESPACE):  # any other character makes a line to read or to reject
                 outcome, reason = self._process(line, number, problem)
                 counts["read"] += 1
                 counts[outcome] += 1

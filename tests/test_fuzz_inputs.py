@@ -63,6 +63,14 @@ def test_any_catalog_structure_loads_or_is_a_command_error(tmp_path_factory, doc
         assert Credential.objects.count() == before
 
 
+def _alias_chain(levels, width):
+    """YAML whose every level repeats the previous one ``width`` times by alias: width ** levels values."""
+    lines = ["l0: &l0 [lol]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]" for i in range(1, levels + 1)]
+    lines.append(f"credentials: [{{slug: s, title: T, org: O, criteria: *l{levels}}}]")
+    return "\n".join(lines).encode()
+
+
 @pytest.mark.django_db
 @FUZZ
 @given(content=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode),
@@ -70,7 +78,10 @@ def test_any_catalog_structure_loads_or_is_a_command_error(tmp_path_factory, doc
                                                    "]", ": ", "slug: x", "!!python/object:os.system", "\n",
                                                    "!!binary", "2026-13-45", "1" * 5000, "? ", "|", ">", "'",
                                                    '"', "#", "---", "..."]),
-                                  max_size=40).map(lambda parts: "".join(parts).encode())),
+                                  max_size=40).map(lambda parts: "".join(parts).encode()),
+                         st.builds(lambda depth, opener: opener * depth, st.integers(1, 20_000),
+                                   st.sampled_from([b"[", b"{a: ", b"- ", b'{"a": '])),
+                         st.builds(_alias_chain, st.integers(1, 12), st.integers(1, 9))),
        suffix=st.sampled_from([".yaml", ".json"]))
 def test_any_catalog_file_loads_or_is_a_command_error(tmp_path_factory, content, suffix):
     path = tmp_path_factory.mktemp("catalog") / f"catalog{suffix}"

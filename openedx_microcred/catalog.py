@@ -420,8 +420,14 @@ def _convert(entry, name, kind, value):
         entry.error(name, "must be a list of non-empty strings")
     elif kind == _CRITERIA:
         try:
+            # Before json.dumps, which recurses: the size and depth limits, measured iteratively.
+            rules.check_criteria_size(value)
             # What the JSONField stores; also turns YAML-only values (dates...) into an error.
             value = json.loads(json.dumps(value))
+        except rules.InvalidCriteria as exc:
+            entry.errors.extend(f"{entry.label}: {message}" for message in exc.messages)
+            entry.failed.add(name)
+            return _INVALID
         except (TypeError, ValueError) as exc:
             entry.error(name, f"must be JSON data: {exc}")
             return _INVALID

@@ -35,6 +35,8 @@ from openedx_events.event_bus.avro.deserializer import AvroSignalDeserializer
 from openedx_events.event_bus.avro.serializer import AvroSignalSerializer
 from openedx_events.tooling import OpenEdxPublicSignal, load_all_signals
 
+from .limits import MAX_EVENT_LINE_BYTES, MAX_JSON_DEPTH, JSONLimitExceeded, loads_bounded
+
 # An event type none of our receivers listens to.
 IGNORED = "ignored"
 
@@ -144,7 +146,9 @@ def parse_line(line):
     Raises InvalidEventLine for anything that is not a complete, known, deserializable event.
     """
     try:
-        event = json.loads(line)
+        event = loads_bounded(line, MAX_JSON_DEPTH, MAX_EVENT_LINE_BYTES)
+    except JSONLimitExceeded as exc:
+        raise InvalidEventLine(f"cannot be read: {exc}") from exc
     except (TypeError, ValueError) as exc:
         raise InvalidEventLine(f"invalid JSON: {exc}") from exc
     return parse_event(event)
@@ -313,7 +317,7 @@ def resend_rejected(rejected):
     payload = rejected.payload or {}
     if "line" in payload and "data" not in payload:
         try:
-            payload = json.loads(payload["line"])
+            payload = loads_bounded(payload["line"], MAX_JSON_DEPTH, MAX_EVENT_LINE_BYTES)
         except (TypeError, ValueError) as exc:
             raise InvalidEventLine(f"the kept line is not JSON: {exc}") from exc
     signal, metadata, kwargs = parse_event(payload)

@@ -6,6 +6,8 @@ the award, the credential, the platform and the settings, signs with the issuer'
 stores the signed document on the award. Issuing is idempotent: an award is signed once.
 """
 
+import hashlib
+import json
 import logging
 import random
 from dataclasses import dataclass, field
@@ -302,10 +304,41 @@ def _status_list_for(url):
     return status_list_document(int(url[len(prefix):]))
 
 
+# How long a valid signature stays known (the public page of an award re-reads it from here).
+VERIFIED_PROOF_SECONDS = 24 * 3600
+
+
+def _verified_proof(signed: dict, resolve, did_documents) -> proof.ProofResult:
+    """
+    ``proof.verify_proof``, remembered in Django's cache for signatures found valid.
+
+    Checking a proof canonicalizes the whole document (JSON-LD), the costly part of showing a
+    credential's public page. The key is a SHA-256 of the signed document and of the DID documents
+    its verification method is resolved with, so any change to either (another document, a
+    re-issue, a rotated did:web key) is checked afresh; a revocation changes the status list, whose
+    bit is read on every call. Only valid results are kept: nothing that fails is trusted later.
+    """
+    try:
+        digest = hashlib.sha256(json.dumps([signed, did_documents], sort_keys=True, ensure_ascii=False,
+                                           separators=(",", ":")).encode("utf-8", "surrogatepass")).hexdigest()
+    except (TypeError, ValueError):
+        return proof.verify_proof(signed, resolve)  # not JSON data: it cannot verify, nothing to keep
+    key = f"microcred.verified_proof.{digest}"
+    method = cache.get(key)
+    if method is not None:
+        return proof.ProofResult(True, None, method)
+    result = proof.verify_proof(signed, resolve)
+    if result.valid:
+        cache.set(key, result.verification_method, VERIFIED_PROOF_SECONDS)
+    return result
+
+
 def verify_credential(credential: dict, now=None) -> VerificationResult:
     """
     Check a credential we issued, without trusting anything but the signature: the proof, the
-    signature of the revocation list and its bit, and the validity period.
+    signature of the revocation list and its bit, and the validity period. A signature already
+    found valid is not checked again (``_verified_proof``); the revocation bit and the validity
+    period are read on every call.
     """
     now = now or datetime.now(dt_timezone.utc)
     checks = {}
@@ -318,7 +351,7 @@ def verify_credential(credential: dict, now=None) -> VerificationResult:
         checks[name] = reason
         return VerificationResult(False, checks, name, reason)
 
-    signature = proof.verify_proof(credential, resolve)
+    signature = _verified_proof(credential, resolve, did_documents)
     if not signature.valid:
         return result("signature", signature.reason + (f" ({signature.detail})" if signature.detail else ""))
     checks["signature"] = "ok"
@@ -327,7 +360,7 @@ def verify_credential(credential: dict, now=None) -> VerificationResult:
     if entry:
         try:
             list_credential = _status_list_for(entry.get("statusListCredential", ""))
-            list_proof = proof.verify_proof(list_credential, resolve)
+            list_proof = _verified_proof(list_credential, resolve, did_documents)
             if not list_proof.valid:
                 return result("revocation", f"the status list's signature is not valid: {list_proof.reason}")
             bits = list_credential["credentialSubject"]["encodedList"]

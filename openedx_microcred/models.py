@@ -6,16 +6,17 @@ The rules themselves live in ``rules.py`` (pure Python); these models only store
 decides.
 """
 
+import json
 import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from opaque_keys.edx.django.models import CourseKeyField
 
-from . import organizations, rules
+from . import limits, organizations, rules
 from .images import UPLOAD_TO, validate_badge_image
 
 
@@ -26,9 +27,15 @@ def platform_target_problems(targets):
     """What is wrong with a credential's platform targets (their shape; the platforms check the rest)."""
     if not isinstance(targets, list):
         return [_("Platform targets are a list of objects, each with an 'account'.")]
+    if len(targets) > limits.MAX_PLATFORM_TARGETS:
+        return [_("At most %(max)d platform targets, not %(count)d.")
+                % {"max": limits.MAX_PLATFORM_TARGETS, "count": len(targets)}]
     problems, seen = [], set()
     for index, target in enumerate(targets):
-        if not isinstance(target, dict) or not isinstance(target.get("account"), str) or not target["account"]:
+        if _target_too_large(target):
+            problems.append(_("platform_targets[%(i)d]: its settings are larger than %(max)d bytes of JSON.")
+                            % {"i": index, "max": limits.MAX_PLATFORM_TARGET_BYTES})
+        elif not isinstance(target, dict) or not isinstance(target.get("account"), str) or not target["account"]:
             problems.append(_("platform_targets[%(i)d]: an object with the name of a platform account "
                               "('account') is required.") % {"i": index})
         elif target["account"] in seen:
@@ -37,6 +44,35 @@ def platform_target_problems(targets):
         else:
             seen.add(target["account"])
     return problems
+
+
+def _target_too_large(target):
+    # Measured without recursion first: json.dumps of deeply nested settings would exhaust the stack.
+    if limits.structure_exceeds(target, limits.MAX_JSON_DEPTH, limits.MAX_PLATFORM_TARGET_BYTES):
+        return True
+    try:
+        return len(json.dumps(target, ensure_ascii=False).encode()) > limits.MAX_PLATFORM_TARGET_BYTES
+    except (TypeError, ValueError):
+        return False  # not JSON data: the shape check or the JSONField says so
+
+
+def validate_learning_outcomes(value):
+    """At most MAX_LEARNING_OUTCOMES outcomes, each a string of at most MAX_LEARNING_OUTCOME_LENGTH."""
+    if not isinstance(value, list):
+        raise ValidationError(_("Learning outcomes are a list of texts."), code="invalid")
+    if len(value) > limits.MAX_LEARNING_OUTCOMES:
+        raise ValidationError(
+            _("At most %(max)d learning outcomes, not %(count)d.")
+            % {"max": limits.MAX_LEARNING_OUTCOMES, "count": len(value)}, code="max_outcomes")
+    problems = []
+    for index, outcome in enumerate(value):
+        if not isinstance(outcome, str):
+            problems.append(_("Learning outcome %(n)d is not a text.") % {"n": index + 1})
+        elif len(outcome) > limits.MAX_LEARNING_OUTCOME_LENGTH:
+            problems.append(_("Learning outcome %(n)d has %(length)d characters; at most %(max)d are allowed.")
+                            % {"n": index + 1, "length": len(outcome), "max": limits.MAX_LEARNING_OUTCOME_LENGTH})
+    if problems:
+        raise ValidationError(problems, code="outcome_length")
 
 
 class Credential(models.Model):
@@ -59,8 +95,12 @@ class Credential(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     slug = models.SlugField(max_length=100, unique=True, help_text=_("Stable identifier, used in criteria and files."))
-    title = models.CharField(max_length=255)
-    description = models.TextField(blank=True)
+    # Every text and list that reaches the signed document and the public page is bounded
+    # (limits.py, docs/limits.md): one award's page never costs more than these many bytes.
+    title = models.CharField(max_length=limits.MAX_TITLE_LENGTH)
+    # A TextField's max_length only sizes form fields: the validator enforces it.
+    description = models.TextField(blank=True, max_length=limits.MAX_DESCRIPTION_LENGTH,
+                                   validators=[MaxLengthValidator(limits.MAX_DESCRIPTION_LENGTH)])
     image = models.FileField(
         upload_to=UPLOAD_TO, blank=True, validators=[validate_badge_image],
         help_text=_("The badge: a PNG or SVG of at most 512 KiB."),
@@ -77,22 +117,27 @@ class Credential(models.Model):
     )
     stack_kind = models.CharField(max_length=16, choices=StackKind.choices, default=StackKind.NONE, blank=True)
     validity_days = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1, _("An award is valid for at least one day."))],
+        null=True, blank=True,
         help_text=_("Days an award stays valid; empty for no expiry."),
+        validators=[MinValueValidator(1, _("An award is valid for at least one day.")),
+                    MaxValueValidator(limits.MAX_VALIDITY_DAYS)],
     )
 
     # The EU Council Recommendation (2022) elements a microcredential describes.
-    learning_outcomes = models.JSONField(default=list, blank=True)
-    workload_hours = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(0)])
+    learning_outcomes = models.JSONField(default=list, blank=True, validators=[validate_learning_outcomes])
+    workload_hours = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(limits.MAX_WORKLOAD_HOURS)])
     ects_credits = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     eqf_level = models.PositiveSmallIntegerField(
         null=True, blank=True,
         validators=[MinValueValidator(1, _EQF_RANGE), MaxValueValidator(8, _EQF_RANGE)],
         help_text=_("EQF level, 1 to 8."),
     )
-    assessment_type = models.CharField(max_length=255, blank=True)
-    participation_form = models.CharField(max_length=255, blank=True, help_text=_("Online, onsite or blended."))
-    quality_assurance = models.TextField(blank=True)
+    assessment_type = models.CharField(max_length=limits.MAX_SHORT_TEXT_LENGTH, blank=True)
+    participation_form = models.CharField(max_length=limits.MAX_SHORT_TEXT_LENGTH, blank=True,
+                                          help_text=_("Online, onsite or blended."))
+    quality_assurance = models.TextField(blank=True, max_length=limits.MAX_QUALITY_ASSURANCE_LENGTH,
+                                         validators=[MaxLengthValidator(limits.MAX_QUALITY_ASSURANCE_LENGTH)])
     identity_verified = models.BooleanField(default=False)
 
     # Where awards are pushed: [{"account": "<MICROCRED_PLATFORM_ACCOUNTS name>", ...platform settings

@@ -3,7 +3,7 @@ The rules engine: pure Python, no ORM, no I/O.
 
 A credential's criteria is a tree. Leaves are requirements on learner facts (course passed, grade,
 completion, certificate, enrollment) or on another credential (which is what makes stacks); groups
-combine children as all-of, any-of or at-least-N, nested to any depth.
+combine children as all-of, any-of or at-least-N, nested up to ``limits.MAX_CRITERIA_DEPTH`` levels.
 
 The JSON form stored on a credential and accepted by ``microcred_load``::
 
@@ -38,6 +38,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
+
+from .limits import MAX_CRITERIA_DEPTH, MAX_CRITERIA_NODES, MAX_CRITERIA_VALUES
 
 # Kinds of learner facts. One fact per (learner, course, kind): the latest value.
 GRADE = "grade"
@@ -343,8 +345,42 @@ def _only(data, allowed, where):
         _fail(where, _("unknown field(s) %(fields)s") % {"fields": ", ".join(unknown)})
 
 
+def check_criteria_size(data, where="criteria"):
+    """
+    Raise InvalidCriteria if the JSON form nests requirements deeper than MAX_CRITERIA_DEPTH or
+    holds more than MAX_CRITERIA_NODES requirements (or MAX_CRITERIA_VALUES values in all).
+    Measured without recursion, before anything recursive (the parser, repr, json) sees the data.
+    """
+    # Each group is an object holding a list, so requirement level d is container depth 2d - 1; a
+    # leaf's own list ("modes") is one more.
+    max_containers = 2 * MAX_CRITERIA_DEPTH
+    stack, values, nodes = [(data, 1)], 0, 0
+    while stack:
+        item, depth = stack.pop()
+        values += 1
+        if isinstance(item, Mapping):
+            nodes += 1
+            children = list(item.values())
+        elif isinstance(item, (list, tuple)):
+            children = list(item)
+        else:
+            continue
+        if depth > max_containers:
+            _fail(where, _("requirements are nested deeper than %(max)d levels") % {"max": MAX_CRITERIA_DEPTH})
+        if nodes > MAX_CRITERIA_NODES:
+            _fail(where, _("more than %(max)d requirements") % {"max": MAX_CRITERIA_NODES})
+        if values + len(stack) + len(children) > MAX_CRITERIA_VALUES:
+            _fail(where, _("more than %(max)d values in all") % {"max": MAX_CRITERIA_VALUES})
+        stack.extend((child, depth + 1) for child in children)
+
+
 def parse_criteria(data, where="criteria") -> Requirement:
     """Build a requirement tree from its JSON form, or raise InvalidCriteria saying where."""
+    check_criteria_size(data, where)
+    return _parse(data, where)
+
+
+def _parse(data, where) -> Requirement:
     if not isinstance(data, Mapping):
         _fail(where, _("must be an object with a 'type', not %(type)s") % {"type": type(data).__name__})
     kind = data.get("type")
@@ -353,7 +389,7 @@ def parse_criteria(data, where="criteria") -> Requirement:
         children = data.get("of")
         if not isinstance(children, list) or not children:
             _fail(f"{where}.of", _("a group needs a non-empty list of requirements"))
-        parsed = tuple(parse_criteria(child, f"{where}.of[{i}]") for i, child in enumerate(children))
+        parsed = tuple(_parse(child, f"{where}.of[{i}]") for i, child in enumerate(children))
         n = 0
         if kind == AT_LEAST:
             n = data.get("n")

@@ -21,7 +21,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
-from . import api, delivery, images, issuance, retirement
+from . import api, delivery, images, issuance, limits, retirement
 from .models import Award, Credential, StatusList
 from .openbadges import document
 
@@ -238,7 +238,7 @@ def extension_context(request):
 def credly_webhook(request, account):
     """Credly's event notifications: confirmed with Credly before anything changes (see delivery.py)."""
     try:
-        body = json.loads(request.body or b"{}")
+        body = limits.loads_bounded(request.body or b"{}")
     except ValueError:
         return JsonResponse({"detail": "the body is not JSON"}, status=400)
     try:

@@ -14,7 +14,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_lazy as _
 
-from .. import rules
+from .. import limits, rules
 from ..images import MAX_BYTES, validate_badge_image
 from ..models import Credential, platform_target_problems
 
@@ -176,7 +176,7 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
     def clean_criteria(self):
         text = self.cleaned_data["criteria"]
         try:
-            data = json.loads(text)
+            data = limits.loads_bounded(text)
         except ValueError as exc:
             raise ValidationError(gettext("The criteria are not valid JSON: %(error)s") % {"error": exc}) from exc
         try:
@@ -193,7 +193,7 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
         if not text:
             return []
         try:
-            targets = json.loads(text)
+            targets = limits.loads_bounded(text)
         except ValueError as exc:
             message = gettext("The badge platforms are not valid JSON: %(error)s") % {"error": exc}
             raise ValidationError(message) from exc

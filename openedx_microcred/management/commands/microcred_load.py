@@ -19,6 +19,9 @@ import yaml
 from django.core.management.base import BaseCommand, CommandError
 
 from openedx_microcred.catalog import InvalidCatalog, load_catalog
+from openedx_microcred.limits import (
+    MAX_CATALOG_BYTES, MAX_CATALOG_DEPTH, MAX_CATALOG_VALUES, JSONLimitExceeded, loads_bounded,
+)
 
 YAML_SUFFIXES = (".yaml", ".yml")
 JSON_SUFFIXES = (".json",)
@@ -70,20 +73,29 @@ def read_catalog_file(path: Path):
             f"a catalog is {', '.join(YAML_SUFFIXES + JSON_SUFFIXES)}"
         )
     try:
+        size = path.stat().st_size
+        if size > MAX_CATALOG_BYTES:
+            raise CommandError(f"{path}: the file has {size} bytes; a catalog file has at most {MAX_CATALOG_BYTES}")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"Cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
     try:
         if suffix in JSON_SUFFIXES:
-            document = json.loads(text, object_pairs_hook=_unique_keys_object)
+            document = loads_bounded(text, MAX_CATALOG_DEPTH, MAX_CATALOG_BYTES, object_pairs_hook=_unique_keys_object)
         else:
-            document = yaml.load(text, Loader=_UniqueKeySafeLoader)  # a SafeLoader: plain data only
+            document = yaml.load(text, Loader=_CatalogLoader)  # a SafeLoader: plain data only
+    except JSONLimitExceeded as exc:
+        raise CommandError(f"{path}: cannot be read: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise CommandError(f"{path}: not valid JSON: {exc}") from exc
     except yaml.YAMLError as exc:
         raise CommandError(f"{path}: not valid YAML: {exc}") from exc
     except _DuplicateKey as exc:
         raise CommandError(f"{path}: {exc}") from exc
+    except (ValueError, OverflowError) as exc:
+        # A scalar that resolves to a type its text cannot make: a date such as 2026-13-45, an
+        # integer longer than Python converts.
+        raise CommandError(f"{path}: not valid YAML: a value cannot be read: {exc}") from exc
     if not isinstance(document, dict):
         raise CommandError(
             f"{path}: the top level must be a mapping with a 'credentials' list, not {type(document).__name__}"
@@ -125,3 +137,56 @@ class _UniqueKeySafeLoader(yaml.SafeLoader):  # pylint: disable=too-many-ancesto
                     )
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+class _CatalogLoader(_UniqueKeySafeLoader):  # pylint: disable=too-many-ancestors
+    """
+    The catalog's YAML loader: anchors and aliases (and ``<<`` merge keys) work, but the document
+    they stand for is bounded: at most MAX_CATALOG_VALUES values and MAX_CATALOG_DEPTH levels once
+    every alias is expanded, and no alias to a node that contains it.
+
+    An alias repeats a node without repeating its text, so a few hundred bytes can stand for
+    billions of values ("billion laughs"). Each node's expanded size is added up as it is composed,
+    before anything is built from it, so such a file fails at once. The composer recurses, so the
+    written depth is bounded too, before it can exhaust the stack.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._sizes = {}  # id(node) → (values once expanded, levels below it), for composed nodes
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            node = super().compose_node(parent, index)
+            if id(node) not in self._sizes:
+                raise yaml.composer.ComposerError(
+                    None, None, "found an alias to a node that contains it (a recursive alias)", mark)
+            return node
+        mark = self.peek_event().start_mark
+        if self._depth >= MAX_CATALOG_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_CATALOG_DEPTH} levels", mark)
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            children = []
+        sizes = [self._sizes[id(child)] for child in children]
+        values = 1 + sum(size for size, _ in sizes)
+        levels = 1 + max((depth for _, depth in sizes), default=-1)
+        if values > MAX_CATALOG_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"with its aliases expanded, this stands for more than {MAX_CATALOG_VALUES} values "
+                            "(a catalog file has at most that many)", mark)
+        if levels >= MAX_CATALOG_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"with its aliases expanded, this is nested deeper than {MAX_CATALOG_DEPTH} levels", mark)
+        self._sizes[id(node)] = (values, levels)
+        return node

@@ -1,11 +1,11 @@
 """Verify an Open Badges 3.0 credential file this issuer signed."""
 
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from openedx_microcred import api
+from openedx_microcred.limits import JSONLimitExceeded, loads_bounded
 
 
 class Command(BaseCommand):
@@ -20,7 +20,9 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror or exc}") from exc
         try:
-            document = json.loads(text)
+            document = loads_bounded(text)
+        except JSONLimitExceeded as exc:
+            raise CommandError(f"{file} cannot be read: {exc}") from exc
         except ValueError as exc:
             raise CommandError(f"{file} is not JSON: {exc}") from exc
         if not isinstance(document, dict):

@@ -7,9 +7,15 @@ OpenAPI schema (schema.py), whatever the host's DEFAULT_SCHEMA_CLASS.
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from edx_rest_framework_extensions.auth.session.authentication import SessionAuthenticationAllowInactiveUser
+from django.conf import settings
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.schemas.openapi import AutoSchema as DrfAutoSchema
+from rest_framework.utils import json as drf_json
+
+from ...limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, loads_bounded
 
 AUTHENTICATION_CLASSES = (JwtAuthentication, SessionAuthenticationAllowInactiveUser)
 
@@ -26,10 +32,26 @@ class AutoSchema(SpectacularAutoSchema, DrfAutoSchema):
     """
 
 
+class BoundedJSONParser(JSONParser):
+    """
+    DRF's JSONParser with the plugin's input limits (limits.py): a body larger than MAX_JSON_BYTES
+    or nested deeper than MAX_JSON_DEPTH is a 400 that says so, never a RecursionError (a 500).
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = stream.read(MAX_JSON_BYTES + 1).decode(encoding)
+            parse_constant = drf_json.strict_constant if self.strict else None
+            return loads_bounded(text, MAX_JSON_DEPTH, MAX_JSON_BYTES, parse_constant=parse_constant)
+        except ValueError as exc:
+            raise ParseError(_("JSON parse error - %(error)s") % {"error": exc}) from exc
+
+
 class ApiViewMixin:
     """Mixed into every v1 view."""
 
     authentication_classes = AUTHENTICATION_CLASSES
     renderer_classes = (JSONRenderer,)
-    parser_classes = (JSONParser, MultiPartParser, FormParser)
+    parser_classes = (BoundedJSONParser, MultiPartParser, FormParser)
     schema = AutoSchema()

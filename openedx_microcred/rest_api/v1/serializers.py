@@ -14,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from ... import catalog, issuance
+from ...limits import loads_bounded
 from ...models import Credential
 
 
@@ -70,7 +71,20 @@ class CourseKeyField(serializers.Field):
                    "In multipart form data, send it as JSON text.",
     "example": {"type": "course_grade", "course": "course-v1:DemoX+PY101+2026", "min_percent": 70},
 })
-class CriteriaField(serializers.JSONField):
+class BoundedJSONField(serializers.JSONField):
+    """A JSONField whose JSON text (multipart form data) is read with the plugin's limits (limits.py)."""
+
+    def to_internal_value(self, data):
+        if self.binary or getattr(data, "is_json_string", False):
+            try:
+                data = loads_bounded(data)
+            except ValueError:
+                self.fail("invalid")
+            return data
+        return super().to_internal_value(data)
+
+
+class CriteriaField(BoundedJSONField):
     """The requirement tree; the model parses it (rules.parse_criteria) and says where it is wrong."""
 
 
@@ -84,7 +98,7 @@ class CriteriaField(serializers.JSONField):
                    "settings (template_id, group_id, badge_id or badgeclass). In multipart form data, "
                    "send it as JSON text.",
 })
-class PlatformTargetsField(serializers.JSONField):
+class PlatformTargetsField(BoundedJSONField):
     """The platform targets; the model checks their shape."""
 
 

@@ -262,21 +262,22 @@ COMPLETION_EVENT_TYPE = "completion.blockcompletion.saved"
 
 def record_block_completion(sender, instance, **kwargs):  # pylint: disable=unused-argument
     """BlockCompletion post_save: the learner's count of completed blocks in the course."""
-    event_id = f"blockcompletion:{instance.pk}:{instance.modified.isoformat()}"
+    modified = instance.modified
+    event_id = f"blockcompletion:{instance.pk}:{modified.isoformat() if isinstance(modified, datetime) else modified}"
     try:
-        course_key = _course_key(instance.context_key)
+        user_id, course_key = _user_id(instance.user_id), _course_key(instance.context_key)
         if not instance.context_key.is_course:
             return None  # a library or other learning context: no course credentials there
         completed = sender.objects.filter(
-            user_id=instance.user_id, context_key=instance.context_key, completion__gte=1.0
+            user_id=user_id, context_key=instance.context_key, completion__gte=1.0
         ).count()
-        update = FactUpdate(_user_id(instance.user_id), course_key, rules.COMPLETION, {"completed_blocks": completed},
-                            event_id, COMPLETION_EVENT_TYPE, instance.modified)
+        update = FactUpdate(user_id, course_key, rules.COMPLETION, {"completed_blocks": completed},
+                            _event_id(event_id), COMPLETION_EVENT_TYPE, modified)
         outcome = record_fact(update)
     except Exception as exc:  # pylint: disable=broad-except
         reason = str(exc) if isinstance(exc, InvalidEvent) else f"{type(exc).__name__}: {exc}"
-        _keep_rejected(COMPLETION_EVENT_TYPE, reason, event_id=event_id, event_time=instance.modified,
-                       payload={"block_key": str(instance.block_key), "user_id": instance.user_id,
+        _keep_rejected(COMPLETION_EVENT_TYPE, reason, event_id=event_id, event_time=modified,
+                       payload={"block_key": instance.block_key, "user_id": instance.user_id,
                                 "completion": instance.completion})
         return REJECTED
     if outcome == APPLIED:

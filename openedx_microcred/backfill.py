@@ -35,7 +35,7 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from . import evaluation, handlers, rules
-from .facts import APPLIED, DUPLICATE, STALE, UNCHANGED, FactUpdate, InvalidEvent, record_fact
+from .facts import APPLIED, DUPLICATE, STALE, UNCHANGED, FactUpdate, InvalidEvent, check_event_time, record_fact
 from .models import BackfillRun, CourseDependency, Credential, LearnerFact, RejectedEvent
 from .platform import CERTIFICATE_SOURCE, ENROLLMENT_SOURCE, GRADE_SOURCE, get_platform, parse_course_key
 
@@ -155,6 +155,7 @@ def fact_updates(records):
         try:
             if record.time is None:
                 raise InvalidEvent("the row has no time of its last change")
+            check_event_time(record.time)  # the bulk write below does not go through record_fact
             user_id, course_key, value = build(record.data)
         except (InvalidEvent, AttributeError, TypeError, ValueError) as exc:
             rejected.append((record, str(exc) if isinstance(exc, InvalidEvent) else f"{type(exc).__name__}: {exc}"))

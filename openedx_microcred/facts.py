@@ -5,9 +5,12 @@ A fact is replaced only by a newer event: events are ordered by (event time, eve
 out-of-order event never overwrites a newer fact and the same event twice changes nothing.
 """
 
+import json
 import logging
+import math
+import reprlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -32,6 +35,38 @@ class InvalidEvent(ValueError):
     """An event whose payload cannot become a fact; the message says why."""
 
 
+# Seconds an event's time may be ahead of this server's clock (MICROCRED_MAX_EVENT_CLOCK_SKEW).
+MAX_EVENT_CLOCK_SKEW = 300
+
+
+def check_event_time(event_time, now=None):
+    """
+    Raise InvalidEvent unless ``event_time`` is a time with a time zone, no further ahead of this
+    server's clock than MICROCRED_MAX_EVENT_CLOCK_SKEW seconds: a fact is replaced only by a newer
+    event, so one event dated years ahead would hold its fact against every real event after it.
+    """
+    if not isinstance(event_time, datetime):
+        raise InvalidEvent(f"event time {shown(event_time)} is not a time")
+    if event_time.utcoffset() is None:
+        raise InvalidEvent(f"event time {event_time.isoformat()} has no time zone")
+    skew = float(getattr(settings, "MICROCRED_MAX_EVENT_CLOCK_SKEW", MAX_EVENT_CLOCK_SKEW))
+    now = now or timezone.now()
+    # A difference, not now + skew: that overflows datetime for a huge setting.
+    if (event_time - now).total_seconds() > skew:
+        raise InvalidEvent(
+            f"event time {event_time.isoformat()} is more than {skew:g} seconds ahead of this server's clock "
+            f"({now.isoformat(timespec='seconds')}; MICROCRED_MAX_EVENT_CLOCK_SKEW)")
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+
+
+def shown(value):
+    """``repr(value)`` cut short, for a reason: whatever the event holds, the message stays readable."""
+    return _SHORT.repr(value)
+
+
 @dataclass(frozen=True)
 class FactUpdate:
     user_id: int
@@ -45,6 +80,7 @@ class FactUpdate:
 
 def record_fact(update: FactUpdate) -> str:
     """Upsert the fact if the event is newer than what we hold; return what happened."""
+    check_event_time(update.event_time)
     with transaction.atomic():
         lookup = {"user_id": update.user_id, "course_key": update.course_key, "kind": update.kind}
         fact = LearnerFact.objects.select_for_update().filter(**lookup).first()
@@ -94,11 +130,106 @@ def _event_fields(update):
 
 
 def reject_event(event_type, reason, *, event_id="", event_time=None, payload=None):
-    """Keep an event that could not be processed, with the reason, where an operator sees it."""
+    """
+    Keep an event that could not be processed, with the reason, where an operator sees it.
+
+    Whatever the event holds, it is kept: the payload is made storable (``_storable``), and if the
+    row still cannot be written, a row without the payload (its repr, cut short) is kept instead.
+    """
+    event_type, event_id, reason = _column(event_type, 255), _column(event_id or "", 100), _column(reason, 10000)
     log.warning("openedx-microcred rejected %s event %s: %s", event_type, event_id or "(no id)", reason)
-    return RejectedEvent.objects.create(
-        event_type=event_type, event_id=event_id or "", event_time=event_time, reason=reason, payload=payload
-    )
+    if not (isinstance(event_time, datetime) and event_time.utcoffset() is not None):
+        event_time = None  # the reason says what it was
+    fields = {"event_type": event_type, "event_id": event_id, "event_time": event_time, "reason": reason}
+    try:
+        with transaction.atomic():
+            return RejectedEvent.objects.create(**fields, payload=_storable(payload))
+    except Exception:  # pylint: disable=broad-except
+        log.warning("openedx-microcred rejected %s event %s kept without its payload", event_type,
+                    event_id or "(no id)", exc_info=True)
+    with transaction.atomic():
+        return RejectedEvent.objects.create(**fields, payload={"unstorable": _LONG.repr(payload)[:UNSTORABLE_CHARS]})
+
+
+# A payload whose JSON is longer than this is kept cut short: no event is near it (a few kB), and
+# the admin shows the payload whole.
+MAX_PAYLOAD_CHARS = 100_000
+UNSTORABLE_CHARS = 10_000
+# Deeper than this, a value is kept as its repr: json (and the databases' JSON parsers) stop far
+# sooner than Python's recursion limit allows a payload to nest.
+_MAX_DEPTH = 32
+
+_LONG = reprlib.Repr()
+_LONG.maxlevel, _LONG.maxdict, _LONG.maxlist, _LONG.maxtuple = 8, 100, 100, 100
+_LONG.maxstring = _LONG.maxother = _LONG.maxlong = 2000
+
+
+def _column(value, length):
+    return _text(value if isinstance(value, str) else str(value))[:length]
+
+
+def _text(value):
+    """
+    A string every database stores: no NUL (PostgreSQL refuses it in text and JSON) and no lone
+    surrogate (not encodable as UTF-8), each written as its escape instead.
+    """
+    if "\x00" in value:
+        value = value.replace("\x00", "\\x00")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def _storable(payload):
+    """
+    The payload as JSON every database accepts: NaN and the infinities as "NaN", "Infinity" and
+    "-Infinity" (Python's json writes them, the JSON_VALID check of SQLite and MariaDB refuses
+    them), times as ISO 8601, other objects as their str; cut short, with a note, when too big.
+    """
+    try:
+        value = _json_value(payload, 0)
+        text = json.dumps(value, allow_nan=False)
+    except (RecursionError, TypeError, ValueError) as exc:
+        text, value = None, f"{type(exc).__name__}: {exc}"
+    if text is not None and len(text) <= MAX_PAYLOAD_CHARS:
+        return value
+    kept = text if text is not None else _LONG.repr(payload)
+    return {"truncated": kept[:MAX_PAYLOAD_CHARS],
+            "note": f"payload of {len(kept)} characters cut to {MAX_PAYLOAD_CHARS}" if text is not None
+            else f"payload not JSON ({value}): its repr, cut short"}
+
+
+def _json_value(value, depth):  # pylint: disable=too-many-return-statements
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= 256 else f"<integer of {value.bit_length()} bits>"
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return _text(value)
+    if depth >= _MAX_DEPTH:
+        return _text(_LONG.repr(value))
+    if isinstance(value, dict):
+        return {_text(key) if isinstance(key, str) else _text(str(_json_value(key, depth + 1))):
+                _json_value(item, depth + 1) for key, item in value.items()}
+    fields = getattr(type(value), "__attrs_attrs__", None)  # openedx-events data, held as it came
+    if fields is not None:
+        return {field.name: _json_value(getattr(value, field.name, None), depth + 1) for field in fields}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_value(item, depth + 1) for item in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return _text(bytes(value).decode("utf-8", "backslashreplace"))
+    try:
+        return _text(str(value))
+    except Exception:  # pylint: disable=broad-except
+        return _text(_LONG.repr(value))
 
 
 # --- Evaluations whose task was lost ------------------------------------------------------------

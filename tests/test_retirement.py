@@ -327,6 +327,6 @@ def test_a_late_event_of_a_retired_learner_is_not_recorded(db, learner, on_commi
         retire_learner(learner)
     update = facts.FactUpdate(learner.pk, C1, "passing", {"is_passing": True},
                               "late-event", "org.openedx.learning.course.passing.status.updated.v1",
-                              datetime(2030, 1, 1, tzinfo=dt_timezone.utc))
+                              datetime.now(dt_timezone.utc))  # after the retirement
     assert facts.record_fact(update) == facts.IGNORED
     assert not LearnerFact.objects.filter(user=learner).exists()

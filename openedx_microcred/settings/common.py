@@ -32,6 +32,10 @@ DEFAULTS = {
     "MICROCRED_DELIVERY": {},
     # Seconds a changed fact may wait for its learner's evaluation before the sweep queues it again.
     "MICROCRED_PENDING_EVALUATION_AFTER": 600,
+    # Seconds an event's time may be ahead of this server's clock; a later one is rejected (kept as a
+    # rejected event), not applied: it would hold its fact against every real event until that time.
+    # Five minutes covers hosts whose clocks drift (NTP keeps them within a second).
+    "MICROCRED_MAX_EVENT_CLOCK_SKEW": 300,
     # Event bus topics (without EVENT_BUS_TOPIC_PREFIX) that microcred's consumers read
     # (consume_events -t TOPIC -g microcred). An event this process produces to one of them is
     # recorded by the consumer, not here. Empty: every event is recorded where it is sent.

@@ -395,10 +395,14 @@ def apply_upstream_state(account, external_id, state, occurred_at) -> Notificati
     return Notification(delivery=row, applied=True)
 
 
+def _minute():
+    return int(timezone.now().timestamp() // 60)
+
+
 def _minute_bucket(kind, *parts):
     # Hashed: a client address may be any text (a malformed REMOTE_ADDR), which memcached refuses.
     digest = hashlib.sha256("\n".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
-    return f"microcred.webhook.{kind}.{digest}.{int(timezone.now().timestamp() // 60)}"
+    return f"microcred.webhook.{kind}.{digest}.{_minute()}"
 
 
 def _count(key):

@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DB := sandbox/db.sqlite3
+# The demo host's cache, shared by its processes (sandbox/settings.py): emptied with the database.
+DEMO_CACHE := sandbox/cache
 MANAGE := $(BIN)/python sandbox/manage.py
 
 .PHONY: demo demo-studio test test-python test-frontend venv demo-venv system-packages demo-data serve clean messages extract_translations compile_translations \
@@ -40,7 +42,7 @@ test-frontend: system-packages  ## the learner-dashboard widget in frontend/: un
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
 
 demo-data: demo-venv  ## a fresh SQLite demo database with the sample catalog, learners and events
-	rm -f $(DEMO_DB)
+	rm -rf $(DEMO_DB) $(DEMO_CACHE)
 	$(MANAGE) migrate --no-input
 	$(MANAGE) demo_setup
 	$(MANAGE) microcred_load sandbox/demo/catalog.yaml
@@ -64,7 +66,7 @@ docs-screenshots: system-packages venv  ## retake the course team guide's screen
 	MICROCRED_REQUIRE_BROWSER=1 MICROCRED_DOCS_SCREENSHOTS=$(GUIDE_IMAGES) $(BIN)/python -m pytest -q tests/browser
 
 clean:
-	rm -rf $(VENV) $(DEMO_DB)
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_CACHE)
 
 # --- Translations, as Open edX plugins do them (docs/translations.md) --------------------------------
 # The source catalogs live in openedx_microcred/conf/locale/en/LC_MESSAGES/ (django.po, and djangojs.po

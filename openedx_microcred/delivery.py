@@ -9,18 +9,22 @@ retries what is worth retrying with exponential backoff and jitter (honouring Re
 gives up on what can never succeed. ``sweep`` finds rows whose task was lost.
 """
 
+import hashlib
 import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from . import backends, organizations
+from .backends import credly
 from .backends.base import BadgeRequest, DeliveryError, OutcomeUnknown, PermanentError, TransientError
 from .models import Delivery
 from .platform import get_platform
@@ -332,7 +336,11 @@ def cancel(deliveries):
 
 # --- Platform notifications (webhooks) ----------------------------------------------------------
 
+# Per account, confirmed notifications only: what a forger sends never uses up Credly's share.
 WEBHOOK_RATE_PER_MINUTE = 120
+# Per client address (whatever account it names), refused calls: a forger is slowed down (each call
+# could cost a confirmation request to the platform) without slowing anyone else down.
+WEBHOOK_REFUSED_PER_MINUTE = 30
 
 
 class WebhookRefused(Exception):
@@ -341,6 +349,15 @@ class WebhookRefused(Exception):
     def __init__(self, status, message):
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What a confirmed notification did: the delivery it concerns (or None), and whether it moved."""
+
+    delivery: Delivery | None = None
+    applied: bool = False
+    stale: bool = False  # older than the notification already applied to that delivery
 
 
 def _event_badge(event):
@@ -355,38 +372,105 @@ def _event_badge(event):
     return (str(badge_id) if badge_id else None), (str(state) if state else None)
 
 
-def credly_notification(account, body, client_address):
+def _event_time(event):
+    """The aware time a confirmed event happened at (its own ``occurred_at``), or None."""
+    value = event.get("occurred_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = parse_datetime(value.strip())
+    except ValueError:
+        return None
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt_timezone.utc)
+
+
+def apply_upstream_state(account, external_id, state, occurred_at) -> Notification:
+    """
+    Record a platform's word on one of our badges, in event time: a notification older than the one
+    already applied (a replay, or a retry that arrives late) is acknowledged but changes nothing.
+    A notification without a time is applied only to a delivery that has none yet.
+    """
+    with transaction.atomic():
+        row = (Delivery.objects.select_for_update()
+               .filter(account=account, action=Delivery.Action.ISSUE, external_id=external_id).first())
+        if row is None:
+            return Notification()
+        if row.upstream_at is not None and (occurred_at is None or occurred_at < row.upstream_at):
+            return Notification(delivery=row, stale=True)
+        row.upstream_state = state[:32]
+        row.upstream_at = occurred_at or row.upstream_at
+        row.save(update_fields=["upstream_state", "upstream_at", "modified"])
+    return Notification(delivery=row, applied=True)
+
+
+def _minute():
+    return int(timezone.now().timestamp() // 60)
+
+
+def _minute_bucket(kind, *parts):
+    # Hashed: a client address may be any text (a malformed REMOTE_ADDR), which memcached refuses.
+    digest = hashlib.sha256("\n".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
+    return f"microcred.webhook.{kind}.{digest}.{_minute()}"
+
+
+def _count(key):
+    return cache.get(key) or 0
+
+
+def _bump(key):
+    cache.add(key, 0, timeout=120)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=120)
+        return 1
+
+
+def credly_notification(account, body, client_address) -> Notification:
     """
     Act on a Credly webhook call, trusting nothing in it: the event is fetched back from Credly
-    with our own token before anything changes. Returns the delivery updated (or None when the
-    event concerns no badge of ours); raises WebhookRefused otherwise.
+    with our own token before anything changes. ``client_address`` is the caller's safest address
+    (edx-django-utils' ``get_safest_client_ip``). Raises WebhookRefused for a call to refuse.
     """
-    key = f"microcred.webhook.{account}.{client_address}.{int(timezone.now().timestamp() // 60)}"
-    cache.add(key, 0, timeout=120)
-    if cache.incr(key) > WEBHOOK_RATE_PER_MINUTE:
-        raise WebhookRefused(429, "too many notifications")
+    refused_key = _minute_bucket("refused", client_address)
+    if _count(refused_key) >= WEBHOOK_REFUSED_PER_MINUTE:
+        raise WebhookRefused(429, "too many refused notifications from this address")
+    try:
+        return _credly_notification(account, body)
+    except WebhookRefused as refused:
+        if refused.status not in (429, 503):  # Credly's own retries of those are welcome
+            _bump(refused_key)
+        raise
+
+
+def _credly_notification(account, body):
     config = _accounts().get(account)
     if not config or config.get("backend") != "credly":
         raise WebhookRefused(404, "unknown account")
     if not isinstance(body, dict) or not body.get("id"):
         raise WebhookRefused(400, "a Credly event notification has an 'id'")
-    if str(body.get("organization_id", "")) != str(config.get("organization_id", "")):
+    event_id, organization = body["id"], body.get("organization_id")
+    if not credly.is_credly_id(event_id):
+        raise WebhookRefused(400, "the event 'id' is not a Credly id (a UUID)")
+    if organization is not None and not credly.is_credly_id(organization):
+        raise WebhookRefused(400, "the 'organization_id' is not a Credly id (a UUID)")
+    if str(organization or "").lower() != str(config.get("organization_id", "")).lower():
         raise WebhookRefused(403, "not an event of this organization")
+    verified_key = _minute_bucket("verified", account)
+    if _count(verified_key) >= WEBHOOK_RATE_PER_MINUTE:
+        raise WebhookRefused(429, "too many notifications")
     backend = backends.get_backend(account)
     try:
-        event = backend.fetch_event(str(body["id"]))
+        event = backend.fetch_event(event_id)
     except PermanentError as exc:
         raise WebhookRefused(403, "Credly does not know this event") from exc
     except TransientError as exc:
         raise WebhookRefused(503, "Credly could not be asked; send it again later") from exc
-    badge_id, state = _event_badge(event if isinstance(event, dict) else {})
-    if not badge_id or not state:
-        return None
-    with transaction.atomic():
-        delivery = (Delivery.objects.select_for_update()
-                    .filter(account=account, action=Delivery.Action.ISSUE, external_id=badge_id).first())
-        if delivery is None:
-            return None
-        delivery.upstream_state = state[:32]
-        delivery.save(update_fields=["upstream_state", "modified"])
-    return delivery
+    _bump(verified_key)
+    event = event if isinstance(event, dict) else {}
+    badge_id, state = _event_badge(event)
+    if not credly.is_credly_id(badge_id) or not state:
+        return Notification()
+    return apply_upstream_state(account, badge_id, state, _event_time(event))

@@ -192,11 +192,47 @@ def build_document(award, key: keys.SigningKey) -> dict:
         valid_until=award.expires_at,
         extension_context=document.extension_context_url(lms_root_url()),
         evidence=document.evidence_from_award(award.evidence, course_names, credential_names,
-                                              award_url=credential_url),
+                                              award_url=credential_url, hidden_awards=_hidden_components(award)),
         credential_status=status_list.status_entry(status_list_url(award.status_list.number), award.status_index),
         grade_results=document.grade_results_from_award(award.evidence, achievement_id(credential)),
     )
     return document.build_credential(issued)
+
+
+def _hidden_components(award) -> frozenset:
+    """The uuids of the awards this award's evidence names (a stack's components) that their holder hid."""
+    named = {str(entry["award"]) for entry in award.evidence or () if entry.get("award")}
+    if not named:
+        return frozenset()
+    return frozenset(str(u) for u in Award.objects.filter(user_id=award.user_id, uuid__in=named, hidden=True)
+                     .values_list("uuid", flat=True))
+
+
+def _key_of(status: StatusList) -> keys.SigningKey:
+    """The key that signs for the awards of a status list: under did:key, the key that issued them."""
+    return keys.stored_signing_key(status.issuer_key_id) if status.issuer_key_id else keys.signing_key()
+
+
+def resign_stacks_naming(award) -> int:
+    """
+    Sign again the holder's awards whose evidence names ``award`` (the stacks built on it), after
+    its holder hid it or showed it again, so that the document served publicly names only what
+    the holder shares. The id, dates, status entry and issuer stay; copies held elsewhere keep
+    verifying. Showing it again gives back the first document (signing is deterministic).
+    Returns how many were signed again.
+    """
+    uuid = str(award.uuid)
+    stacks = [stack for stack in Award.objects.filter(user_id=award.user_id, document__isnull=False,
+                                                      status_list__isnull=False)
+              .exclude(pk=award.pk).exclude(revocation_source=Award.RevocationSource.RETIREMENT)
+              .select_related("credential", "status_list")
+              if any(str(entry.get("award")) == uuid for entry in stack.evidence or ())]
+    for stack in stacks:
+        key = _key_of(stack.status_list)
+        signed = proof.sign(build_document(stack, key), key.private_key, verification_method(key),
+                            created=stack.issued_at)
+        Award.objects.filter(pk=stack.pk).update(document=signed)
+    return len(stacks)
 
 
 def issue_award(award_id) -> dict:
@@ -255,8 +291,7 @@ def status_list_document(number) -> dict:
         return cached
     status = StatusList.objects.get(number=number)
     revoked = Award.objects.filter(status_list=status, status=Award.Status.REVOKED).values_list("status_index", flat=True)
-    # Signed by the issuer of its awards: under did:key, the key that issued them.
-    key = keys.stored_signing_key(status.issuer_key_id) if status.issuer_key_id else keys.signing_key()
+    key = _key_of(status)
     unsigned = status_list.status_list_credential(
         status_list_url(number), issuer_did(key), status_list.encode(revoked, size=status.size),
         datetime.now(dt_timezone.utc).replace(microsecond=0),

@@ -461,6 +461,9 @@ class Delivery(models.Model):
     outcome_unknown = models.BooleanField(default=False)
     external_id = models.CharField(max_length=255, blank=True, db_index=True)
     upstream_state = models.CharField(max_length=32, blank=True, help_text=_("The platform's own word, from webhooks."))
+    # Event time, not arrival time: a replayed or late notification never moves upstream_state back.
+    upstream_at = models.DateTimeField(null=True, blank=True,
+                                       help_text=_("When the notification upstream_state comes from happened."))
     last_error = models.TextField(blank=True, help_text=_("Redacted: never holds a secret."))
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True, db_index=True)

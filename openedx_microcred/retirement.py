@@ -37,6 +37,7 @@ from django.db.models.functions import Cast
 from django.utils.crypto import salted_hmac
 
 from .awards import revoke_awards
+from .issuance import resign_stacks_naming
 from .models import Award, Delivery, LearnerFact, Progress, RejectedEvent, RetirementRecord
 
 log = logging.getLogger(__name__)
@@ -255,6 +256,9 @@ def set_hidden(user, award_uuid, hidden) -> Award:
     if not getattr(user, "is_authenticated", False) or award.user_id != user.pk:
         raise NotTheHolder(str(award_uuid))
     if award.hidden != bool(hidden):
-        Award.objects.filter(pk=award.pk).update(hidden=bool(hidden))
-        award.hidden = bool(hidden)
+        with transaction.atomic():
+            Award.objects.filter(pk=award.pk).update(hidden=bool(hidden))
+            award.hidden = bool(hidden)
+            # Hidden means hidden everywhere public: the stacks built on it stop naming it.
+            resign_stacks_naming(award)
     return award

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST, require_safe
+from edx_django_utils.ip import get_safest_client_ip
 
 from . import api, delivery, images, issuance, limits, retirement
 from .models import Award, Credential, StatusList
@@ -242,7 +243,9 @@ def credly_webhook(request, account):
     except ValueError:
         return JsonResponse({"detail": "the body is not JSON"}, status=400)
     try:
-        updated = delivery.credly_notification(account, body, request.META.get("REMOTE_ADDR", ""))
+        # The address edx-platform trusts behind its proxies (CLOSEST_CLIENT_IP_FROM_HEADERS).
+        notification = delivery.credly_notification(account, body, get_safest_client_ip(request))
     except delivery.WebhookRefused as refused:
         return JsonResponse({"detail": str(refused)}, status=refused.status)
-    return JsonResponse({"updated": bool(updated)})
+    # 200 for a stale notification too: Credly stops sending it, and nothing moved back.
+    return JsonResponse({"updated": notification.applied, "stale": notification.stale})

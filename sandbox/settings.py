@@ -5,6 +5,7 @@ The plugin gets into INSTALLED_APPS, its settings and its URLs only through edx-
 get_plugin_apps / add_plugins / get_plugin_url_patterns, as in edx-platform.
 """
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -77,6 +78,25 @@ def _database():
 
 
 DATABASES = {"default": _database()}
+
+
+def _cache():
+    # One cache for every process of the host (runserver, Studio, management commands, workers), as
+    # the platform's memcached or Redis is: a revocation made in one process is served by the others
+    # at once. Files need no server; `make demo-data` empties the directory with the database.
+    # The prefix names the database, so processes on different databases never share an entry
+    # (the integration tests run several databases at once).
+    database = DATABASES["default"]
+    identity = "|".join(str(database.get(k, "")) for k in ("ENGINE", "HOST", "PORT", "NAME"))
+    return {"default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("SANDBOX_CACHE_DIR", str(BASE_DIR / "cache")),
+        "KEY_PREFIX": hashlib.sha256(identity.encode()).hexdigest()[:12],
+        "OPTIONS": {"MAX_ENTRIES": 10000},
+    }}
+
+
+CACHES = _cache()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

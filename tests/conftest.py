@@ -31,8 +31,20 @@ def on_commit(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_directory(tmp_path_factory):
+    """The host's shared file cache (sandbox/settings.py), in a directory of this test run: a demo
+    running from the same checkout keeps its own."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    caches = {"default": {**settings.CACHES["default"], "LOCATION": str(tmp_path_factory.mktemp("cache"))}}
+    with override_settings(CACHES=caches):
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(_own_cache_directory):
     """Each test starts with an empty cache (signed status lists are cached)."""
     from django.core.cache import cache
 

@@ -399,11 +399,19 @@ def test_fetch_event(credly, backend):
     assert event["badge"]["id"] == badge_id and event["badge"]["state"] == "accepted"
 
 
-def test_fetch_event_of_an_unknown_id_cannot_reach_another_path(credly, backend):
+def test_fetch_event_of_an_id_not_in_credlys_format_asks_nothing(credly, backend):
     badge_id = credly.add_badge("ada@example.com")
 
-    for forged in ("no-such-event", f"../badges/{badge_id}", "x?filter=y"):
+    # Quoting alone cannot stop "." and "..": URL joining resolves them to another path.
+    for forged in ("no-such-event", ".", "..", f"../badges/{badge_id}", "x?filter=y", f"{badge_id}\n"):
         with pytest.raises(PermanentError) as caught:
             backend.fetch_event(forged)
-        assert caught.value.status == 404
+        assert caught.value.status is None and "not a Credly event id" in str(caught.value)
+    assert credly.requests == []
+
+
+def test_fetch_event_of_an_unknown_id_is_not_found(credly, backend):
+    with pytest.raises(PermanentError) as caught:
+        backend.fetch_event("00000000-0000-4000-8000-000000000000")
+    assert caught.value.status == 404
     assert all(r["path"].startswith(f"/v1/organizations/{credly.organization_id}/events/") for r in credly.requests)

@@ -175,7 +175,7 @@ def test_webhook_updates_the_state_after_confirming_with_credly(client, learner,
     response = client.post("/microcred/webhooks/credly/credly/", {"id": event_id,
                            "organization_id": credly.organization_id, "event_type": "badge.state_changed"},
                            content_type="application/json")
-    assert response.status_code == 200 and response.json() == {"updated": True}
+    assert response.status_code == 200 and response.json() == {"updated": True, "stale": False}
     row.refresh_from_db()
     assert row.upstream_state == "accepted"
 
@@ -196,10 +196,13 @@ def test_forged_or_malformed_webhooks_change_nothing(client, learner, badge_cred
 
 
 def test_webhook_for_another_organization_or_account(client, credly, db):
-    wrong_org = client.post("/microcred/webhooks/credly/credly/", {"id": "e1", "organization_id": "other"},
+    event_id, other_org = "7d0c1c52-5c0a-4f5e-9a55-0c6a3c1f2b11", "0b6f6c59-2d5e-4a7e-8f4c-6f1e1b2a3c4d"
+    wrong_org = client.post("/microcred/webhooks/credly/credly/", {"id": event_id, "organization_id": other_org},
                             content_type="application/json")
-    unknown = client.post("/microcred/webhooks/credly/nope/", {"id": "e1"}, content_type="application/json")
-    assert (wrong_org.status_code, unknown.status_code) == (403, 404)
+    not_an_org = client.post("/microcred/webhooks/credly/credly/", {"id": event_id, "organization_id": "other"},
+                             content_type="application/json")
+    unknown = client.post("/microcred/webhooks/credly/nope/", {"id": event_id}, content_type="application/json")
+    assert (wrong_org.status_code, not_an_org.status_code, unknown.status_code) == (403, 400, 404)
     assert client.get("/microcred/webhooks/credly/credly/").status_code == 405
 
 

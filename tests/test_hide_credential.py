@@ -15,7 +15,7 @@ from openedx_microcred import issuance
 from openedx_microcred.models import Award
 
 from . import events
-from .conftest import C1
+from .conftest import C1, C2
 
 MY_PAGE = reverse("openedx_microcred:my-credentials")
 
@@ -184,3 +184,77 @@ def test_the_toggle_on_my_credentials_works_without_a_script(award, learner):
     assert not Award.objects.get(pk=award.pk).hidden
     assert Client().get(page_url(award)).status_code == 200
     assert 'data-hidden="false"' in browser.get(MY_PAGE).content.decode()
+
+
+# --- In the stacks built on it ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def stack(learner, make_credential, on_commit):
+    """Ada's "Python Basics" (C1) and "Web Basics" (C2), and the stack "Full Stack" built on both."""
+    make_credential("basics", {"type": "course_passed", "course": C1}, title="Python Basics")
+    make_credential("web", {"type": "course_passed", "course": C2}, title="Web Basics")
+    make_credential("full-stack", {"type": "all", "of": [{"type": "credential", "credential": "basics"},
+                                                         {"type": "credential", "credential": "web"}]},
+                    title="Full Stack")
+    with on_commit():
+        events.passing(learner, C1)
+        events.passing(learner, C2)
+    awards = {a.credential.slug: a for a in Award.objects.filter(user=learner).select_related("credential")}
+    assert set(awards) == {"basics", "web", "full-stack"} and awards["full-stack"].document is not None
+    return awards
+
+
+def public_views_of(award):
+    public = Client()
+    page = public.get(page_url(award))
+    document = public.get(json_url(award))
+    assert page.status_code == 200 and document.status_code == 200
+    return page.content.decode() + document.content.decode()
+
+
+def test_a_hidden_credential_is_not_named_by_the_public_page_or_json_of_a_stack_built_on_it(
+        client, stack, learner):
+    hidden, shown = stack["basics"], stack["web"]
+    assert str(hidden.uuid) in public_views_of(stack["full-stack"])  # shared: linked as evidence
+
+    set_hidden(client, hidden, True, learner)
+
+    public = public_views_of(stack["full-stack"])
+    assert str(hidden.uuid) not in public and page_url(hidden) not in public
+    assert "Holds the credential Python Basics" not in public
+    assert "One further credential (not shared)." in public
+    assert str(shown.uuid) in public and "Holds the credential Web Basics" in public  # still shared
+    # What is served verifies: the stack was signed again, with the same id, status and dates.
+    served = Award.objects.get(pk=stack["full-stack"].pk).document
+    result = issuance.verify_credential(served)
+    assert result.valid, result
+    before = stack["full-stack"].document
+    assert {k: served[k] for k in ("id", "credentialStatus", "validFrom", "issuer")} == \
+        {k: before[k] for k in ("id", "credentialStatus", "validFrom", "issuer")}
+    # A copy downloaded before still verifies: nothing was revoked.
+    assert issuance.verify_credential(before).valid
+
+
+def test_showing_it_again_names_it_in_the_stack_again(client, stack, learner):
+    original = stack["full-stack"].document
+    set_hidden(client, stack["basics"], True, learner)
+    set_hidden(client, stack["basics"], False)
+
+    assert str(stack["basics"].uuid) in public_views_of(stack["full-stack"])
+    assert Award.objects.get(pk=stack["full-stack"].pk).document == original  # the same signed document
+
+
+def test_a_credential_hidden_before_its_stack_is_signed_is_not_named_in_it(
+        client, learner, make_credential, on_commit):
+    make_credential("basics", {"type": "course_passed", "course": C1}, title="Python Basics")
+    make_credential("stack", {"type": "all", "of": [{"type": "credential", "credential": "basics"},
+                                                    {"type": "course_passed", "course": C2}]}, title="Stack")
+    with on_commit():
+        events.passing(learner, C1)
+    basics = Award.objects.get(user=learner)
+    set_hidden(client, basics, True, learner)
+    with on_commit():
+        events.passing(learner, C2)
+    stack_award = Award.objects.get(user=learner, credential__slug="stack")
+    assert str(basics.uuid) not in public_views_of(stack_award)

@@ -28,6 +28,7 @@ revoking a revoked badge answers (we check the badge's state instead of trusting
 the evidence item's field names (``UrlEvidence`` with ``name`` and ``value``).
 """
 
+import re
 from datetime import timezone
 from urllib.parse import quote, urljoin
 
@@ -37,6 +38,17 @@ from .base import (BadgeBackend, BadgeRequest, DeliveryError, IssueResult, Outco
 DEFAULT_BASE_URL = "https://api.credly.com/v1/"
 # Guard against a platform that keeps announcing one more page.
 MAX_PAGES = 200
+# Credly's ids (organizations, events, badges, templates) are UUIDs in their canonical form.
+CREDLY_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_credly_id(value) -> bool:
+    """
+    True for a string in Credly's id format. Ids taken from outside (a webhook body) are checked
+    with this before they go into a URL: quoting cannot stop ``.`` or ``..``, which URL joining
+    resolves to another path.
+    """
+    return isinstance(value, str) and CREDLY_ID.fullmatch(value) is not None
 
 
 def credly_time(moment) -> str:
@@ -224,6 +236,8 @@ class CredlyBackend(BadgeBackend):
 
     def fetch_event(self, event_id: str) -> dict:
         """The event as Credly tells it to us (``GET organizations/{org}/events/{id}``), unwrapped from ``data``."""
+        if not is_credly_id(event_id):
+            raise PermanentError(f"{event_id!r:.80} is not a Credly event id (a UUID)")
         url = self._url("events", event_id)
         data = self._data(self._call("GET", url), f"GET {url}")
         if not isinstance(data, dict):

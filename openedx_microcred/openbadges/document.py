@@ -695,18 +695,26 @@ def _fact_sentence(kind, fact, course) -> str:
     return f"Passed course {course} {when}."
 
 
+# The evidence item of a component credential its holder hides: it counts, it names nothing.
+NOT_SHARED_NARRATIVE = "One further credential (not shared)."
+
+
 def evidence_from_award(entries, course_names: Mapping | None = None, credential_names: Mapping | None = None,
                         course_url: Callable[[str], str] | None = None,
-                        award_url: Callable[[str], str] | None = None) -> tuple:
+                        award_url: Callable[[str], str] | None = None, hidden_awards=frozenset()) -> tuple:
     """
     EvidenceItems from ``Award.evidence`` (one entry per met requirement, with the facts or the
     award that met it). ``course_url(course_key)`` and ``award_url(award_uuid)`` give each item
-    its URL when supplied.
+    its URL when supplied. An award in ``hidden_awards`` (uuids its holder hid) is neither named
+    nor linked: its item says only that one further credential met the requirement.
     """
     items = []
     for entry in entries or ():
         requirement = entry.get("requirement") or {}
         kind = requirement.get("type")
+        if kind == rules.CredentialEarned.kind and entry.get("award") and str(entry["award"]) in hidden_awards:
+            items.append(EvidenceItem(narrative=NOT_SHARED_NARRATIVE))
+            continue
         if kind == rules.CredentialEarned.kind:
             slug = requirement.get("credential")
             name = _names(credential_names).get(slug) or slug

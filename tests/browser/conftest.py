@@ -106,6 +106,7 @@ def site(tmp_path_factory):
         PYTHONPATH=str(ROOT),
         SANDBOX_SQLITE=str(root / "db.sqlite3"),
         SANDBOX_MEDIA_ROOT=str(root / "media"),
+        SANDBOX_CACHE_DIR=str(root / "cache"),
         SANDBOX_LMS_ROOT_URL=f"http://127.0.0.1:{lms_port}",
         SANDBOX_CMS_ROOT_URL=f"http://127.0.0.1:{cms_port}",
     )

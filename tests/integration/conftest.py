@@ -15,13 +15,16 @@ The integration tests' plumbing: real processes on real servers.
 A server that is not reachable skips these tests, or fails them when MICROCRED_REQUIRE_SERVICES=1 (CI).
 """
 
+import atexit
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -246,6 +249,16 @@ def databases():
 _JWT_KEY = {}
 
 
+def _session_cache_dir():
+    if "dir" not in _CACHE_DIR:
+        _CACHE_DIR["dir"] = tempfile.mkdtemp(prefix="microcred-it-cache-")
+        atexit.register(shutil.rmtree, _CACHE_DIR["dir"], True)
+    return _CACHE_DIR["dir"]
+
+
+_CACHE_DIR = {}
+
+
 def django_env(extra):
     """The environment of a Django process of the tests: sandbox settings, nothing eager, ``extra`` on top."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
@@ -255,7 +268,9 @@ def django_env(extra):
         _JWT_KEY["jwk"] = _jwt_private_jwk()
     env.update({"DJANGO_SETTINGS_MODULE": "sandbox.settings", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
                 "SANDBOX_CELERY_EAGER": "0", "SANDBOX_JWT_PRIVATE_JWK": _JWT_KEY["jwk"],
-                "SANDBOX_SQLITE": "/nonexistent/not-this-database.sqlite3"})
+                "SANDBOX_SQLITE": "/nonexistent/not-this-database.sqlite3",
+                # The processes of the tests share a cache (as an LMS's do), not the demo's.
+                "SANDBOX_CACHE_DIR": _session_cache_dir()})
     env.update({k: str(v) for k, v in extra.items() if v is not None})
     return env
 

@@ -9,12 +9,16 @@ import json
 import os
 from pathlib import Path
 
+from django.utils.translation import gettext_lazy as _
 from edx_django_utils.plugins import add_plugins, get_plugin_apps
 
 from sandbox import plugins  # noqa: F401  (restricts the registry to SANDBOX_PLUGINS)
 
 PROJECT_TYPE = "lms.djangoapp"
 BASE_DIR = Path(__file__).resolve().parent
+
+# As in edx-platform's lms/envs/common.py: a lazy translation, which a YAML config may or may not replace.
+PLATFORM_NAME = _("Your Platform Name Here")
 
 SECRET_KEY = os.environ.get("SANDBOX_SECRET_KEY", "sandbox-only-not-a-secret")
 DEBUG = os.environ.get("SANDBOX_DEBUG", "") == "1"

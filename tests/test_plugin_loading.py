@@ -178,3 +178,28 @@ def test_system_check_warns_of_credentials_sharing_one_badge_upstream(db, make_c
     assert "'a', 'd'" in warnings[0].msg and '"template_id": "t-1"' in warnings[0].msg
     Credential.objects.filter(slug="d").update(state=Credential.State.ARCHIVED)  # archived: no longer earned
     assert check_shared_platform_targets() == []
+
+
+# --- The host is shaped like edx-platform where it matters to the plugin -----------------------
+
+
+def test_the_host_has_the_platforms_lazy_name_features_and_celery_queues():
+    from django.utils.functional import Promise
+
+    assert isinstance(settings.PLATFORM_NAME, Promise)  # gettext_lazy, as in lms/envs/common.py
+    assert isinstance(settings.FEATURES, dict) and settings.FEATURES["ENABLE_OPENBADGES"] is False
+    from sandbox.celery_app import app
+
+    assert app.conf.task_default_queue == "edx.lms.core.default"
+    assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
+
+
+def test_the_retirement_signals_of_the_platform_are_connected_at_start_up():
+    from sandbox.platform_modules import retirement_signals
+
+    from openedx_microcred.retirement import retire_on_platform_signal
+
+    for name in ("USER_RETIRE_LMS_MISC", "USER_RETIRE_LMS_CRITICAL"):
+        receivers = [ref() for _key, ref, *_ in getattr(retirement_signals, name).receivers]
+        assert retire_on_platform_signal in receivers, name
+    assert not retirement_signals.USER_RETIRE_MAILINGS.has_listeners()

@@ -127,8 +127,7 @@ def linkedin_url(*, award_uuid, name, issued_at, expires_at=None, issuer_name=No
     certification URL and the award's uuid its id. ``issuer_name`` is the name in the signed
     credential when there is one; otherwise the configured issuer name is used.
     """
-    issuer = issuer_name or (getattr(settings, "MICROCRED_ISSUER", None) or {}).get("name") \
-        or getattr(settings, "PLATFORM_NAME", "") or "Open edX"
+    issuer = issuer_name or issuance.configured_issuer()["name"]
     return ob_document.linkedin_add_to_profile_url(
         name=name, cert_url=issuance.credential_url(award_uuid), cert_id=str(award_uuid),
         issued_on=issued_at, expires_on=expires_at, organization_name=issuer,

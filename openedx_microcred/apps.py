@@ -19,7 +19,13 @@ EVENT_RECEIVERS = (
 )
 
 
-def _receivers():
+# Studio enrols a course's creator (and a re-run's team) in the course from its own process, where
+# only these receivers are connected: grades and certificates change in the LMS and its workers
+# (ADR 0009). The evaluation they queue goes to MICROCRED_CELERY_QUEUE, an LMS queue in Studio too.
+CMS_EVENTS = ("COURSE_ENROLLMENT_CREATED", "COURSE_ENROLLMENT_CHANGED", "COURSE_UNENROLLMENT_COMPLETED")
+
+
+def _receivers(signals=None):
     return [
         {
             "receiver_func_name": func,
@@ -27,6 +33,7 @@ def _receivers():
             "dispatch_uid": f"openedx_microcred.{func}.{signal}",
         }
         for signal, func in EVENT_RECEIVERS
+        if signals is None or signal in signals
     ]
 
 
@@ -43,8 +50,10 @@ def _plugin_config():
             for project, module in (("lms.djangoapp", "urls"), ("cms.djangoapp", "cms_urls"))
         },
         "settings_config": {project: settings_config for project in ("lms.djangoapp", "cms.djangoapp")},
-        # Grades and certificates change in the LMS and its workers only; Studio needs no receivers.
-        "signals_config": {"lms.djangoapp": {"relative_path": "handlers", "receivers": _receivers()}},
+        "signals_config": {
+            "lms.djangoapp": {"relative_path": "handlers", "receivers": _receivers()},
+            "cms.djangoapp": {"relative_path": "handlers", "receivers": _receivers(CMS_EVENTS)},
+        },
     }
 
 

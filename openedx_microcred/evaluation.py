@@ -254,7 +254,7 @@ def _store_progress_rows(rows):
 def _requirements(outcome):
     return [
         {"path": leaf.path, "requirement": leaf.requirement.to_dict(), "met": leaf.met,
-         "fraction": round(leaf.fraction, 4)}
+         "fraction": round(leaf.fraction, 4), **({"unknown": True} if leaf.unknown else {})}
         for leaf in outcome.leaves
     ]
 

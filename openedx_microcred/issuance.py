@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import translation
+from django.utils.encoding import force_str
 
 from . import keys
 from .models import Award, Credential, StatusList
@@ -36,8 +38,21 @@ STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
 # --- Where things live ------------------------------------------------------------------------
 
 
+def _text(value):
+    """
+    A settings value as plain text, or None when empty. edx-platform's PLATFORM_NAME is a lazy
+    translation (gettext_lazy) and an operator's values may be too; JSON, URLs and signatures need
+    text. It is translated into the site's language, not the current request's: a signed credential
+    names its issuer the same way whoever happened to trigger the signing.
+    """
+    if value is None or value == "":
+        return None
+    with translation.override(settings.LANGUAGE_CODE):
+        return force_str(value) or None
+
+
 def lms_root_url() -> str:
-    root = getattr(settings, "MICROCRED_LMS_ROOT_URL", None) or getattr(settings, "LMS_ROOT_URL", "") or ""
+    root = _text(getattr(settings, "MICROCRED_LMS_ROOT_URL", None)) or _text(getattr(settings, "LMS_ROOT_URL", ""))
     return (root or "http://127.0.0.1:8000").rstrip("/")
 
 
@@ -86,16 +101,27 @@ def did_web_document() -> dict:
     return did.did_web_document(did.did_web(urlsplit(lms_root_url()).netloc, ["microcred"]), keys.published_keys())
 
 
-def issuer_profile(key: keys.SigningKey) -> document.IssuerProfile:
+ISSUER_FIELDS = ("name", "url", "country", "email", "description", "image")
+
+
+def configured_issuer() -> dict:
+    """
+    The awarding body as the settings describe it (MICROCRED_ISSUER, falling back to PLATFORM_NAME
+    and the LMS URL), every value text or None: the one place these settings enter documents,
+    links and JSON.
+    """
     configured = getattr(settings, "MICROCRED_ISSUER", None) or {}
+    issuer = {name: _text(configured.get(name)) for name in ISSUER_FIELDS}
+    issuer["name"] = issuer["name"] or _text(getattr(settings, "PLATFORM_NAME", None)) or "Open edX"
+    issuer["url"] = issuer["url"] or lms_root_url()
+    return issuer
+
+
+def issuer_profile(key: keys.SigningKey) -> document.IssuerProfile:
+    issuer = configured_issuer()
     return document.IssuerProfile(
-        id=issuer_did(key),
-        name=configured.get("name") or getattr(settings, "PLATFORM_NAME", "") or "Open edX",
-        url=configured.get("url") or lms_root_url(),
-        country_code=configured.get("country") or None,
-        email=configured.get("email") or None,
-        description=configured.get("description") or None,
-        image=configured.get("image") or None,
+        id=issuer_did(key), name=issuer["name"], url=issuer["url"], country_code=issuer["country"],
+        email=issuer["email"], description=issuer["description"], image=issuer["image"],
     )
 
 

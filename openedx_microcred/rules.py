@@ -94,6 +94,9 @@ class LeafOutcome:
     met: bool
     fraction: float
     facts: tuple = ()
+    # Not met, and the data that would say whether it is are missing (a course the platform no
+    # longer knows): not a reason to revoke.
+    unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ class Outcome:
     met: bool
     fraction: float
     leaves: tuple = ()
+    # Not met, but it might be: enough of what is not met is unknown (see LeafOutcome.unknown).
+    unknown: bool = False
 
     @property
     def met_leaves(self):
@@ -140,9 +145,11 @@ class Requirement(ABC):
         """The JSON form ``parse_criteria`` reads back."""
 
 
-def _leaf(node, met, raw_fraction, facts=()):
+def _leaf(node, met, raw_fraction, facts=(), unknown=False):
     fraction = 1.0 if met else max(0.0, min(raw_fraction, _ALMOST))
-    return Outcome(met, fraction, (LeafOutcome(node.path, node, met, fraction, tuple(f for f in facts if f)),))
+    unknown = unknown and not met
+    leaf = LeafOutcome(node.path, node, met, fraction, tuple(f for f in facts if f), unknown)
+    return Outcome(met, fraction, (leaf,), unknown)
 
 
 @dataclass(frozen=True)
@@ -198,9 +205,11 @@ class CourseCompletion(CourseLeaf):
 
     def evaluate(self, state):
         fact = state.fact(self.course, COMPLETION)
+        if fact is None:
+            return _leaf(self, False, 0.0)
         total = state.completable_blocks.get(self.course) or 0
-        if fact is None or total <= 0:
-            return _leaf(self, False, 0.0, (fact,))
+        if total <= 0:  # the platform does not know the course (any more): no percentage to compare
+            return _leaf(self, False, 0.0, (fact,), unknown=True)
         percent = 100.0 * min(int(fact.value.get("completed_blocks", 0)), total) / total
         if self.min_percent <= 0:
             return _leaf(self, True, 1.0, (fact,))
@@ -286,13 +295,15 @@ class Group(Requirement):
     def evaluate(self, state):
         outcomes = [child.evaluate(state) for child in self.children]
         needed = self.needed
-        met = sum(1 for o in outcomes if o.met) >= needed
+        met_count = sum(1 for o in outcomes if o.met)
+        met = met_count >= needed
+        unknown = not met and met_count + sum(1 for o in outcomes if o.unknown) >= needed
         # Progress counts the `needed` most advanced children: for all-of that is all of them,
         # for any-of the best one.
         best = heapq.nlargest(needed, (o.fraction for o in outcomes))
         fraction = 1.0 if met else min(sum(best) / needed, _ALMOST) if needed else 0.0
         leaves = tuple(leaf for o in outcomes for leaf in o.leaves)
-        return Outcome(met, fraction, leaves)
+        return Outcome(met, fraction, leaves, unknown)
 
     def leaves(self):
         for child in self.children:
@@ -563,8 +574,8 @@ def decide(rules: Sequence[CredentialRule], state: LearnerState) -> list:
 
     A met credential is held (awarded if it was not, unless an operator blocked it for this
     learner); an unmet one stays held unless its policy is to revoke when the criteria are no
-    longer met. What a credential decides is what the
-    stacks after it see.
+    longer met and they are known not to be (an outcome that is unknown revokes nothing). What a
+    credential decides is what the stacks after it see.
     """
     held = set(state.held)
     progress = dict(state.progress)
@@ -573,7 +584,8 @@ def decide(rules: Sequence[CredentialRule], state: LearnerState) -> list:
         current = LearnerState(state.facts, frozenset(held), progress, state.completable_blocks, state.blocked)
         outcome = rule.requirement.evaluate(current)
         before = rule.slug in state.held
-        after = (outcome.met and rule.slug not in state.blocked) or (before and not rule.revoke_when_unmet)
+        after = (outcome.met and rule.slug not in state.blocked) or \
+            (before and (not rule.revoke_when_unmet or outcome.unknown))
         if after:
             held.add(rule.slug)
         else:

@@ -6,6 +6,11 @@ from sandbox.settings import *  # noqa: F401,F403  pylint: disable=wildcard-impo
 from sandbox.settings import INSTALLED_APPS as _LMS_APPS
 
 PROJECT_TYPE = "cms.djangoapp"
+SERVICE_VARIANT = "cms"
+# Studio's own queues, as in edx-platform: what Studio queues goes there unless MICROCRED_CELERY_QUEUE
+# names an LMS queue (docs/workers.md).
+CELERY_TASK_DEFAULT_QUEUE = "edx.cms.core.default"
+CELERY_TASK_QUEUES = {"edx.cms.core.high": {}, "edx.cms.core.default": {}}
 ROOT_URLCONF = "sandbox.cms_urls"
 LOGIN_REDIRECT_URL = "/"
 INSTALLED_APPS = [app for app in _LMS_APPS if app not in get_plugin_apps("lms.djangoapp") and app != "completion"]

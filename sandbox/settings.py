@@ -10,12 +10,27 @@ import json
 import os
 from pathlib import Path
 
+from django.utils.translation import gettext_lazy as _
 from edx_django_utils.plugins import add_plugins, get_plugin_apps
 
 from sandbox import plugins  # noqa: F401  (restricts the registry to SANDBOX_PLUGINS)
+from sandbox import platform_modules  # noqa: F401  (edx-platform's retirement signals, under their names)
 
 PROJECT_TYPE = "lms.djangoapp"
 BASE_DIR = Path(__file__).resolve().parent
+
+# Shaped like edx-platform's settings where they matter to a plugin (lms/envs/common.py): the
+# platform's name is a lazy translation unless the YAML config replaces it, FEATURES is a dict of
+# toggles (the old badges feature off), SERVICE_VARIANT names the service.
+PLATFORM_NAME = _("Your Platform Name Here")
+PLATFORM_DESCRIPTION = _("Your Platform Description Here")
+SERVICE_VARIANT = "lms"
+FEATURES = {
+    "ENABLE_OPENBADGES": False,
+    "CERTIFICATES_HTML_VIEW": True,
+    "ENABLE_DISCUSSION_SERVICE": True,
+    "ENABLE_COURSEWARE_SEARCH": False,
+}
 
 SECRET_KEY = os.environ.get("SANDBOX_SECRET_KEY", "sandbox-only-not-a-secret")
 DEBUG = os.environ.get("SANDBOX_DEBUG", "") == "1"
@@ -110,6 +125,14 @@ LOGIN_REDIRECT_URL = "/microcred/my/"
 
 # Celery runs tasks in-process in the demo; a real deployment uses the LMS workers (docs/workers.md).
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("SANDBOX_CELERY_EAGER", "1") == "1"
+# The LMS's queues and message format (edx-platform names them CELERY_DEFAULT_QUEUE, CELERY_QUEUES...,
+# Celery's older names for these): JSON only, as the workers of the integration tests check.
+CELERY_TASK_DEFAULT_QUEUE = "edx.lms.core.default"
+CELERY_TASK_QUEUES = {"edx.lms.core.high": {}, "edx.lms.core.default": {}, "edx.lms.core.high_mem": {}}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_COMPRESSION = "gzip"
 CELERY_BROKER_URL = os.environ.get("SANDBOX_CELERY_BROKER", "memory://")
 # Broker transport options as JSON, e.g. for Redis {"global_keyprefix": "...", "visibility_timeout": 30}.
 CELERY_BROKER_TRANSPORT_OPTIONS = json.loads(os.environ.get("SANDBOX_CELERY_BROKER_OPTIONS") or "{}")

@@ -7,12 +7,15 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext_lazy
 
 from openedx_microcred import api, issuance, keys
 from openedx_microcred.awards import revoke_awards
@@ -380,3 +383,46 @@ def test_grades_and_learning_outcomes_are_in_the_credential_and_on_its_page(clie
     jsonschema.Draft201909Validator(SCHEMA).validate(award.document)
     page = client.get(f"/microcred/credentials/{award.uuid}/").content.decode()
     assert 'id="learning-outcome-2">Present findings' in page and "85%" in page
+
+
+# --- Settings that are lazy translations, as edx-platform's are --------------------------------
+
+
+def test_the_platforms_lazy_default_platform_name_is_signed_shown_and_linked_as_text(client, awarded, settings):
+    """edx-platform's PLATFORM_NAME is gettext_lazy("Your Platform Name Here"), and so is the sandbox's."""
+    assert isinstance(settings.PLATFORM_NAME, Promise) and not settings.MICROCRED_ISSUER
+    award = awarded["basics"]
+    assert award.document is not None, "the award stayed unsigned"
+    assert award.document["issuer"]["name"] == "Your Platform Name Here"
+    assert api.verify_credential(award.document).valid
+    page = client.get(f"/microcred/credentials/{award.uuid}/")
+    assert page.status_code == 200 and "Your Platform Name Here" in page.content.decode()
+    assert json.loads(client.get(f"/microcred/credentials/{award.uuid}.json").content) == award.document
+    # An award not signed yet is linked with the configured name.
+    link = api.linkedin_url(award_uuid=award.uuid, name="Python Basics", issued_at=award.issued_at)
+    assert parse_qs(urlsplit(link).query)["organizationName"] == ["Your Platform Name Here"]
+
+
+def test_lazy_issuer_settings_enter_the_credential_as_text(settings, learner, make_credential, on_commit):
+    settings.MICROCRED_ISSUER = {"name": gettext_lazy("Demo University"), "description": gettext_lazy("A school"),
+                                 "url": gettext_lazy("https://demo.example.org/")}
+    settings.LMS_ROOT_URL = gettext_lazy("https://lms.example.org")
+    make_credential("basics", {"type": "course_passed", "course": C1})
+    with on_commit():
+        events.passing(learner, C1)
+    award = Award.objects.get()
+    issuer = award.document["issuer"]
+    assert (issuer["name"], issuer["description"], issuer["url"]) == ("Demo University", "A school",
+                                                                      "https://demo.example.org/")
+    assert award.document["id"] == f"https://lms.example.org/microcred/credentials/{award.uuid}/"
+    assert api.verify_credential(award.document).valid
+
+
+def test_the_issuer_is_named_in_the_sites_language_whoever_triggers_the_signing(settings, learner,
+                                                                                 make_credential, on_commit):
+    # A lazy value that shows the language it was made text in.
+    settings.PLATFORM_NAME = lazy(lambda: f"Platform ({translation.get_language()})", str)()
+    make_credential("basics", {"type": "course_passed", "course": C1})
+    with translation.override("fr"), on_commit():
+        events.passing(learner, C1)
+    assert Award.objects.get().document["issuer"]["name"] == f"Platform ({settings.LANGUAGE_CODE})"

@@ -54,28 +54,59 @@ def test_templates_and_migrations_ship_inside_the_package():
     assert "templates/openedx_microcred/*.html" in config
 
 
-def _in_studio_host(code):
+def _in_studio_host(code, **env):
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup();" + code],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={"DJANGO_SETTINGS_MODULE": "sandbox.cms_settings", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        env={"DJANGO_SETTINGS_MODULE": "sandbox.cms_settings", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
+             **env},
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_studio_host_loads_the_plugin_without_event_receivers():
+def test_studio_host_loads_the_plugin_with_only_the_enrolment_receivers():
     loaded = _in_studio_host(
         "import json; from django.conf import settings; from django.urls import reverse;"
-        "from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED as s;"
+        "from openedx_events.learning import signals;"
         "print(json.dumps({'apps': settings.INSTALLED_APPS,"
         "'url': reverse('openedx_microcred:studio-course', kwargs={'course_key': 'course-v1:DemoX+PY101+2026'}),"
-        "'receivers': len(s.receivers), 'setting': settings.MICROCRED_CELERY_QUEUE}))"
+        "'receivers': {name: len(getattr(signals, name).receivers) for name in dir(signals) if name.isupper()"
+        " and hasattr(getattr(signals, name), 'receivers')}, 'setting': settings.MICROCRED_CELERY_QUEUE}))"
     )
     assert "openedx_microcred.apps.MicrocredConfig" in loaded["apps"]
     assert loaded["url"] == "/microcred/studio/course/course-v1:DemoX+PY101+2026/"  # the Studio pages
-    assert loaded["receivers"] == 0  # grades and certificates are LMS matters
+    connected = {name for name, count in loaded["receivers"].items() if count}
+    # Grades and certificates are LMS matters; Studio enrols course creators.
+    assert connected == {"COURSE_ENROLLMENT_CREATED", "COURSE_ENROLLMENT_CHANGED", "COURSE_UNENROLLMENT_COMPLETED"}
     assert loaded["setting"] is None
+
+
+STUDIO_CREATES_A_COURSE = """
+import json
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from openedx_microcred.catalog import save_credential
+from openedx_microcred.models import Award, Credential, LearnerFact
+from tests import events
+
+call_command("migrate", verbosity=0)
+save_credential(Credential(slug="author", title="Course author", org="DemoX", state=Credential.State.ACTIVE,
+                           criteria={"type": "enrolled", "course": "course-v1:DemoX+PY101+2026"}))
+creator = get_user_model().objects.create_user("author", "author@example.com", "pw")
+# What Studio's course creation sends when it enrols the creator in the new course.
+outcome = events.enrollment(creator, "course-v1:DemoX+PY101+2026", mode="honor")
+print(json.dumps({"outcome": outcome,
+                  "facts": list(LearnerFact.objects.filter(user=creator).values_list("kind", flat=True)),
+                  "awards": list(Award.objects.filter(user=creator).values_list("credential__slug", flat=True))}))
+"""
+
+
+def test_an_enrolment_studio_makes_is_recorded_and_evaluated(tmp_path):
+    """Studio enrols a course's creator in its own process: the fact is recorded there, not lost."""
+    done = _in_studio_host(STUDIO_CREATES_A_COURSE, SANDBOX_SQLITE=str(tmp_path / "studio.sqlite3"),
+                           SANDBOX_MEDIA_ROOT=str(tmp_path / "media"))
+    assert done == {"outcome": "applied", "facts": ["enrollment"], "awards": ["author"]}
 
 
 def test_migrations_are_complete(db):
@@ -150,3 +181,28 @@ def test_system_check_warns_of_credentials_sharing_one_badge_upstream(db, make_c
     assert "'a', 'd'" in warnings[0].msg and '"template_id": "t-1"' in warnings[0].msg
     Credential.objects.filter(slug="d").update(state=Credential.State.ARCHIVED)  # archived: no longer earned
     assert check_shared_platform_targets() == []
+
+
+# --- The host is shaped like edx-platform where it matters to the plugin -----------------------
+
+
+def test_the_host_has_the_platforms_lazy_name_features_and_celery_queues():
+    from django.utils.functional import Promise
+
+    assert isinstance(settings.PLATFORM_NAME, Promise)  # gettext_lazy, as in lms/envs/common.py
+    assert isinstance(settings.FEATURES, dict) and settings.FEATURES["ENABLE_OPENBADGES"] is False
+    from sandbox.celery_app import app
+
+    assert app.conf.task_default_queue == "edx.lms.core.default"
+    assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
+
+
+def test_the_retirement_signals_of_the_platform_are_connected_at_start_up():
+    from sandbox.platform_modules import retirement_signals
+
+    from openedx_microcred.retirement import retire_on_platform_signal
+
+    for name in ("USER_RETIRE_LMS_MISC", "USER_RETIRE_LMS_CRITICAL"):
+        receivers = [ref() for _key, ref, *_ in getattr(retirement_signals, name).receivers]
+        assert retire_on_platform_signal in receivers, name
+    assert not retirement_signals.USER_RETIRE_MAILINGS.has_listeners()

@@ -9,17 +9,14 @@ and a second retirement that changes nothing.
 import io
 import json
 import sys
-import types
 from dataclasses import fields
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
 import pytest
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.dispatch import Signal
 from django.forms.models import model_to_dict
 
 from openedx_microcred import eventlog, issuance
@@ -27,6 +24,8 @@ from openedx_microcred.facts import reject_event
 from openedx_microcred.models import Award, Delivery, LearnerFact, Progress, RejectedEvent, RetirementRecord
 from openedx_microcred.retirement import (PLATFORM_SIGNALS_MODULE, RETIREMENT_REASON, RetirementResult,
                                           connect_retirement_receivers, retire_learner, subject_hash)
+from sandbox.host.retirement import AccountRetirementView, LMSAccountRetirementView, retire_user
+from sandbox.platform_modules import retirement_signals
 
 from . import events
 from .conftest import C1, C2
@@ -34,32 +33,16 @@ from .conftest import C1, C2
 RETIRED_EMAIL = "retired__user_0f3a9c@retired.invalid"
 
 
-# --- edx-platform, as far as retirement goes ----------------------------------------------------
-
-
-class LMSAccountRetirementView:
-    """The sender edx-platform uses for USER_RETIRE_LMS_MISC (its retire_misc view)."""
-
-
-class AccountRetirementView:
-    """The sender edx-platform uses for USER_RETIRE_LMS_CRITICAL (its retire view)."""
+# --- edx-platform, as far as retirement goes: the host provides its signals (sandbox/platform_modules.py)
 
 
 @pytest.fixture
-def platform_signals(monkeypatch):
+def platform_signals():
     """
     edx-platform's ``openedx.core.djangoapps.user_api.accounts.signals`` (plain Django signals),
-    importable for this test; the app connects to them at start-up, as in the LMS.
+    which the host provides under that name; the app connected to them at start-up, as in the LMS.
     """
-    module = types.ModuleType(PLATFORM_SIGNALS_MODULE)
-    for name in ("USER_RETIRE_MAILINGS", "USER_RETIRE_LMS_CRITICAL", "USER_RETIRE_LMS_MISC"):
-        setattr(module, name, Signal())
-    parts = PLATFORM_SIGNALS_MODULE.split(".")
-    for depth in range(1, len(parts)):
-        monkeypatch.setitem(sys.modules, ".".join(parts[:depth]), types.ModuleType(".".join(parts[:depth])))
-    monkeypatch.setitem(sys.modules, PLATFORM_SIGNALS_MODULE, module)
-    apps.get_app_config("openedx_microcred").ready()
-    return module
+    return retirement_signals
 
 
 def deactivate(user):
@@ -214,6 +197,18 @@ def test_the_receivers_are_connected_only_where_the_platform_has_the_signals(pla
     assert not platform_signals.USER_RETIRE_MAILINGS.has_listeners()  # mailing lists are not ours
     assert sorted(connect_retirement_receivers()) == ["USER_RETIRE_LMS_CRITICAL", "USER_RETIRE_LMS_MISC"]
     assert len(platform_signals.USER_RETIRE_LMS_MISC.receivers) == 1  # connecting again adds nothing
+
+
+def test_the_platforms_retirement_pipeline_revokes_and_scrubs(ada, grace, credly, on_commit):
+    """Both of the pipeline's steps (retire_misc, then retire), as the host's platform sends them."""
+    award = ada_award()
+    with on_commit():
+        retire_user(ada)
+    award.refresh_from_db()
+    assert award.status == Award.Status.REVOKED and award.document is None
+    assert not LearnerFact.objects.filter(user=ada).exists() and LearnerFact.objects.filter(user=grace).exists()
+    record = RetirementRecord.objects.get(subject=subject_hash(ada.pk))
+    assert (record.awards_revoked, record.revocations_queued) == (1, 1)  # the second step found nothing more
 
 
 def test_without_edx_platform_nothing_is_connected(monkeypatch):

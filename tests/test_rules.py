@@ -426,8 +426,29 @@ class TestCourseCompletion:
         outcome = evaluate(self.leaf(0), state(fact(C1, COMPLETION, completed_blocks=10), blocks=blocks))
         assert (outcome.met, outcome.fraction) == (False, 0.0)
 
+    @pytest.mark.parametrize("blocks", [{}, {C1: 0}, {C1: None}, {C2: 10}])
+    def test_unknown_total_makes_the_requirement_unknown_not_just_unmet(self, blocks):
+        outcome = evaluate(self.leaf(50), state(fact(C1, COMPLETION, completed_blocks=10), blocks=blocks))
+        assert outcome.unknown and outcome.leaves[0].unknown
+
     def test_no_fact_is_unmet(self):
         assert not evaluate(self.leaf(0), state(blocks={C1: 10})).met
+        assert not evaluate(self.leaf(50), state()).unknown  # nothing completed: unmet whatever the total
+
+    def test_an_unknown_completion_leaves_the_rest_of_a_group_to_decide(self):
+        learner = state(fact(C1, COMPLETION, completed_blocks=10), fact(C2, PASSING, passed=True))
+        unknown_and_met = {"type": "all", "of": [self.leaf(50), passed(C2)]}
+        assert evaluate(unknown_and_met, learner).unknown
+        assert evaluate({"type": "any", "of": [self.leaf(50), passed(C2)]}, learner).met
+        assert not evaluate({"type": "all", "of": [self.leaf(50), passed(C3)]}, learner).unknown  # C3 is known unmet
+        assert evaluate({"type": "at_least", "n": 2, "of": [self.leaf(50), passed(C2), passed(C3)]}, learner).unknown
+
+    def test_a_course_the_platform_no_longer_knows_revokes_nothing(self):
+        learner = state(fact(C1, COMPLETION, completed_blocks=10), held={"finisher", "gone"}, blocks={})
+        decisions = by_slug(rules.decide([rule("finisher", self.leaf(50), revoke=True),
+                                          rule("gone", passed(C2), revoke=True)], learner))
+        assert decisions["finisher"].held_after and not decisions["finisher"].revoke
+        assert decisions["gone"].revoke  # a known unmet requirement still revokes under this policy
 
     def test_zero_minimum_with_known_total(self):
         assert evaluate(self.leaf(0), state(fact(C1, COMPLETION, completed_blocks=0), blocks={C1: 10})).met

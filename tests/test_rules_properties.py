@@ -156,7 +156,8 @@ def learner_states(credentials=tuple(CREDENTIALS)):
 class Ref:
     met: bool
     fraction: float
-    leaves: list  # (path, met, fraction, evidence event ids)
+    leaves: list  # (path, met, fraction, evidence event ids, unknown)
+    unknown: bool = False  # not met, and it would take data the platform lacks to say it never will be
 
 
 def exact(number):
@@ -222,10 +223,14 @@ def ref_eval(node, state, path="criteria"):
         else:
             best = sorted((r.fraction for r in results), reverse=True)[:needed]
             fraction = min(sum(best) / needed, CAP)
-        return Ref(met, fraction, [leaf for r in results for leaf in r.leaves])
+        unknown = not met and len([r for r in results if r.met or r.unknown]) >= needed
+        return Ref(met, fraction, [leaf for r in results for leaf in r.leaves], unknown)
     met, raw, evidence = ref_leaf(node, state)
     fraction = 1.0 if met else min(max(raw, 0.0), CAP)
-    return Ref(met, fraction, [(path, met, fraction, evidence)])
+    # A completion the learner has made in a course whose completable blocks the platform does not know.
+    unknown = (not met and node["type"] == "course_completion" and (node["course"], COMPLETION) in state.facts
+               and not state.completable_blocks.get(node["course"]))
+    return Ref(met, fraction, [(path, met, fraction, evidence, unknown)], unknown)
 
 
 def leaf_paths(node, path="criteria"):
@@ -253,10 +258,12 @@ def test_engine_agrees_with_reference(tree, state):
     expected = ref_eval(tree, state)
     outcome = parse_criteria(tree).evaluate(state)
     assert outcome.met == expected.met
+    assert outcome.unknown == expected.unknown
     assert outcome.fraction == pytest.approx(expected.fraction, abs=1e-9)
     assert [leaf.path for leaf in outcome.leaves] == [path for path, *_ in expected.leaves]
-    for leaf, (path, met, fraction, evidence) in zip(outcome.leaves, expected.leaves):
+    for leaf, (path, met, fraction, evidence, unknown) in zip(outcome.leaves, expected.leaves):
         assert leaf.met == met, path
+        assert leaf.unknown == unknown, path
         assert leaf.fraction == pytest.approx(fraction, abs=1e-9), path
         if met:  # the evidence: exactly the facts that met the leaf
             assert tuple(f.event_id for f in leaf.facts) == evidence, path
@@ -376,7 +383,7 @@ def ref_decide(trees, revoke, state):
         before = (frozenset(held), dict(progress))
         for slug, tree in trees.items():
             result = ref_eval(tree, LearnerState(state.facts, frozenset(held), progress, state.completable_blocks))
-            if result.met or (slug in state.held and not revoke[slug]):
+            if result.met or (slug in state.held and (not revoke[slug] or result.unknown)):
                 held.add(slug)
             else:
                 held.discard(slug)
@@ -406,7 +413,7 @@ def test_decide_matches_reference_fixed_point(data):
         assert d.revoke == (d.slug in state.held and d.slug not in held)
         assert not (d.revoke and not d.held_before)
         if d.revoke:
-            assert revoke[d.slug] and not d.outcome.met
+            assert revoke[d.slug] and not d.outcome.met and not d.outcome.unknown
         assert d.outcome.fraction == pytest.approx(progress[d.slug], abs=1e-9)
         final = LearnerState(state.facts, frozenset(held), progress, state.completable_blocks)
         assert d.outcome.met == ref_eval(trees[d.slug], final).met

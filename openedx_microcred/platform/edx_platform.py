@@ -8,6 +8,7 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
+from opaque_keys import InvalidKeyError
 from opaque_keys.edx.django.models import CourseKeyField
 from opaque_keys.edx.keys import CourseKey
 
@@ -16,6 +17,9 @@ from . import PlatformAdapter, stored_history
 log = logging.getLogger(__name__)
 
 _CACHE_SECONDS = 6 * 60 * 60
+# A count is kept per version of the course's block structure: a new version is a new entry.
+_VERSIONED_CACHE_SECONDS = 7 * 24 * 60 * 60
+_UNKNOWN, _UNKNOWN_SECONDS = -1, 10 * 60
 
 
 class EdxPlatformAdapter(PlatformAdapter):
@@ -24,25 +28,10 @@ class EdxPlatformAdapter(PlatformAdapter):
     def completable_blocks(self, course_keys):
         counts = {}
         for course_key in course_keys:
-            key = f"microcred.completable.{course_key}"
-            count = cache.get(key)
-            if count is None:
-                count = self._count_completable_blocks(CourseKey.from_string(str(course_key)))
-                if count is not None:
-                    cache.set(key, count, _CACHE_SECONDS)
+            count = _completable_blocks(str(course_key))
             if count is not None:
                 counts[str(course_key)] = count
         return counts
-
-    @staticmethod
-    def _count_completable_blocks(course_key):
-        try:
-            from xblock.completable import XBlockCompletionMode  # pylint: disable=import-outside-toplevel
-            from xmodule.modulestore.django import modulestore  # pylint: disable=import-outside-toplevel
-        except ImportError:
-            return None
-        blocks = modulestore().get_items(course_key)
-        return sum(1 for block in blocks if XBlockCompletionMode.get_mode(block) == XBlockCompletionMode.COMPLETABLE)
 
     def course_names(self, course_keys):
         try:
@@ -106,6 +95,73 @@ class EdxPlatformAdapter(PlatformAdapter):
             log.warning("openedx-microcred back-fill: edx-platform's enrollments are not available in this process")
         return stored_history(grades, certificates, enrollments, course_keys=course_keys,
                               after_user_id=after_user_id, page_size=page_size, enrollment_time=enrollment_time)
+
+
+def _completable_blocks(course_key):
+    """
+    How many blocks of the published course a learner can complete, counted as edx-completion
+    counts them (``CompletionService.get_completable_children``): from the course down through
+    aggregators (chapters, sequences, verticals, libraries...) to the completable leaves, so that
+    orphans and detached blocks (about, course_info, static_tab) are not counted and excluded
+    blocks and whatever is beneath them are left out. None when the course is unknown (a deleted
+    course, a wrong key): a completion requirement on it is then unknown, nothing fails. Cached
+    per version of the platform's block structure, which is rebuilt whenever the course is
+    published.
+    """
+    try:
+        from openedx.core.djangoapps.content.block_structure.api import (  # pylint: disable=import-outside-toplevel
+            get_course_in_cache,
+        )
+        from openedx.core.djangoapps.content.block_structure.exceptions import (  # pylint: disable=import-outside-toplevel
+            BlockStructureNotFound,
+        )
+        from openedx.core.djangoapps.content.block_structure.models import (  # pylint: disable=import-outside-toplevel
+            BlockStructureModel,
+        )
+        from xblock.completable import XBlockCompletionMode  # pylint: disable=import-outside-toplevel
+        from xmodule.modulestore.django import modulestore  # pylint: disable=import-outside-toplevel
+        from xmodule.modulestore.exceptions import ItemNotFoundError  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return None
+    try:
+        key = CourseKey.from_string(course_key)
+    except InvalidKeyError:
+        log.warning("openedx-microcred: %r is not a course key; its completion is unknown", course_key)
+        return None
+    try:
+        version = BlockStructureModel.get(modulestore().make_course_usage_key(key)).data_version or ""
+    except BlockStructureNotFound:
+        version = ""  # not stored (yet): the count is kept for _CACHE_SECONDS
+    cache_key = f"microcred.completable.{course_key}.{version}"
+    count = cache.get(cache_key)
+    if count is None:
+        try:
+            count = _count_completable(get_course_in_cache(key), XBlockCompletionMode)
+        except ItemNotFoundError:
+            log.warning("openedx-microcred: course %s is not in the modulestore; its completion is unknown", course_key)
+            count = _UNKNOWN  # remembered a while: a deleted course's learners do not each ask again
+        cache.set(cache_key, count, _UNKNOWN_SECONDS if count == _UNKNOWN else
+                  _VERSIONED_CACHE_SECONDS if version else _CACHE_SECONDS)
+    return None if count == _UNKNOWN else count
+
+
+def _count_completable(structure, modes):
+    """Completable blocks reachable from the root of a collected block structure through aggregators."""
+    count, seen = 0, set()
+    pending = [structure.root_block_usage_key]
+    while pending:
+        block = pending.pop()
+        if block in seen:
+            continue  # a DAG: a block under two parents is counted once
+        seen.add(block)
+        # The collected field is absent for blocks whose class does not set it: completable, as
+        # XBlockCompletionMode.get_mode says.
+        mode = structure.get_xblock_field(block, "completion_mode", modes.COMPLETABLE)
+        if mode == modes.AGGREGATOR:
+            pending.extend(structure.get_children(block))
+        elif mode == modes.COMPLETABLE:
+            count += 1
+    return count
 
 
 def _history_database():

@@ -37,7 +37,7 @@ from django.db.models.functions import Cast
 from django.utils.crypto import salted_hmac
 
 from .awards import revoke_awards
-from .models import Award, Delivery, LearnerFact, Progress, RejectedEvent, RetirementRecord
+from .models import Award, Delivery, LearnerFact, LearnerLock, Progress, RejectedEvent, RetirementRecord
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ def retire_learner(user, source="") -> RetirementResult:
     user_id = int(getattr(user, "pk", user))
     names = _names(user)
     with transaction.atomic():
+        # An evaluation of the learner running now finishes first; one after this sees no facts.
+        LearnerLock.take([user_id])
         record, _ = RetirementRecord.objects.select_for_update().get_or_create(
             subject=subject_hash(user_id), defaults={"source": source[:64]})
 
@@ -103,6 +105,7 @@ def retire_learner(user, source="") -> RetirementResult:
             .exclude(last_error__in=OWN_DELIVERY_ERRORS).update(last_error=DELIVERY_ERROR_REMOVED)
         facts, _ = LearnerFact.objects.filter(user_id=user_id).delete()
         progress, _ = Progress.objects.filter(user_id=user_id).delete()
+        LearnerLock.objects.filter(user_id=user_id).delete()
         rejected = _delete_rejected_events(user_id, names)
 
         result = RetirementResult(record, len(revoked), queued, documents, facts, progress, rejected)

@@ -36,7 +36,7 @@ from opaque_keys.edx.keys import CourseKey
 
 from . import evaluation, handlers, rules
 from .facts import APPLIED, DUPLICATE, STALE, UNCHANGED, FactUpdate, InvalidEvent, check_event_time, record_fact
-from .models import BackfillRun, CourseDependency, Credential, LearnerFact, RejectedEvent
+from .models import BackfillRun, CourseDependency, Credential, LearnerFact, LearnerLock, RejectedEvent
 from .platform import CERTIFICATE_SOURCE, ENROLLMENT_SOURCE, GRADE_SOURCE, get_platform, parse_course_key
 
 log = logging.getLogger(__name__)
@@ -282,10 +282,16 @@ def chunks(records, size):
         yield chunk
 
 
-def _prepare(chunk):
-    """(counts so far, valid updates of existing users, rejected (record, reason), courses by user id)."""
+def _prepare(chunk, lock=False):
+    """
+    (counts so far, valid updates of existing users, rejected (record, reason), courses by user id).
+    ``lock``: take the learners' evaluation locks first, before anything is read: on REPEATABLE
+    READ the snapshot the chunk's evaluation decides from is the one its first read takes.
+    """
     counts = Counts(rows_read=len(chunk), learners_read=len({record.user_id for record in chunk}))
     updates, rejected = fact_updates(chunk)
+    if lock:
+        LearnerLock.take({u.user_id for u in updates})
     known = set(get_user_model().objects.filter(pk__in={u.user_id for u in updates}).values_list("pk", flat=True))
     by_id = {event_id(record): record for record in chunk}
     rejected += [(by_id[u.event_id], f"unknown user id {u.user_id}") for u in updates if u.user_id not in known]
@@ -314,7 +320,7 @@ def process_chunk(chunk, report=None, credentials=None) -> Counts:
     Record one chunk's facts and evaluate its learners. Call inside a transaction. ``credentials``
     is a cache of credentials kept between chunks (see ``evaluation.credentials_for_courses``).
     """
-    counts, updates, rejected, courses_by_user = _prepare(chunk)
+    counts, updates, rejected, courses_by_user = _prepare(chunk, lock=True)
     if rejected:
         _keep_rejected(rejected)
     _count_outcomes(counts, record_facts(updates))

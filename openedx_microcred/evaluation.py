@@ -6,7 +6,9 @@ course that changed (through the CourseDependency index, which already includes 
 them), so its cost does not grow with the size of the catalog.
 
 ``evaluate_learners`` does the same for many learners in the same few queries (the back-fill uses
-it); both load through ``load_learners`` and write through ``store_decisions``.
+it); both load through ``load_learners`` and write through ``store_decisions``, in one transaction
+that first takes the learners' evaluation locks (``LearnerLock.take``): evaluations of one learner run
+one after the other, each deciding from what the one before stored (docs/decisions/0010).
 """
 
 import logging
@@ -20,7 +22,7 @@ from django.utils import timezone
 from . import rules
 from .awards import award_credential, revoke_awards
 from .data import EvaluationResult
-from .models import Award, CourseDependency, Credential, LearnerFact, Progress
+from .models import Award, CourseDependency, Credential, LearnerFact, LearnerLock, Progress
 from .platform import get_platform, parse_course_key
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,18 @@ def evaluate_learner(user_id, course_key=None) -> EvaluationResult:
     credentials = affected_credentials(user_id, course_key)
     if not credentials:
         return EvaluationResult(user_id, [], [], [])
-    context = load_learners({user_id: credentials})[user_id]
-    return store_decisions([(context, rules.decide(context.credential_rules, context.state))])[0]
+    return _evaluate({user_id: credentials})[0]
+
+
+def _evaluate(credentials_by_user) -> list:
+    """Lock the learners, load them, decide and store: one transaction, so every decision is taken from a fresh view."""
+    if not credentials_by_user:
+        return []
+    with transaction.atomic():
+        LearnerLock.take(credentials_by_user)
+        contexts = load_learners(credentials_by_user)
+        return store_decisions([(context, rules.decide(context.credential_rules, context.state))
+                                for context in contexts.values()])
 
 
 def credentials_for_courses(courses_by_user, cache=None) -> dict:
@@ -184,10 +196,11 @@ def load_learners(credentials_by_user) -> dict:
 def store_decisions(decided) -> list:
     """
     Store what the engine decided for each (LearnerContext, decisions): progress, awards and
-    revocations, in one transaction. Returns an EvaluationResult per learner, in order.
+    revocations, in one transaction (the caller's, if it has one: the one that locked the learners
+    and loaded them). Returns an EvaluationResult per learner, in order.
     """
     results = []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _store_progress_rows([(context.user_id, context.credentials[d.slug], d.outcome)
                               for context, decisions in decided for d in decisions])
         for context, decisions in decided:
@@ -215,9 +228,7 @@ def evaluate_learners(courses_by_user, cache=None) -> list:
     award or revocation; decides exactly as ``evaluate_learner`` does. ``cache``: see
     ``credentials_for_courses``.
     """
-    contexts = load_learners(credentials_for_courses(courses_by_user, cache))
-    return store_decisions([(context, rules.decide(context.credential_rules, context.state))
-                            for context in contexts.values()])
+    return _evaluate(credentials_for_courses(courses_by_user, cache))
 
 
 def _store_progress(user_id, outcomes):

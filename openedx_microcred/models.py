@@ -12,7 +12,8 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connection, models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from opaque_keys.edx.django.models import CourseKeyField
 
@@ -288,6 +289,40 @@ class Progress(models.Model):
 
     def __str__(self):
         return f"{self.user_id} {self.credential_id} {self.fraction:.0%}"
+
+
+class LearnerLock(models.Model):
+    """
+    One row per learner evaluated, locked first thing in every evaluation of that learner so that
+    evaluations of one learner run one after the other (docs/decisions/0010): each decides from
+    what the one before it stored. A plain id, not a foreign key: taking the lock never waits on
+    the user row.
+    """
+
+    user_id = models.IntegerField(primary_key=True)
+    locked_at = models.DateTimeField(help_text=_("When an evaluation of the learner last started."))
+
+    def __str__(self):
+        return f"{self.user_id}"
+
+    @classmethod
+    def take(cls, user_ids):
+        """
+        Lock these learners (rows made on first use), in user id order, until the end of the
+        current transaction: whoever takes one of them elsewhere waits until then, and then sees
+        what this transaction stored. One statement: an upsert, which locks the row it inserts or
+        updates on MariaDB/MySQL and PostgreSQL, and takes SQLite's write lock.
+
+        Take it first in the transaction: on REPEATABLE READ (MariaDB's default) the snapshot is
+        taken at the first plain read, and one taken before the wait would not show what the
+        other transaction stored meanwhile.
+        """
+        rows = [cls(user_id=user_id, locked_at=timezone.now()) for user_id in sorted(set(user_ids))]
+        if not rows:
+            return
+        # MariaDB/MySQL upsert on any unique key and cannot be told which (ours has only the primary key).
+        target = ["user_id"] if connection.features.supports_update_conflicts_with_target else None
+        cls.objects.bulk_create(rows, update_conflicts=True, unique_fields=target, update_fields=["locked_at"])
 
 
 class Award(models.Model):

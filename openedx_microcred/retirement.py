@@ -38,7 +38,7 @@ from django.utils.crypto import salted_hmac
 
 from .awards import revoke_awards
 from .issuance import resign_stacks_naming
-from .models import Award, Delivery, LearnerFact, Progress, RejectedEvent, RetirementRecord
+from .models import Award, Delivery, LearnerFact, LearnerLock, Progress, RejectedEvent, RetirementRecord
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,8 @@ def retire_learner(user, source="") -> RetirementResult:
     user_id = int(getattr(user, "pk", user))
     names = _names(user)
     with transaction.atomic():
+        # An evaluation of the learner running now finishes first; one after this sees no facts.
+        LearnerLock.take([user_id])
         record, _ = RetirementRecord.objects.select_for_update().get_or_create(
             subject=subject_hash(user_id), defaults={"source": source[:64]})
 
@@ -104,6 +106,7 @@ def retire_learner(user, source="") -> RetirementResult:
             .exclude(last_error__in=OWN_DELIVERY_ERRORS).update(last_error=DELIVERY_ERROR_REMOVED)
         facts, _ = LearnerFact.objects.filter(user_id=user_id).delete()
         progress, _ = Progress.objects.filter(user_id=user_id).delete()
+        LearnerLock.objects.filter(user_id=user_id).delete()
         rejected = _delete_rejected_events(user_id, names)
 
         result = RetirementResult(record, len(revoked), queued, documents, facts, progress, rejected)

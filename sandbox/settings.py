@@ -86,8 +86,12 @@ def _database():
         return {"ENGINE": "django.db.backends.postgresql", "NAME": name, "USER": "postgres",
                 "HOST": host, "PORT": os.environ.get("SANDBOX_DB_PORT", "5432"), "TEST": {"NAME": "test_microcred"}}
     if engine == "mysql":
+        # SANDBOX_DB_ISOLATION: e.g. "repeatable read", the server's own default (Django asks for read committed).
+        options = {"charset": "utf8mb4"}
+        if os.environ.get("SANDBOX_DB_ISOLATION"):
+            options["isolation_level"] = os.environ["SANDBOX_DB_ISOLATION"]
         return {"ENGINE": "django.db.backends.mysql", "NAME": name, "USER": "root", "PASSWORD": "",
-                "HOST": host, "PORT": os.environ.get("SANDBOX_DB_PORT", "3306"), "OPTIONS": {"charset": "utf8mb4"},
+                "HOST": host, "PORT": os.environ.get("SANDBOX_DB_PORT", "3306"), "OPTIONS": options,
                 "TEST": {"NAME": "test_microcred", "CHARSET": "utf8mb4"}}
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("SANDBOX_SQLITE", BASE_DIR / "db.sqlite3")}
 

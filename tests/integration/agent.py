@@ -9,6 +9,7 @@ It reads one step (a JSON object) per line on stdin and answers each with one li
   facts, and JSON Lines files of the openedx-events they would send;
 * ``command``: a management command, as the LMS or an operator runs it (``microcred_replay``,
   ``microcred_sweep``...); the result is what it printed;
+* ``setup_two_courses``: learners with facts in two courses whose credentials make a stack;
 * ``evaluate`` / ``deliver_user`` / ``issue_user``: what a worker's task does, for the concurrency
   tests. With ``"race": true`` the process first gets ready (looks up what it needs, opens its
   database connection), answers ``@@ ready`` and waits for the line ``go``: the tests release
@@ -21,6 +22,7 @@ import io
 import json
 import os
 import sys
+import time
 import traceback
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -89,6 +91,35 @@ def setup(prefix, learners, templates=(), facts=False, events=()):
             "credentials": [base, stack]}
 
 
+def setup_two_courses(prefix, learners):
+    """
+    ``learners`` users, each with a passing fact (awaiting evaluation) in two courses; a
+    credential per course and a third course's; a stack of any 2 of the three credentials. An
+    evaluation of either course awards its credential; only one that sees both awards the stack.
+    """
+    from openedx_microcred import rules
+    from openedx_microcred.catalog import save_credential
+    from openedx_microcred.facts import FactUpdate, record_fact
+    from openedx_microcred.models import Credential
+
+    users = [get_user_model().objects.get_or_create(username=f"{prefix}-{i}",
+                                                    defaults={"email": f"{prefix}-{i}@example.com"})[0]
+             for i in range(learners)]
+    courses = {part: f"course-v1:IT+{prefix.replace('-', '')}{part}+2026" for part in "abc"}
+    for part, course in courses.items():
+        save_credential(Credential(slug=f"{prefix}-{part}", title=f"Passed {part}", org="IT",
+                                   state=Credential.State.ACTIVE,
+                                   criteria={"type": "course_passed", "course": course}))
+    save_credential(Credential(slug=f"{prefix}-stack", title="Any two", org="IT", state=Credential.State.ACTIVE,
+                               criteria={"type": "at_least", "n": 2, "of": [
+                                   {"type": "credential", "credential": f"{prefix}-{part}"} for part in "abc"]}))
+    for user in users:
+        for part in "ab":
+            record_fact(FactUpdate(user.pk, courses[part], rules.PASSING, {"passed": True}, str(uuid.uuid4()), "it",
+                                   T0))
+    return {"users": [u.pk for u in users], "courses": [courses["a"], courses["b"]], "stack": f"{prefix}-stack"}
+
+
 def write_events(out, prefix, users, start=0):
     """For each learner: a persistent grade of 90 % then a passing status, as edx-platform sends them."""
     from opaque_keys.edx.keys import CourseKey
@@ -147,12 +178,16 @@ def run(step):
     if op == "setup":
         return setup(step["prefix"], step["learners"], step.get("templates", ()), step.get("facts", False),
                      step.get("events", ()))
+    if op == "setup_two_courses":
+        return setup_two_courses(step["prefix"], step["learners"])
     if op == "command":
         return command(step["name"], *step.get("args", ()))
     if op == "evaluate":
         from openedx_microcred.tasks import evaluate_learner_task
 
-        return evaluate_learner_task(step["user"], step.get("course"))  # the task's body, in this process
+        started = time.time()
+        result = evaluate_learner_task(step["user"], step.get("course"))  # the task's body, in this process
+        return {**result, "started": started, "finished": time.time()} if step.get("timed") else result
     if op == "deliver_user":
         from openedx_microcred import delivery
 

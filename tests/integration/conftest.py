@@ -533,9 +533,14 @@ class Racers:
         self.procs = [agent.proc for agent in agents]
 
     def race(self, step, timeout=60):
-        """Every racer does ``step`` at once; their outcomes ({"ok", "result" or "error"}), in racer order."""
-        for agent in self.agents:
-            agent.send({**step, "race": True})
+        """
+        Every racer does ``step`` at once (or, given a list, each racer its own step); their
+        outcomes ({"ok", "result" or "error"}), in racer order.
+        """
+        steps = step if isinstance(step, list) else [step] * len(self.agents)
+        assert len(steps) == len(self.agents), steps
+        for agent, mine in zip(self.agents, steps):
+            agent.send({**mine, "race": True})
         for agent in self.agents:
             answer = agent.receive(timeout)
             assert answer == "ready", f"{agent.proc.name}: {answer}\n{agent.proc.tail()}"

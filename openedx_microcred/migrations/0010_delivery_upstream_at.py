@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('openedx_microcred', '0008_credential_learner_fan_out'),
+        ('openedx_microcred', '0009_field_limits'),
     ]
 
     operations = [

@@ -392,11 +392,12 @@ class Site:
 
     def lms(self, name="lms", **env):
         """
-        The "LMS": a Django process of this site with eager Celery off and no badge platform
-        configured (it cannot award or deliver by itself); it sets the test up, sends events with
-        ``microcred_replay`` and runs ``microcred_sweep`` as Celery beat would.
+        The "LMS": a Django process of this site with eager Celery off (it cannot award or deliver by
+        itself: every task goes to the worker); it sets the test up, sends events with
+        ``microcred_replay`` and runs ``microcred_sweep`` as Celery beat would. It has the site's badge
+        platform accounts, as the platform's LMS and workers share settings: saving a credential
+        that targets an account checks that the account exists and serves the credential's org.
         """
-        env.setdefault("accounts", False)
         return Agent(self.start(name, AGENT, self.env(**env), stdin=subprocess.PIPE))
 
     def racers(self, count, **env):

@@ -28,7 +28,9 @@ MAX_PLATFORM_TARGET_BYTES = 2048  # one target's settings, as JSON
 
 # --- Criteria (rules.parse_criteria) -------------------------------------------------------------
 # Depth counts requirements from the root down: a single leaf is depth 1, a group of leaves is 2.
-MAX_CRITERIA_DEPTH = 32
+# 16 because each level is two JSON levels (a group object and its list), and MariaDB's JSON_VALID
+# check on the criteria column refuses JSON nested deeper than 32: depth 17 could not be stored there.
+MAX_CRITERIA_DEPTH = 16
 # Requirements (objects) in one credential's criteria, groups and leaves together.
 MAX_CRITERIA_NODES = 500
 # Every JSON value in the criteria (objects, lists, strings, numbers): bounds lists such as "modes".

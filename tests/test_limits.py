@@ -107,10 +107,10 @@ def test_3000_learning_outcomes_in_a_catalog_file_are_a_command_error(db, tmp_pa
 
 def test_criteria_deeper_than_the_limit_are_refused_without_recursion():
     rules.parse_criteria(nested_groups(limits.MAX_CRITERIA_DEPTH))
-    with pytest.raises(rules.InvalidCriteria, match="nested deeper than 32 levels"):
+    with pytest.raises(rules.InvalidCriteria, match="nested deeper than 16 levels"):
         rules.parse_criteria(nested_groups(limits.MAX_CRITERIA_DEPTH + 1))
     # Far beyond Python's recursion limit: measured, not recursed into.
-    with pytest.raises(rules.InvalidCriteria, match="nested deeper than 32 levels"):
+    with pytest.raises(rules.InvalidCriteria, match="nested deeper than 16 levels"):
         rules.parse_criteria(nested_groups(100_000))
 
 
@@ -135,7 +135,7 @@ def test_api_criteria_just_over_the_depth_limit_are_a_400_that_names_it(users):
     body = {"slug": "deep", "title": "Deep", "course_key": C1, "criteria": nested_groups(limits.MAX_CRITERIA_DEPTH + 1)}
     response = client_for(users["staff"]).post(LIST, body, format="json")
     assert response.status_code == 400
-    assert response.json()["criteria"] == ["criteria: requirements are nested deeper than 32 levels"]
+    assert response.json()["criteria"] == ["criteria: requirements are nested deeper than 16 levels"]
 
 
 def test_api_criteria_as_deep_json_text_in_a_form_are_a_400(users):

@@ -84,7 +84,7 @@ def loads_bounded(data, max_depth=MAX_JSON_DEPTH, max_bytes=MAX_JSON_BYTES, **kw
     """
     size = len(data) if isinstance(data, (bytes, bytearray)) else len(data.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
-        raise JSONLimitExceeded(f"longer than {max_bytes} bytes ({size})")
+        raise JSONLimitExceeded(f"longer than {max_bytes} bytes")
     if isinstance(data, (bytes, bytearray)):
         try:
             data = bytes(data).decode("utf-8-sig")

@@ -30,8 +30,8 @@ scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**6, max_
                                      "course_grade", "credential", "enrolled", "a", "b"]))
 keys = st.one_of(st.text(max_size=8), st.sampled_from(["type", "of", "n", "course", "min_percent", "credential",
                                                        "mode", "modes", "label"]))
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
-                           max_leaves=25)
+json_values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4), max_leaves=25)
 entry = st.dictionaries(st.sampled_from(sorted(ENTRY_FIELDS)) | st.text(max_size=6), json_values, max_size=8)
 catalogs = st.one_of(
     st.fixed_dictionaries({"credentials": st.lists(entry, max_size=4)}),

@@ -231,6 +231,10 @@ class CredentialAdminForm(forms.ModelForm):
         ),
     )
 
+    quality_assurance_url = forms.URLField(
+        required=False, max_length=500, assume_scheme="https",
+        help_text=_("The public record of the quality assurance."))
+
     class Meta:
         model = Credential
         # Derived from the criteria when the credential is saved; never edited by hand.
@@ -291,9 +295,12 @@ class CredentialAdmin(admin.ModelAdmin):
         (_("EU microcredential metadata"), {
             "classes": ("collapse",),
             "fields": (
-                "learning_outcomes", "workload_hours", "ects_credits", "eqf_level", "assessment_type",
-                "participation_form", "quality_assurance", "identity_verified",
+                "eu_notes", "learning_outcomes", "workload_hours", "ects_credits", "eqf_level", "assessment_type",
+                "participation_form", "supervision", "identity_verified", "language", "quality_assurance",
+                "quality_assurance_framework", "quality_assurance_code", "quality_assurance_url",
             ),
+            "description": _("Assessment type, participation form and supervision are the European Learning "
+                             "Model's terms. Notes hold free text saved before they were choices."),
         }),
         (_("Record"), {"fields": ("created", "modified")}),
     )

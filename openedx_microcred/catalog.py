@@ -253,6 +253,11 @@ ENTRY_FIELDS = {
     "participation_form": (_STRING, False),
     "quality_assurance": (_STRING, False),
     "identity_verified": (_BOOLEAN, False),
+    "supervision": (_STRING, False),
+    "quality_assurance_framework": (_STRING, False),
+    "quality_assurance_code": (_STRING, False),
+    "quality_assurance_url": (_STRING, False),
+    "language": (_STRING, False),
 }
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core import checks
 from django.db import DatabaseError
 
-from . import organizations, rules
+from . import issuer, organizations, rules
 from .models import Credential
 
 
@@ -133,3 +133,35 @@ def check_organization_lines(app_configs=None, **kwargs):  # pylint: disable=unu
                 id="openedx_microcred.W012",
             ))
     return warnings
+
+
+@checks.register(checks.Tags.database)
+def check_eu_details(app_configs=None, **kwargs):  # pylint: disable=unused-argument
+    """
+    Active credentials with EU microcredential details while the issuer has no country (mandatory
+    in the EU Recommendation: publishing such a credential is refused until it is set), and
+    credentials still holding free text that matched no term when the choices came (migration 0012).
+    """
+    try:
+        credentials = list(Credential.objects.order_by("slug"))
+    except DatabaseError:
+        return []  # not migrated yet
+    problems = []
+    country = issuer.country_problem()
+    active = [c.slug for c in credentials if c.state == Credential.State.ACTIVE and c.uses_eu_details()]
+    if country and active:
+        problems.append(checks.Warning(
+            f"Active credentials with EU microcredential details name an issuer without a country: "
+            f"{', '.join(active)}. {country}",
+            hint="Their awards lack a mandatory element, and they cannot be saved again while active until it is set.",
+            id="openedx_microcred.W013",
+        ))
+    noted = [c.slug for c in credentials if c.eu_notes]
+    if noted:
+        problems.append(checks.Warning(
+            f"Credentials with free text that matched no EU vocabulary term: {', '.join(noted)}.",
+            hint="In Studio or the admin, pick the assessment type and participation form the note describes, "
+                 "then clear the note.",
+            id="openedx_microcred.W014",
+        ))
+    return problems

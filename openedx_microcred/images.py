@@ -23,7 +23,7 @@ file stored before these rules, or one they miss, still cannot run script.
 """
 
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from xml.etree.ElementTree import TreeBuilder
 
 import defusedxml.ElementTree as SafeElementTree
@@ -36,6 +36,9 @@ MAX_BYTES = 512 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CONTENT_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 UPLOAD_TO = "microcred/badges/"  # Credential.image's folder in the storage
+# The badge served for a credential without an uploaded image (issuance.default_badge_image_url).
+DEFAULT_BADGE_NAME = "default.svg"
+DEFAULT_BADGE_FILE = Path(__file__).resolve().parent / "static" / "openedx_microcred" / "default-badge.svg"
 
 _SVG = "http://www.w3.org/2000/svg"
 _XLINK = "http://www.w3.org/1999/xlink"

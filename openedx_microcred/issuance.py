@@ -19,10 +19,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import translation
-from django.utils.encoding import force_str
 
-from . import keys
+from . import images, keys
+from .issuer import configured_issuer, lms_root_url  # noqa: F401  (re-exported: api.py, views)
 from .models import Award, Credential, StatusList
 from .openbadges import did, document, proof, status_list
 from .platform import get_platform
@@ -36,24 +35,6 @@ STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
 
 
 # --- Where things live ------------------------------------------------------------------------
-
-
-def _text(value):
-    """
-    A settings value as plain text, or None when empty. edx-platform's PLATFORM_NAME is a lazy
-    translation (gettext_lazy) and an operator's values may be too; JSON, URLs and signatures need
-    text. It is translated into the site's language, not the current request's: a signed credential
-    names its issuer the same way whoever happened to trigger the signing.
-    """
-    if value is None or value == "":
-        return None
-    with translation.override(settings.LANGUAGE_CODE):
-        return force_str(value) or None
-
-
-def lms_root_url() -> str:
-    root = _text(getattr(settings, "MICROCRED_LMS_ROOT_URL", None)) or _text(getattr(settings, "LMS_ROOT_URL", ""))
-    return (root or "http://127.0.0.1:8000").rstrip("/")
 
 
 def credential_url(award_uuid) -> str:
@@ -79,6 +60,30 @@ def badge_image_url(credential):
     return f"{lms_root_url()}/microcred/badges/{credential.uuid}/{name}"
 
 
+def default_badge_image_url(credential) -> str:
+    """
+    The image of a credential that has none uploaded. Every achievement carries an image (OB 3.0
+    wallets show one; Edubadges' microcredential requires it): the plugin's view answers this URL
+    with the default badge (views.badge_image). The generated badge image replaces what is served
+    there, behind this same function.
+    """
+    return f"{lms_root_url()}/microcred/badges/{credential.uuid}/{images.DEFAULT_BADGE_NAME}"
+
+
+def achievement_image_url(credential) -> str:
+    """The image the credential's achievement carries: the uploaded badge, else the default one."""
+    return badge_image_url(credential) or default_badge_image_url(credential)
+
+
+def achievement_language(credential) -> str | None:
+    """inLanguage: the credential's language, else the site's (LANGUAGE_CODE, as BCP 47: "en-us" → "en-US")."""
+    if credential.language:
+        return credential.language
+    language, _, region = (getattr(settings, "LANGUAGE_CODE", "") or "").partition("-")
+    code = language.lower() + (f"-{region.upper()}" if len(region) == 2 else "")
+    return code if code and document.LANGUAGE_CODE.match(code) else None
+
+
 def achievement_id(credential) -> str:
     return f"urn:uuid:{credential.uuid}"
 
@@ -101,27 +106,14 @@ def did_web_document() -> dict:
     return did.did_web_document(did.did_web(urlsplit(lms_root_url()).netloc, ["microcred"]), keys.published_keys())
 
 
-ISSUER_FIELDS = ("name", "url", "country", "email", "description", "image")
-
-
-def configured_issuer() -> dict:
-    """
-    The awarding body as the settings describe it (MICROCRED_ISSUER, falling back to PLATFORM_NAME
-    and the LMS URL), every value text or None: the one place these settings enter documents,
-    links and JSON.
-    """
-    configured = getattr(settings, "MICROCRED_ISSUER", None) or {}
-    issuer = {name: _text(configured.get(name)) for name in ISSUER_FIELDS}
-    issuer["name"] = issuer["name"] or _text(getattr(settings, "PLATFORM_NAME", None)) or "Open edX"
-    issuer["url"] = issuer["url"] or lms_root_url()
-    return issuer
-
-
 def issuer_profile(key: keys.SigningKey) -> document.IssuerProfile:
     issuer = configured_issuer()
     return document.IssuerProfile(
         id=issuer_did(key), name=issuer["name"], url=issuer["url"], country_code=issuer["country"],
         email=issuer["email"], description=issuer["description"], image=issuer["image"],
+        country_name=issuer["country_name"], region=issuer["region"], locality=issuer["locality"],
+        street_address=issuer["street_address"], postal_code=issuer["postal_code"],
+        institution_code=issuer["institution_code"], institution_code_type=issuer["institution_code_type"],
     )
 
 
@@ -185,8 +177,13 @@ def achievement_info(credential, course_names=None, credential_names=None, page_
         eqf_level=credential.eqf_level,
         assessment_type=credential.assessment_type,
         participation_form=credential.participation_form,
+        supervision=credential.supervision,
         quality_assurance=credential.quality_assurance,
+        quality_assurance_framework=credential.quality_assurance_framework,
+        quality_assurance_code=credential.quality_assurance_code,
+        quality_assurance_url=credential.quality_assurance_url or None,
         identity_verified=credential.identity_verified,
+        in_language=achievement_language(credential),
         is_stack=bool(tree.credentials()),
         stack_kind=credential.stack_kind,
         stack_children=tuple(document.AchievementRef(achievement_id(c), c.title) for c in children),
@@ -194,7 +191,7 @@ def achievement_info(credential, course_names=None, credential_names=None, page_
         grades=document.grade_descriptions(tree, the_id, course_names),
         human_code=credential.slug,
         page_url=page_url,
-        image=badge_image_url(credential),
+        image=achievement_image_url(credential),
     )
 
 

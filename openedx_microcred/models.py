@@ -10,18 +10,24 @@ import json
 import uuid
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from opaque_keys.edx.django.models import CourseKeyField
 
-from . import limits, organizations, rules
+from . import issuer, limits, organizations, rules, vocabularies
 from .images import UPLOAD_TO, validate_badge_image
 
 
 _EQF_RANGE = _("The EQF level is a number from 1 to 8.")
+
+# What inLanguage accepts (the OB 3.0 schema's pattern): "en", "nl-NL", "zh-Hant-TW".
+language_validator = RegexValidator(
+    r"^[a-z]{2,4}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$",
+    _("A language code such as 'en', 'nl-NL' or 'pt-BR' (BCP 47: lower-case language, upper-case country)."),
+)
 
 
 def platform_target_problems(targets):
@@ -134,12 +140,36 @@ class Credential(models.Model):
         validators=[MinValueValidator(1, _EQF_RANGE), MaxValueValidator(8, _EQF_RANGE)],
         help_text=_("EQF level, 1 to 8."),
     )
-    assessment_type = models.CharField(max_length=limits.MAX_SHORT_TEXT_LENGTH, blank=True)
-    participation_form = models.CharField(max_length=limits.MAX_SHORT_TEXT_LENGTH, blank=True,
-                                          help_text=_("Online, onsite or blended."))
+    # The three controlled choices are keys of openedx_microcred.vocabularies (the European Learning
+    # Model's vocabularies; the credential carries each as an IRI with its label).
+    assessment_type = models.CharField(
+        max_length=limits.MAX_SHORT_TEXT_LENGTH, blank=True, choices=vocabularies.choices(vocabularies.ASSESSMENT_TYPES),
+        help_text=_("The main type of assessment (European Learning Model)."))
+    participation_form = models.CharField(
+        max_length=limits.MAX_SHORT_TEXT_LENGTH, blank=True, choices=vocabularies.choices(vocabularies.LEARNING_MODES),
+        help_text=_("The mode of learning and assessment (European Learning Model)."))
+    supervision = models.CharField(
+        max_length=32, blank=True, choices=vocabularies.choices(vocabularies.SUPERVISION_TYPES),
+        help_text=_("How the assessment is supervised and whether the learner's identity is verified."))
+    # Quality assurance, carried as an Alignment: the description, the framework or body, a code
+    # (a decision's number) and the URL of its public record.
     quality_assurance = models.TextField(blank=True, max_length=limits.MAX_QUALITY_ASSURANCE_LENGTH,
                                          validators=[MaxLengthValidator(limits.MAX_QUALITY_ASSURANCE_LENGTH)])
+    quality_assurance_framework = models.CharField(
+        max_length=limits.MAX_SHORT_TEXT_LENGTH, blank=True,
+        help_text=_("The quality assurance framework or body, e.g. the accreditation organization."))
+    quality_assurance_code = models.CharField(max_length=100, blank=True,
+                                              help_text=_("The code of the decision, e.g. AV-4223."))
+    quality_assurance_url = models.URLField(max_length=500, blank=True,
+                                            help_text=_("The public record of the quality assurance."))
     identity_verified = models.BooleanField(default=False)
+    language = models.CharField(max_length=35, blank=True, validators=[language_validator],
+                                help_text=_("The language of the learning, e.g. 'en' or 'nl-NL'; empty for the "
+                                            "site's language."))
+    # Free text saved before the choices above existed that matched no term (migration 0012): kept
+    # for the course team to pick the terms, then clear.
+    eu_notes = models.TextField(blank=True, max_length=limits.MAX_QUALITY_ASSURANCE_LENGTH,
+                                validators=[MaxLengthValidator(limits.MAX_QUALITY_ASSURANCE_LENGTH)])
 
     # Where awards are pushed: [{"account": "<MICROCRED_PLATFORM_ACCOUNTS name>", ...platform settings
     # such as "template_id" (Credly), "group_id" (Accredible), "badge_id" (OBF), "badgeclass" (Badgr)}].
@@ -193,6 +223,7 @@ class Credential(models.Model):
             if stored_slug and stored_slug != self.slug:
                 raise ValidationError({"slug": _("The slug cannot change: criteria, files and awards refer to it.")})
         problems = self.organization_problems(tree)
+        problems.update(self.eu_problems())
         if problems:
             raise ValidationError(problems)
         # References and cycles are checked against the rest of the catalog.
@@ -200,6 +231,32 @@ class Credential(models.Model):
 
         check_references({self.slug: tree})
 
+
+    def uses_eu_details(self) -> bool:
+        """Whether the credential is described as an EU microcredential (any of its elements is set)."""
+        return bool(self.learning_outcomes or self.workload_hours is not None or self.ects_credits is not None
+                    or self.eqf_level or self.assessment_type or self.participation_form or self.supervision
+                    or self.quality_assurance or self.quality_assurance_framework or self.quality_assurance_url)
+
+    def eu_problems(self) -> dict:
+        """
+        field → messages: a supervision choice that contradicts "identity verified", and publishing
+        EU details while the issuer has no country (mandatory in the EU Recommendation).
+        """
+        problems = {}
+        if self.supervision in dict(vocabularies.choices(vocabularies.SUPERVISION_TYPES)):
+            implied = vocabularies.term("supervision", self.supervision).identity_checked
+            if implied is not None and implied != bool(self.identity_verified):
+                problems["identity_verified"] = [
+                    _("The supervision chosen says the identity is verified: tick “identity verified”.") if implied
+                    else _("The supervision chosen says the identity is not verified: untick “identity verified”.")]
+        if self.state == self.State.ACTIVE and self.uses_eu_details():
+            country = issuer.country_problem()
+            if country:
+                problems[NON_FIELD_ERRORS] = [
+                    _("A credential with EU microcredential details cannot be published yet. %(reason)s")
+                    % {"reason": country}]
+        return problems
 
     def organization_problems(self, tree, credential_orgs=None) -> dict:
         """

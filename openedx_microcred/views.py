@@ -191,6 +191,11 @@ def badge_image(request, credential_uuid, name):
     if content_type is None or name.startswith(".") or "/" in name or "\\" in name:
         raise Http404("no such badge image")
     field = credential.image
+    if name == images.DEFAULT_BADGE_NAME and not (field and PurePosixPath(field.name).name == name):
+        response = FileResponse(open(images.DEFAULT_BADGE_FILE, "rb"), content_type=content_type)
+        for header, value in BADGE_IMAGE_HEADERS.items():
+            response[header] = value
+        return response
     path = field.name if field and PurePosixPath(field.name).name == name else f"{images.UPLOAD_TO}{name}"
     try:
         stored = field.storage.open(path, "rb")

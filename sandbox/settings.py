@@ -154,6 +154,10 @@ if os.environ.get("SANDBOX_DELIVERY_POLICY"):
 EVENT_TRACKING_ENABLED = True
 EVENT_TRACKING_BACKENDS = {}
 
+# The awarding body's country: the EU Recommendation makes it mandatory, and a credential with EU
+# microcredential details cannot be published without it (the name falls back to PLATFORM_NAME).
+MICROCRED_ISSUER = {"country": "NL", "country_name": "Netherlands"}
+
 # The standalone platform adapter of this host (courses and roles from its own tables).
 MICROCRED_PLATFORM_ADAPTER = "sandbox.host.adapter.StandalonePlatformAdapter"
 

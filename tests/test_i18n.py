@@ -400,7 +400,7 @@ def studio_catalog(studio, course_staff, make_credential):
         "basics": make_credential("py-basics", {"type": "course_passed", "course": C1}, title="Python Basics",
                                   course_key=C1, description="Writes small programs.",
                                   learning_outcomes=["Write small programs"], workload_hours=40, ects_credits=1.5,
-                                  eqf_level=4, assessment_type="Online exam", participation_form="Online",
+                                  eqf_level=4, assessment_type="written-examination", participation_form="online",
                                   quality_assurance="Reviewed by the board.", identity_verified=True,
                                   validity_days=365, image=SimpleUploadedFile("basics.png", PNG)),
         "grade": make_credential("py-grade", {"type": "course_grade", "course": C1, "min_percent": 80},

@@ -41,8 +41,8 @@ def base_entries():
     """A small catalog: two course credentials, a stack over them and a stack over that."""
     return [
         entry("py-basics", passed(PY101), course_key=PY101, learning_outcomes=["Write Python"],
-              workload_hours=50, ects_credits=2, eqf_level=4, assessment_type="Exam",
-              participation_form="Online", quality_assurance="Board review", identity_verified=False),
+              workload_hours=50, ects_credits=2, eqf_level=4, assessment_type="written-examination",
+              participation_form="online", quality_assurance="Board review", identity_verified=False),
         entry("py-data", {"type": "all", "of": [
             {"type": "course_grade", "course": PY201, "min_percent": 70},
             {"type": "course_completion", "course": PY201, "min_percent": 80}]}, course_key=PY201,
@@ -111,7 +111,7 @@ def test_creates_every_credential_with_its_fields(write, suffix):
     assert basics.learning_outcomes == ["Write Python"]
     assert (basics.workload_hours, basics.ects_credits, basics.eqf_level) == (50, Decimal("2"), 4)
     assert (basics.assessment_type, basics.participation_form, basics.quality_assurance) == (
-        "Exam", "Online", "Board review")
+        "written-examination", "online", "Board review")
     assert Credential.objects.get(slug="py-data").ects_credits == Decimal("2.5")
     ml = Credential.objects.get(slug="py-ml")
     assert ml.identity_verified and ml.validity_days == 730

@@ -52,6 +52,8 @@ def achievement_url(slug):
 
 ISSUER = ob.IssuerProfile(
     id=ISSUER_DID, name="Example University of Applied Sciences", url=LMS, country_code="NL", region="Utrecht",
+    country_name="Netherlands", locality="Utrecht", street_address="Heidelberglaan 15", postal_code="3584 CS",
+    institution_code="30GB", institution_code_type="ext:BRIN",
     email="microcredentials@example-university.eu", description="Continuing education at Example University.",
     image=f"{LMS}/static/images/logo.png",
 )
@@ -88,9 +90,13 @@ def micro_achievement(**changes):
         workload_hours=84,
         ects_credits=Decimal("3.0"),
         eqf_level=5,
-        assessment_type="Graded online exam and a practical assignment",
-        participation_form="Online, self-paced",
+        assessment_type="written-examination",
+        participation_form="online",
+        supervision="onsite-id-check",
         quality_assurance="Internal quality assurance of the Faculty of ICT (NVAO-accredited institution)",
+        quality_assurance_framework="NVAO institutional accreditation",
+        quality_assurance_code="AV-4223",
+        quality_assurance_url="https://qa.example-university.eu/decisions/AV-4223",
         identity_verified=True,
         field_of_study="Information and Communication Technologies",
         tags=["python", "data analysis"],
@@ -120,8 +126,8 @@ def stack_achievement(**changes):
         workload_hours=168,
         ects_credits=Decimal("6.0"),
         eqf_level=5,
-        assessment_type="Assessments of the component microcredentials",
-        participation_form="Online",
+        assessment_type="project-work",
+        participation_form="blended",
         quality_assurance="Internal quality assurance of the Faculty of ICT",
         identity_verified=True,
         in_language="en",
@@ -262,8 +268,7 @@ def test_document_shape(document):
     assert document["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert document["id"] == f"{LMS}/microcred/credentials/3f2c8a9e-51b4-4d0e-9a77-0c1d2e3f4a5b/"
     assert document["issuer"]["id"] == ISSUER_DID
-    assert document["issuer"]["address"] == {
-        "type": ["Address"], "addressCountryCode": "NL", "addressRegion": "Utrecht"}
+    assert document["issuer"]["address"]["addressCountryCode"] == "NL"
     assert document["validFrom"] == "2026-03-14T09:26:53Z"
     assert document["validUntil"] == "2029-03-13T09:26:53Z"
     assert document["credentialStatus"]["type"] == "BitstringStatusListEntry"
@@ -279,11 +284,26 @@ def test_eu_elements_are_where_the_docs_say():
     achievement = document["credentialSubject"]["achievement"]
     assert achievement["creditsAvailable"] == 3.0
     assert document["credentialSubject"]["creditsEarned"] == 3.0
-    assert achievement["workloadHours"] == 84
-    assert achievement["assessmentType"] == "Graded online exam and a practical assignment"
-    assert achievement["participationForm"] == "Online, self-paced"
-    assert achievement["qualityAssurance"].startswith("Internal quality assurance")
-    assert achievement["identityVerified"] is True
+    assert achievement["workloadHours"] == achievement["timeInvestment"] == 84
+    assert achievement["volumeOfLearning"] == "PT84H"
+    # Each controlled choice as the ELM concept, and as the Edubadges term where one exists.
+    assert achievement["assessmentMethod"] == {
+        "id": "http://data.europa.eu/snb/assessment/6e6cb2cc78", "type": "Concept",
+        "prefLabel": "written examination", "inScheme": "http://data.europa.eu/snb/assessment/25831c2"}
+    assert achievement["assessmentType"] == "testing"
+    assert achievement["learningMode"]["id"] == "http://data.europa.eu/snb/learning-assessment/920fbb3cbe"
+    assert achievement["learningMode"]["prefLabel"] == "Online"
+    assert achievement["participationType"] == "online"
+    assert achievement["supervisionMethod"]["prefLabel"] == "Onsite with ID verification"
+    assert achievement["supervisionType"] == "onsite with identity verification"
+    assert achievement["identityChecked"] is True
+    for legacy in ("participationForm", "qualityAssurance", "identityVerified"):
+        assert legacy not in achievement  # free-text terms of signed credentials, no longer written
+    assert document["issuer"]["address"] == {
+        "type": ["Address"], "addressCountry": "Netherlands", "addressCountryCode": "NL", "addressRegion": "Utrecht",
+        "addressLocality": "Utrecht", "streetAddress": "Heidelberglaan 15", "postalCode": "3584 CS"}
+    assert document["issuer"]["otherIdentifier"] == [
+        {"type": "IdentifierEntry", "identifier": "30GB", "identifierType": "ext:BRIN"}]
     assert achievement["prerequisites"] == "Basic programming in any language."
     assert achievement["inLanguage"] == "en"
     assert achievement["fieldOfStudy"] == "Information and Communication Technologies"
@@ -297,6 +317,17 @@ def test_eu_elements_are_where_the_docs_say():
         "targetType": "ext:EQFLevel", "targetFramework": "European Qualifications Framework", "targetCode": "5",
     }]
     assert by_type["ext:ESCOSkill"][0]["targetFramework"] == "ESCO"
+    assert by_type["ext:QualityAssurance"] == [{
+        "type": ["Alignment"], "targetName": "NVAO institutional accreditation",
+        "targetUrl": "https://qa.example-university.eu/decisions/AV-4223", "targetType": "ext:QualityAssurance",
+        "targetFramework": "NVAO institutional accreditation", "targetCode": "AV-4223",
+        "targetDescription": "Internal quality assurance of the Faculty of ICT (NVAO-accredited institution)",
+    }]
+    # Without a URL of its own, quality assurance points at its anchor on the achievement's page.
+    bare_qa = ob.build_achievement(micro_achievement(quality_assurance_url=None, quality_assurance_framework="",
+                                                     quality_assurance_code=""))
+    [qa] = [a for a in bare_qa["alignment"] if a["targetType"] == "ext:QualityAssurance"]
+    assert qa["targetUrl"] == f"{MICRO_ID}#quality-assurance" and qa["targetName"] == "Quality assurance"
     [description] = achievement["resultDescription"]
     assert description["resultType"] == "Percent"
     assert description["requiredValue"] == "70"
@@ -325,7 +356,9 @@ def test_grade_results_from_the_award_evidence():
 
 def test_missing_eu_elements_are_reported():
     bare = issued(micro_achievement(learning_outcomes=[], workload_hours=None, ects_credits=None,
-                                    assessment_type="", participation_form="", quality_assurance=""),
+                                    assessment_type="", participation_form="", quality_assurance="",
+                                    quality_assurance_framework="", quality_assurance_code="",
+                                    quality_assurance_url=None),
                   issuer=ob.IssuerProfile(id=ISSUER_DID, name="Example", url=LMS))
     assert ob.missing_eu_elements(bare) == [
         "country of the issuer", "learning outcomes", "notional workload", "type of assessment",
@@ -414,7 +447,7 @@ def test_an_undefined_property_would_be_detected(document):
     # undefined, which is what a verifier in safe mode would reject.
     untyped = copy.deepcopy(document)
     untyped["credentialSubject"]["achievement"]["type"] = ["Achievement"]
-    assert "identityVerified" in _sentinel_undefined(untyped)
+    assert {"identityChecked", "assessmentMethod", "learningMode"} <= set(_sentinel_undefined(untyped))
     assert undefined(untyped)
 
     bad_type = copy.deepcopy(document)
@@ -429,7 +462,19 @@ def test_extension_terms_expand_to_our_vocabulary_with_their_types():
     rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
     assert f"{subject} {rdf_type} <{ob.VOCAB}MicrocredentialAchievement> ." in nquads
     assert f'{subject} <{ob.VOCAB}workloadHours> "168"^^<http://www.w3.org/2001/XMLSchema#integer> .' in nquads
-    assert f'{subject} <{ob.VOCAB}identityVerified> "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .' in nquads
+    edubadges = "https://edubadges.nl/static/obv3-glossary.html#"
+    assert f'{subject} <{edubadges}identityChecked> "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .' in nquads
+    assert f'{subject} <{edubadges}timeInvestment> "168"^^<http://www.w3.org/2001/XMLSchema#integer> .' in nquads
+    assert f'{subject} <http://data.europa.eu/snb/model/elm/volumeOfLearning> ' \
+        '"PT168H"^^<http://www.w3.org/2001/XMLSchema#duration> .' in nquads
+    # A controlled choice: the ELM concept by IRI, with its label and scheme (SKOS), and Edubadges' term.
+    blended = "<http://data.europa.eu/snb/learning-assessment/e92d221e4d>"
+    skos = "http://www.w3.org/2004/02/skos/core#"
+    assert f"{subject} <{ob.VOCAB}learningMode> {blended} ." in nquads
+    assert f'{blended} <{skos}prefLabel> "Blended"@en .' in nquads
+    assert f"{blended} <{skos}inScheme> <http://data.europa.eu/snb/learning-assessment/25831c2> ." in nquads
+    assert f"{blended} {rdf_type} <{skos}Concept> ." in nquads
+    assert f"{subject} <{edubadges}participationType> <{edubadges}participation-type-onsite-or-blended> ." in nquads
     assert f'{subject} <{ob.VOCAB}stackKind> "horizontal" .' in nquads
     for slug, name in CHILDREN:
         assert f"{subject} <{ob.VOCAB}stackComponent> <{achievement_url(slug)}> ." in nquads
@@ -443,10 +488,17 @@ def test_extension_context_is_protected_json_ld_1_1_under_a_stable_vocabulary():
     assert scoped["@id"] == f"{ob.VOCAB}MicrocredentialAchievement"
     terms = {k: v for k, v in scoped["@context"].items() if not k.startswith("@") and k not in ("id", "type")}
     assert scoped["@context"]["@protected"] is True
-    assert {k: v["@id"] for k, v in terms.items()} == {k: f"{ob.VOCAB}{k}" for k in terms}
+    # Our own terms under our vocabulary; Edubadges' terms under Edubadges' glossary IRIs (the same
+    # predicates as their credentials) and ELM's volumeOfLearning under the ELM's.
+    edubadges = {"timeInvestment", "identityChecked", "participationType", "supervisionType"}
+    assert {k: v["@id"] for k, v in terms.items() if k not in edubadges | {"volumeOfLearning"}} == \
+        {k: f"{ob.VOCAB}{k}" for k in terms if k not in edubadges | {"volumeOfLearning"}}
+    assert {terms[k]["@id"] for k in edubadges} == {f"https://edubadges.nl/static/obv3-glossary.html#{k}"
+                                                    for k in edubadges}
+    assert terms["volumeOfLearning"]["@id"] == "http://data.europa.eu/snb/model/elm/volumeOfLearning"
     xsd = "http://www.w3.org/2001/XMLSchema#"
-    assert terms["workloadHours"]["@type"] == xsd + "integer"
-    assert terms["identityVerified"]["@type"] == xsd + "boolean"
+    assert terms["workloadHours"]["@type"] == terms["timeInvestment"]["@type"] == xsd + "integer"
+    assert terms["identityVerified"]["@type"] == terms["identityChecked"]["@type"] == xsd + "boolean"
     assert terms["stackComponent"]["@type"] == terms["stackableInto"]["@type"] == "@id"
     # Nothing the OB 3.0 Achievement already defines is redefined.
     ob_context = json.loads((CONTEXTS / "ob-v3p0-context-3.0.3.json").read_text())["@context"]

@@ -95,8 +95,8 @@ def form_data(**overrides):
         "workload_hours": "40",
         "ects_credits": "1.5",
         "eqf_level": "4",
-        "assessment_type": "Online exam",
-        "participation_form": "Online",
+        "assessment_type": "written-examination",
+        "participation_form": "online",
         "quality_assurance": "Reviewed by the board.",
         "identity_verified": "on",
         "validity_days": "",
@@ -491,7 +491,7 @@ def test_the_preview_shows_the_achievement_the_credential_will_carry(course_staf
     assert tree.xpath("//img[@class='badge-image large']")[0].get("src") == expected["image"]["id"]
     text = tree.text_content()
     assert "Earn the credential Python Basics" in text  # the criteria narrative
-    assert "Write small programs" in text and "40 hours" in text and "Online exam" in text
+    assert "Write small programs" in text and "40 hours" in text and "written examination" in text
     assert expected["achievementType"] == "MicroCredential" and "Python Basics" in text
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping
 from urllib.parse import quote, urlencode
 
-from .. import rules
+from .. import rules, vocabularies
 
 # --- Contexts and vocabulary --------------------------------------------------------------------
 
@@ -70,13 +70,21 @@ ACHIEVEMENT_TYPES = frozenset((
     "Membership", "ProfessionalDoctorate", "QualityAssuranceCredential", "MasterCertificate",
     "MasterDegree", "MicroCredential", "ResearchDoctorate", "SecondarySchoolDiploma",
 ))
+IDENTIFIER_TYPES = frozenset((
+    "name", "sourcedId", "systemId", "productId", "userName", "accountId", "emailAddress",
+    "nationalIdentityNumber", "isbn", "issn", "lisSourcedId", "oneRosterSourcedId", "sisSourcedId",
+    "ltiContextId", "ltiDeploymentId", "ltiToolId", "ltiPlatformId", "ltiUserId", "identifier",
+))
+# Quality assurance as Edubadges carries it: an alignment to the decision or framework.
+TARGET_TYPE_QUALITY_ASSURANCE = "ext:QualityAssurance"
+QUALITY_ASSURANCE_ANCHOR = "quality-assurance"
 ALIGNMENT_TARGET_TYPES = frozenset((
     "ceasn:Competency", "ceterms:Credential", "CFItem", "CFRubric", "CFRubricCriterion",
     "CFRubricCriterionLevel", "CTDL",
 ))
 
 _EXT_TERM = re.compile(r"^ext:[A-Za-z0-9._-]+$")
-_LANGUAGE = re.compile(r"^[a-z]{2,4}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")  # the schema's pattern
+LANGUAGE_CODE = _LANGUAGE = re.compile(r"^[a-z]{2,4}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")  # the schema's pattern
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 
@@ -119,6 +127,13 @@ class IssuerProfile:
     # ISO 3166-1 alpha-2 ("NL"): the EU element "country/region of the issuer".
     country_code: str | None = None
     region: str | None = None
+    country_name: str | None = None  # addressCountry, e.g. "Netherlands"
+    locality: str | None = None
+    street_address: str | None = None
+    postal_code: str | None = None
+    # An otherIdentifier: an institution code and its OB IdentifierType ("identifier", "ext:BRIN", ...).
+    institution_code: str | None = None
+    institution_code_type: str | None = None
     email: str | None = None
     description: str | None = None
     image: str | None = None
@@ -175,9 +190,16 @@ class AchievementInfo:  # pylint: disable=too-many-instance-attributes
     workload_hours: int | None = None
     ects_credits: Decimal | None = None
     eqf_level: int | None = None
+    # Keys of vocabularies.ASSESSMENT_TYPES, LEARNING_MODES and SUPERVISION_TYPES ("" when not given).
     assessment_type: str = ""
     participation_form: str = ""
+    supervision: str = ""
+    # Quality assurance, as an alignment: the framework or body, a code (a decision number), the
+    # description, and a URL (default: the anchor #quality-assurance on the page_url).
     quality_assurance: str = ""
+    quality_assurance_framework: str = ""
+    quality_assurance_code: str = ""
+    quality_assurance_url: str | None = None
     identity_verified: bool = False
     field_of_study: str = ""
     tags: tuple = ()
@@ -337,15 +359,22 @@ def build_issuer(issuer: IssuerProfile) -> dict:
         profile["email"] = issuer.email
     if issuer.image:
         profile["image"] = _image(issuer.image)
-    if issuer.country_code or issuer.region:
-        address = {"type": ["Address"]}
-        if issuer.country_code:
-            if not _COUNTRY.match(issuer.country_code):
-                raise ValueError(
-                    f"the issuer country must be an ISO 3166-1 alpha-2 code, not {issuer.country_code!r}")
-            address["addressCountryCode"] = issuer.country_code
-        if issuer.region:
-            address["addressRegion"] = issuer.region
+    if issuer.institution_code:
+        profile["otherIdentifier"] = [{
+            "type": "IdentifierEntry",
+            "identifier": issuer.institution_code,
+            "identifierType": _check_enum(issuer.institution_code_type or "identifier", IDENTIFIER_TYPES,
+                                          "the institution code type"),
+        }]
+    if issuer.country_code and not _COUNTRY.match(issuer.country_code):
+        raise ValueError(f"the issuer country must be an ISO 3166-1 alpha-2 code, not {issuer.country_code!r}")
+    address = {"type": ["Address"]}
+    for key, value in (("addressCountry", issuer.country_name), ("addressCountryCode", issuer.country_code),
+                       ("addressRegion", issuer.region), ("addressLocality", issuer.locality),
+                       ("streetAddress", issuer.street_address), ("postalCode", issuer.postal_code)):
+        if value:
+            address[key] = value
+    if len(address) > 1:
         profile["address"] = address
     return profile
 
@@ -376,11 +405,27 @@ def _alignments(info: AchievementInfo) -> list:
             raise ValueError(f"the EQF level is a whole number from 1 to 8, not {level!r}")
         alignments.append(_alignment(f"EQF level {level}", EQF_LEVEL_IRI.format(level=level), TARGET_TYPE_EQF,
                                      framework=EQF_FRAMEWORK, code=str(level)))
+    if info.quality_assurance or info.quality_assurance_framework or info.quality_assurance_code \
+            or info.quality_assurance_url:
+        alignments.append(_alignment(
+            info.quality_assurance_framework or "Quality assurance",
+            info.quality_assurance_url or f"{page}#{QUALITY_ASSURANCE_ANCHOR}", TARGET_TYPE_QUALITY_ASSURANCE,
+            framework=info.quality_assurance_framework, code=info.quality_assurance_code,
+            description=info.quality_assurance,
+        ))
     alignments.extend(
         _alignment(skill.name, skill.url, skill.type, skill.framework, skill.code, skill.description)
         for skill in info.skills
     )
     return alignments
+
+
+def _concept(term: vocabularies.Term) -> dict:
+    """A controlled-vocabulary concept as the credential carries it: its IRI, label and scheme."""
+    concept = {"id": term.iri, "type": "Concept", "prefLabel": term.label}
+    if term.scheme:
+        concept["inScheme"] = term.scheme
+    return concept
 
 
 def _result_description(grade: GradeDescription) -> dict:
@@ -440,13 +485,21 @@ def build_achievement(info: AchievementInfo) -> dict:
         if isinstance(hours, bool) or not isinstance(hours, int) or hours < 0:
             raise ValueError(f"the workload is a whole number of hours, not {hours!r}")
         achievement["workloadHours"] = hours
-    if info.assessment_type:
-        achievement["assessmentType"] = info.assessment_type
-    if info.participation_form:
-        achievement["participationForm"] = info.participation_form
-    if info.quality_assurance:
-        achievement["qualityAssurance"] = info.quality_assurance
-    achievement["identityVerified"] = bool(info.identity_verified)
+        if hours:
+            achievement["timeInvestment"] = hours  # Edubadges' name (hours, at least 1)
+            achievement["volumeOfLearning"] = f"PT{hours}H"  # ELM's: an xsd:duration
+    # Each controlled choice twice: the ELM concept (IRI and label), and the Edubadges value where
+    # Edubadges' closed list has one (docs/open-badges.md).
+    for key, vocabulary, concept_term, edubadges_term in (
+            (info.assessment_type, "assessment_type", "assessmentMethod", "assessmentType"),
+            (info.participation_form, "learning_mode", "learningMode", "participationType"),
+            (info.supervision, "supervision", "supervisionMethod", "supervisionType")):
+        if key:
+            term = vocabularies.term(vocabulary, key)
+            achievement[concept_term] = _concept(term)
+            if term.edubadges:
+                achievement[edubadges_term] = term.edubadges
+    achievement["identityChecked"] = bool(info.identity_verified)
     if info.prerequisites:
         achievement["prerequisites"] = info.prerequisites
     if info.is_stack != bool(info.stack_children):
@@ -573,7 +626,7 @@ def missing_eu_elements(issued: IssuedCredential) -> list:
         missing.append("type of assessment")
     if not info.participation_form:
         missing.append("form of participation")
-    if not info.quality_assurance:
+    if not (info.quality_assurance or info.quality_assurance_framework or info.quality_assurance_url):
         missing.append("type of quality assurance")
     return missing
 

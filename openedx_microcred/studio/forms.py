@@ -14,11 +14,12 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_lazy as _
 
-from .. import limits, rules
+from .. import limits, rules, vocabularies
 from ..images import MAX_BYTES, validate_badge_image
 from ..models import Credential, platform_target_problems
 
 BADGE_ACCEPT = ".png,.svg,image/png,image/svg+xml"
+_NOT_GIVEN = [("", _("Not given"))]
 
 GROUP_MODES = (
     (rules.ALL, _("All of them")),
@@ -119,13 +120,34 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
         choices=[("", _("Not given"))] + [(str(level), str(level)) for level in range(1, 9)],
         help_text=_("The level of the European Qualifications Framework, 1 to 8."),
     )
-    assessment_type = forms.CharField(label=_("Assessment type"), required=False, max_length=255,
-                                      help_text=_("For example: auto-graded exercises and a final online exam."))
-    participation_form = forms.CharField(label=_("Participation form"), required=False, max_length=255,
-                                         help_text=_("Online, onsite or blended."))
-    quality_assurance = forms.CharField(label=_("Quality assurance"), required=False,
-                                        widget=forms.Textarea(attrs={"rows": 3}))
+    # The EU elements with a controlled vocabulary: the European Learning Model's terms.
+    assessment_type = forms.ChoiceField(
+        label=_("Assessment type"), required=False, choices=_NOT_GIVEN + vocabularies.choices(vocabularies.ASSESSMENT_TYPES),
+        help_text=_("The main type of assessment, from the European Learning Model's list."))
+    participation_form = forms.ChoiceField(
+        label=_("Participation form"), required=False, choices=_NOT_GIVEN + vocabularies.choices(vocabularies.LEARNING_MODES),
+        help_text=_("The mode of learning and assessment, from the European Learning Model's list."))
+    supervision = forms.ChoiceField(
+        label=_("Supervision"), required=False, choices=_NOT_GIVEN + vocabularies.choices(vocabularies.SUPERVISION_TYPES),
+        help_text=_("How the assessment is supervised, and whether the learner's identity is verified."))
     identity_verified = forms.BooleanField(label=_("The learner's identity is verified"), required=False)
+    quality_assurance = forms.CharField(label=_("Quality assurance"), required=False,
+                                        widget=forms.Textarea(attrs={"rows": 3}),
+                                        help_text=_("How the quality of the credential is assured."))
+    quality_assurance_framework = forms.CharField(
+        label=_("Quality assurance framework or body"), required=False, max_length=255,
+        help_text=_("For example the accreditation organization or the internal framework."))
+    quality_assurance_code = forms.CharField(label=_("Quality assurance code"), required=False, max_length=100,
+                                             help_text=_("The number of the decision, if there is one."))
+    quality_assurance_url = forms.URLField(label=_("Quality assurance URL"), required=False, max_length=500, assume_scheme="https",
+                                           help_text=_("The public record of the quality assurance."))
+    language = forms.CharField(label=_("Language"), required=False, max_length=35,
+                               help_text=_("The language of the learning, such as 'en' or 'nl-NL'. Empty: the "
+                                           "site's language."))
+    eu_notes = forms.CharField(
+        label=_("Notes from earlier free text"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Text saved before assessment type and participation form became choices that matched no "
+                    "term. Pick the terms above, then clear this note."))
     validity_days = forms.IntegerField(label=_("Validity (days)"), required=False, min_value=1,
                                        help_text=_("How many days an award stays valid; leave empty for no expiry."))
     revocation_policy = forms.ChoiceField(label=_("Revocation policy"), choices=Credential.RevocationPolicy.choices)
@@ -151,6 +173,8 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
             self.fields["slug"].help_text = _("The slug cannot change: criteria, files and awards refer to it.")
         if credential is None or not credential.image:
             del self.fields["remove_image"]
+        if not (credential is not None and credential.eu_notes) and not (self.is_bound and self.data.get("eu_notes")):
+            del self.fields["eu_notes"]  # only a credential migrated with unmatched text has notes
 
     @staticmethod
     def initial_from(credential):
@@ -165,7 +189,13 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
             "eqf_level": str(credential.eqf_level) if credential.eqf_level else "",
             "assessment_type": credential.assessment_type,
             "participation_form": credential.participation_form,
+            "supervision": credential.supervision,
             "quality_assurance": credential.quality_assurance,
+            "quality_assurance_framework": credential.quality_assurance_framework,
+            "quality_assurance_code": credential.quality_assurance_code,
+            "quality_assurance_url": credential.quality_assurance_url,
+            "language": credential.language,
+            "eu_notes": credential.eu_notes,
             "identity_verified": credential.identity_verified,
             "validity_days": credential.validity_days,
             "revocation_policy": credential.revocation_policy,
@@ -206,9 +236,12 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
         """Copy the cleaned values onto ``credential`` (not saved)."""
         data = self.cleaned_data
         for name in ("title", "description", "criteria", "learning_outcomes", "workload_hours", "ects_credits",
-                     "eqf_level", "assessment_type", "participation_form", "quality_assurance",
-                     "identity_verified", "validity_days", "revocation_policy", "stack_kind", "platform_targets"):
-            setattr(credential, name, data[name])
+                     "eqf_level", "assessment_type", "participation_form", "supervision", "quality_assurance",
+                     "quality_assurance_framework", "quality_assurance_code", "quality_assurance_url", "language",
+                     "eu_notes", "identity_verified", "validity_days", "revocation_policy", "stack_kind",
+                     "platform_targets"):
+            if name in data:  # eu_notes only when the form has it
+                setattr(credential, name, data[name])
         if not credential.pk:
             credential.slug = data["slug"]
         if data.get("image"):

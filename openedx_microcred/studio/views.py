@@ -415,8 +415,10 @@ def credential_preview(request, uuid):
         achievement = document.build_achievement(info)
     except (ValueError, rules.InvalidCriteria) as exc:
         problem = str(exc)
-    outcomes = [a.get("targetName") for a in (achievement or {}).get("alignment", [])
-                if a.get("targetType") == document.TARGET_TYPE_LEARNING_OUTCOME]
+    alignments = (achievement or {}).get("alignment", [])
+    outcomes = [a.get("targetName") for a in alignments if a.get("targetType") == document.TARGET_TYPE_LEARNING_OUTCOME]
+    quality_assurance = next((a for a in alignments
+                              if a.get("targetType") == document.TARGET_TYPE_QUALITY_ASSURANCE), None)
     return render(request, TEMPLATES + "preview.html", {
         "credential": credential,
         "course_key": home,
@@ -425,6 +427,7 @@ def credential_preview(request, uuid):
         "achievement": achievement,
         "achievement_json": json.dumps(achievement, indent=2, ensure_ascii=False) if achievement else "",
         "learning_outcomes": outcomes,
+        "quality_assurance": quality_assurance,
         "problem": problem,
     })
 

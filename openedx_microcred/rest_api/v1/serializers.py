@@ -144,7 +144,9 @@ class CredentialSerializer(serializers.ModelSerializer):
             "uuid", "slug", "title", "description", "image", "org", "course_key", "state", "criteria",
             "is_stack", "requires", "revocation_policy", "stack_kind", "validity_days",
             "learning_outcomes", "workload_hours", "ects_credits", "eqf_level", "assessment_type",
-            "participation_form", "quality_assurance", "identity_verified", "platform_targets",
+            "participation_form", "supervision", "quality_assurance", "quality_assurance_framework",
+            "quality_assurance_code", "quality_assurance_url", "language", "eu_notes", "identity_verified",
+            "platform_targets",
             "created", "modified",
         )
         read_only_fields = ("uuid", "state", "created", "modified")

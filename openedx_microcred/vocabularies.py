@@ -168,8 +168,8 @@ _ASSESSMENT_WORDS = {
 def _match(text, table):
     lowered = " ".join(str(text).lower().split())
     found = {key for key, words in table.items() if any(word in lowered for word in words)}
-    if "online" in found and found & {"blended", "hybrid"}:
-        found.discard("online")  # "blended: online and onsite" is blended
+    if found & {"blended", "hybrid"}:
+        found -= {"online", "presential"}  # "blended: online and on campus" is blended
     if "written-examination" in found and "oral-examination" in found and "written" not in lowered:
         found.discard("written-examination")  # "oral exam"
     return found.pop() if len(found) == 1 else None

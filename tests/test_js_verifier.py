@@ -302,3 +302,27 @@ def test_python_signed_did_web_with_rotated_key():
     result = js_verify(signed_with(new, "key-3"), documents, now=VERIFY_AT)
     assert result["verified"] is False
     assert any(f"{issuer}#key-3" in e for e in result["errors"]), result
+
+
+def test_python_signed_eu_microcredential_verifies(signer):
+    """A microcredential with every EU element (ELM concepts with their labels, Edubadges' terms,
+    quality assurance as an alignment, the issuer's address and institution code) as document.py
+    builds it: every term is defined (safe mode drops none), and it verifies; without the
+    MicrocredentialAchievement type the same terms are undefined and the credential is rejected."""
+    from openedx_microcred.openbadges import document as ob
+
+    from .test_ob3_document import issued
+
+    unsigned = ob.build_credential(issued())
+    unsigned["issuer"]["id"] = signer.issuer
+    achievement = unsigned["credentialSubject"]["achievement"]
+    assert {"learningMode", "assessmentMethod", "supervisionMethod", "participationType", "supervisionType",
+            "identityChecked", "timeInvestment", "volumeOfLearning"} <= set(achievement)
+    during = "2027-01-01T00:00:00Z"  # inside the credential's validity period
+    assert js_verify(signer.sign(unsigned), now=during) == {"verified": True, "statusRevoked": None, "errors": []}
+
+    untyped = copy.deepcopy(unsigned)
+    untyped["credentialSubject"]["achievement"]["type"] = ["Achievement"]
+    result = js_verify(signer.sign(untyped, check_terms=False), now=during)
+    assert result["verified"] is False
+    assert any("Dropping property that did not expand" in e for e in result["errors"])

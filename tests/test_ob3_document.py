@@ -128,6 +128,8 @@ def stack_achievement(**changes):
         eqf_level=5,
         assessment_type="project-work",
         participation_form="blended",
+        supervision="supervised-online",
+        image=f"{LMS}/microcred/badges/6a1f3c2e-8b4d-4e5f-9a0b-1c2d3e4f5a6b/default.svg",
         quality_assurance="Internal quality assurance of the Faculty of ICT",
         identity_verified=True,
         in_language="en",

@@ -7,9 +7,11 @@ W3C Verifiable Credential 2.0 whose subject is identified by a salted hash of th
 Signing (``proof.py``) and the revocation list entry (``status_list.py``) are done elsewhere.
 
 The EU Council Recommendation of 16 June 2022 on micro-credentials (annex I) lists the elements a
-microcredential describes. They go into standard OB 3.0 fields wherever OB 3.0 has one; the rest
-(notional workload in hours, type of assessment, form of participation, quality assurance, identity
-verification, prerequisites, stackability) are properties of the achievement defined by this
+microcredential describes. They go into standard OB 3.0 fields wherever OB 3.0 has one (the
+issuer's address and institution code, quality assurance as an ``ext:QualityAssurance`` alignment,
+``inLanguage``, grades as results); the rest (workload in hours, type of assessment, form of
+participation and supervision as European Learning Model concepts beside SURF Edubadges' values,
+identity checked, prerequisites, stackability) are properties of the achievement defined by this
 plugin's JSON-LD context, ``contexts/microcredential-v1.jsonld``, and only switched on by the extra
 achievement type ``MicrocredentialAchievement``. ``docs/open-badges.md`` has the full mapping.
 

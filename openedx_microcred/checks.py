@@ -143,7 +143,10 @@ def check_eu_details(app_configs=None, **kwargs):  # pylint: disable=unused-argu
     credentials still holding free text that matched no term when the choices came (migration 0012).
     """
     try:
-        credentials = list(Credential.objects.order_by("slug"))
+        credentials = list(Credential.objects.only(
+            "slug", "state", "eu_notes", "learning_outcomes", "workload_hours", "ects_credits", "eqf_level",
+            "assessment_type", "participation_form", "supervision", "quality_assurance",
+            "quality_assurance_framework", "quality_assurance_url").order_by("slug"))
     except DatabaseError:
         return []  # not migrated yet
     problems = []

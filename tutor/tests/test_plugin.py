@@ -44,6 +44,8 @@ CUSTOM_CONFIG = {
     "ENABLE_HTTPS": True,
     "PLATFORM_NAME": "Example University",
     "MICROCRED_ISSUER_COUNTRY": "NL",
+    "MICROCRED_ISSUER_INSTITUTION_CODE": "30GB",
+    "MICROCRED_ISSUER_INSTITUTION_CODE_TYPE": "ext:BRIN",
     "MICROCRED_ISSUER_EMAIL": "badges@example.org",
     "MICROCRED_PLATFORM_ACCOUNTS": ACCOUNTS,
     "MICROCRED_DELIVERY": {"max_attempts": 8},
@@ -224,7 +226,8 @@ def test_the_operators_values_reach_the_settings_intact(custom_root):
     key = read_config(custom_root)["MICROCRED_KEY_ENCRYPTION_KEY"]
     _, lms = plugin_settings(custom_root, "lms", "production")
     assert lms["MICROCRED_PLATFORM_ACCOUNTS"] == ACCOUNTS  # quotes, backslash, braces, newline: all data
-    assert lms["MICROCRED_ISSUER"] == {"name": "Example University", "email": "badges@example.org", "country": "NL"}
+    assert lms["MICROCRED_ISSUER"] == {"name": "Example University", "email": "badges@example.org", "country": "NL",
+                                       "institution_code": "30GB", "institution_code_type": "ext:BRIN"}
     assert lms["MICROCRED_KEY_ENCRYPTION_KEYS"] == [key, OLD_KEK]  # the new key encrypts, both decrypt
     assert lms["MICROCRED_SIGNING_KEY"] == SIGNING_KEY
     assert lms["MICROCRED_DELIVERY"] == {"max_attempts": 8}

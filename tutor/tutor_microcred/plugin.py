@@ -61,6 +61,14 @@ hooks.Filters.CONFIG_DEFAULTS.add_items(
         ("MICROCRED_ISSUER_COUNTRY", ""),
         ("MICROCRED_ISSUER_DESCRIPTION", ""),
         ("MICROCRED_ISSUER_IMAGE", ""),
+        # The issuer's address and institution code (EU microcredentials; the country is required for them).
+        ("MICROCRED_ISSUER_COUNTRY_NAME", ""),
+        ("MICROCRED_ISSUER_REGION", ""),
+        ("MICROCRED_ISSUER_LOCALITY", ""),
+        ("MICROCRED_ISSUER_STREET_ADDRESS", ""),
+        ("MICROCRED_ISSUER_POSTAL_CODE", ""),
+        ("MICROCRED_ISSUER_INSTITUTION_CODE", ""),
+        ("MICROCRED_ISSUER_INSTITUTION_CODE_TYPE", ""),
         # Badge platform accounts, secrets included: {"name": {"backend": "credly", ...}}.
         ("MICROCRED_PLATFORM_ACCOUNTS", {}),
         # Delivery policy overrides: max_attempts, backoff_base, backoff_cap, rate_per_second, stale_sending.

@@ -19,13 +19,14 @@ from opaque_keys.edx.django.models import CourseKeyField
 
 from . import issuer, limits, organizations, rules, vocabularies
 from .images import UPLOAD_TO, validate_badge_image
+from .openbadges.document import LANGUAGE_CODE
 
 
 _EQF_RANGE = _("The EQF level is a number from 1 to 8.")
 
 # What inLanguage accepts (the OB 3.0 schema's pattern): "en", "nl-NL", "zh-Hant-TW".
 language_validator = RegexValidator(
-    r"^[a-z]{2,4}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$",
+    LANGUAGE_CODE,
     _("A language code such as 'en', 'nl-NL' or 'pt-BR' (BCP 47: lower-case language, upper-case country)."),
 )
 

@@ -86,7 +86,7 @@ ALIGNMENT_TARGET_TYPES = frozenset((
 ))
 
 _EXT_TERM = re.compile(r"^ext:[A-Za-z0-9._-]+$")
-LANGUAGE_CODE = _LANGUAGE = re.compile(r"^[a-z]{2,4}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")  # the schema's pattern
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,4}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")  # the schema's pattern
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 
@@ -470,7 +470,7 @@ def build_achievement(info: AchievementInfo) -> dict:
     if info.field_of_study:
         achievement["fieldOfStudy"] = info.field_of_study
     if info.in_language:
-        if not _LANGUAGE.match(info.in_language):
+        if not LANGUAGE_CODE.match(info.in_language):
             raise ValueError(f"the language must be a code such as 'en' or 'nl-NL', not {info.in_language!r}")
         achievement["inLanguage"] = info.in_language
     if info.tags:

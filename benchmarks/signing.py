@@ -41,7 +41,7 @@ def sample_credential(key):
         description="Cleans, explores and visualises data with pandas.",
         criteria_narrative="All of:\n\n- Grade of at least 70% in Data Analysis with Python\n- Complete 80%",
         learning_outcomes=("Clean tabular data", "Explore data with pandas", "Present findings"),
-        workload_hours=60, ects_credits=Decimal("2"), eqf_level=5, assessment_type="Graded project",
+        workload_hours=60, ects_credits=Decimal("2"), eqf_level=5, assessment_type="project-work",
         participation_form="online", quality_assurance="Reviewed by the faculty board", identity_verified=True,
         human_code="data-analysis",
     )

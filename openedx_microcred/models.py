@@ -144,10 +144,12 @@ class Credential(models.Model):
     # The three controlled choices are keys of openedx_microcred.vocabularies (the European Learning
     # Model's vocabularies; the credential carries each as an IRI with its label).
     assessment_type = models.CharField(
-        max_length=limits.MAX_SHORT_TEXT_LENGTH, blank=True, choices=vocabularies.choices(vocabularies.ASSESSMENT_TYPES),
+        max_length=limits.MAX_SHORT_TEXT_LENGTH, blank=True,
+        choices=vocabularies.choices(vocabularies.ASSESSMENT_TYPES),
         help_text=_("The main type of assessment (European Learning Model)."))
     participation_form = models.CharField(
-        max_length=limits.MAX_SHORT_TEXT_LENGTH, blank=True, choices=vocabularies.choices(vocabularies.LEARNING_MODES),
+        max_length=limits.MAX_SHORT_TEXT_LENGTH, blank=True,
+        choices=vocabularies.choices(vocabularies.LEARNING_MODES),
         help_text=_("The mode of learning and assessment (European Learning Model)."))
     supervision = models.CharField(
         max_length=32, blank=True, choices=vocabularies.choices(vocabularies.SUPERVISION_TYPES),

@@ -122,13 +122,16 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
     )
     # The EU elements with a controlled vocabulary: the European Learning Model's terms.
     assessment_type = forms.ChoiceField(
-        label=_("Assessment type"), required=False, choices=_NOT_GIVEN + vocabularies.choices(vocabularies.ASSESSMENT_TYPES),
+        label=_("Assessment type"), required=False,
+        choices=_NOT_GIVEN + vocabularies.choices(vocabularies.ASSESSMENT_TYPES),
         help_text=_("The main type of assessment, from the European Learning Model's list."))
     participation_form = forms.ChoiceField(
-        label=_("Participation form"), required=False, choices=_NOT_GIVEN + vocabularies.choices(vocabularies.LEARNING_MODES),
+        label=_("Participation form"), required=False,
+        choices=_NOT_GIVEN + vocabularies.choices(vocabularies.LEARNING_MODES),
         help_text=_("The mode of learning and assessment, from the European Learning Model's list."))
     supervision = forms.ChoiceField(
-        label=_("Supervision"), required=False, choices=_NOT_GIVEN + vocabularies.choices(vocabularies.SUPERVISION_TYPES),
+        label=_("Supervision"), required=False,
+        choices=_NOT_GIVEN + vocabularies.choices(vocabularies.SUPERVISION_TYPES),
         help_text=_("How the assessment is supervised, and whether the learner's identity is verified."))
     identity_verified = forms.BooleanField(label=_("The learner's identity is verified"), required=False)
     quality_assurance = forms.CharField(label=_("Quality assurance"), required=False,
@@ -139,7 +142,8 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
         help_text=_("For example the accreditation organization or the internal framework."))
     quality_assurance_code = forms.CharField(label=_("Quality assurance code"), required=False, max_length=100,
                                              help_text=_("The number of the decision, if there is one."))
-    quality_assurance_url = forms.URLField(label=_("Quality assurance URL"), required=False, max_length=500, assume_scheme="https",
+    quality_assurance_url = forms.URLField(label=_("Quality assurance URL"), required=False, max_length=500,
+                                           assume_scheme="https",
                                            help_text=_("The public record of the quality assurance."))
     language = forms.CharField(label=_("Language"), required=False, max_length=35,
                                help_text=_("The language of the learning, such as 'en' or 'nl-NL'. Empty: the "

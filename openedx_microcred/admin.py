@@ -409,12 +409,14 @@ class CredentialAdmin(admin.ModelAdmin):
     def publish(self, request, queryset):
         drafts = list(queryset.filter(state=Credential.State.DRAFT))
         skipped = queryset.count() - len(drafts)
-        # This action sets the state without a full save: the organization rule the model's clean()
-        # applies to every save is applied here as well, so a draft that crosses lines stays a draft.
+        # This action sets the state without a full save: the organization rule and the EU details'
+        # rule (the issuer's country) the model's clean() applies to every save are applied here as
+        # well, so a draft that breaks either stays a draft.
         crossing = {}
         for credential in drafts:
             try:
                 problems = credential.organization_problems(credential.requirement())
+                problems.update(credential.eu_problems(publishing=True))
             except rules.InvalidCriteria as exc:
                 problems = {"criteria": exc.messages}
             if problems:

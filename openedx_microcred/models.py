@@ -241,10 +241,11 @@ class Credential(models.Model):
                     or self.eqf_level or self.assessment_type or self.participation_form or self.supervision
                     or self.quality_assurance or self.quality_assurance_framework or self.quality_assurance_url)
 
-    def eu_problems(self) -> dict:
+    def eu_problems(self, publishing=False) -> dict:
         """
         field → messages: a supervision choice that contradicts "identity verified", and publishing
-        EU details while the issuer has no country (mandatory in the EU Recommendation).
+        EU details while the issuer has no country (mandatory in the EU Recommendation). The country
+        is asked of an active credential, or of one about to be published (``publishing``).
         """
         problems = {}
         if self.supervision in dict(vocabularies.choices(vocabularies.SUPERVISION_TYPES)):
@@ -253,7 +254,7 @@ class Credential(models.Model):
                 problems["identity_verified"] = [
                     _("The supervision chosen says the identity is verified: tick “identity verified”.") if implied
                     else _("The supervision chosen says the identity is not verified: untick “identity verified”.")]
-        if self.state == self.State.ACTIVE and self.uses_eu_details():
+        if (publishing or self.state == self.State.ACTIVE) and self.uses_eu_details():
             country = issuer.country_problem()
             if country:
                 problems[NON_FIELD_ERRORS] = [

@@ -222,3 +222,18 @@ def test_an_issued_eu_credential_has_its_image_address_language_and_terms(learne
     assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
     assert "sandbox" in response["Content-Security-Policy"]
     assert b"<svg" in b"".join(response.streaming_content)
+
+
+def test_the_admin_publish_action_refuses_eu_details_without_the_issuers_country(admin_client, make_credential,
+                                                                                 settings):
+    settings.ROOT_URLCONF = "sandbox.urls"
+    settings.MICROCRED_ISSUER = {}
+    eu = make_credential("eu", PASS_C1, state="draft", **EU)
+    plain = make_credential("plain", PASS_C1, state="draft")
+    response = admin_client.post(reverse("admin:openedx_microcred_credential_changelist"),
+                                 {"action": "publish", "_selected_action": [eu.pk, plain.pk]}, follow=True)
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert "'eu' was not published" in text and "makes the issuer's country mandatory" in text
+    eu.refresh_from_db()
+    plain.refresh_from_db()
+    assert (eu.state, plain.state) == (Credential.State.DRAFT, Credential.State.ACTIVE)

@@ -253,3 +253,32 @@ class UptakeReport:
     credentials: list[CredentialUptake]
     conversions: list[LevelConversion]
     suppressed: int  # how many figures are suppressed
+
+
+@dataclass(frozen=True)
+class ExternalCredentialData:
+    """An Open Badges 3.0 credential from another issuer that the learner added (external.py)."""
+
+    id: int
+    issuer: str
+    issuer_name: str
+    achievement_id: str
+    achievement_name: str
+    achievement_types: list[str]
+    result: float | None
+    status: str  # active, revoked, expired, untrusted
+    subject_match: str  # how the credential names the learner: email_hash, email, mailto
+    valid_from: datetime | None
+    valid_until: datetime | None
+    verified_at: datetime
+    checked_at: datetime | None
+    source_url: str
+
+
+@dataclass(frozen=True)
+class ExternalCredentialAdded:
+    """A credential added, and what re-evaluating the learner then did."""
+
+    credential: ExternalCredentialData
+    awarded: list[str]
+    revoked: list[str]

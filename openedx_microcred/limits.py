@@ -44,6 +44,16 @@ MAX_JSON_BYTES = 1024 * 1024  # a REST API body, a webhook body, a credential fi
 MAX_EVENT_LINE_BYTES = 64 * 1024  # one line of a microcred_replay file
 MAX_KEPT_LINE_CHARS = 8192  # what a RejectedEvent keeps of a line that could not be read
 
+# --- External Open Badges 3.0 credentials (external.py, fetching.py) ----------------------------
+# A learner's uploaded (or fetched) credential: real ones are a few kB; an embedded PNG image
+# makes some a few hundred.
+MAX_EXTERNAL_CREDENTIAL_BYTES = 512 * 1024
+MAX_EXTERNAL_CREDENTIAL_DEPTH = 24
+# A status list credential (or DID document) fetched from an issuer: a 16 KiB bitstring gzipped
+# and base64url-encoded is far smaller; a list of a million entries still fits.
+MAX_FETCHED_DOCUMENT_BYTES = 1024 * 1024
+MAX_EXTERNAL_CREDENTIALS_PER_LEARNER = 200
+
 # --- Catalog files (microcred_load) --------------------------------------------------------------
 MAX_CATALOG_BYTES = 5 * 1024 * 1024
 MAX_CATALOG_DEPTH = MAX_JSON_DEPTH

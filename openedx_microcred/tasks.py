@@ -103,3 +103,13 @@ def sweep_evaluations_task():
     from .catalog import sweep_learner_fan_outs  # pylint: disable=import-outside-toplevel
 
     return {"evaluations": facts.sweep_pending_evaluations(), "fan_outs": sweep_learner_fan_outs()}
+
+
+@shared_task(name="openedx_microcred.recheck_external_credentials")
+def recheck_external_credentials_task():
+    """
+    Periodic (Celery beat): read again the status lists of the external credentials learners added
+    (once every MICROCRED_EXTERNAL_RECHECK_HOURS each); one revoked upstream stops counting, and the
+    credentials that required it follow their revocation policy.
+    """
+    return api.recheck_external_credentials()

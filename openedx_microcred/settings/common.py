@@ -50,6 +50,9 @@ DEFAULTS = {
 BEAT_SCHEDULE = {
     "openedx_microcred.sweep_evaluations": {"task": "openedx_microcred.sweep_evaluations", "schedule": 300.0},
     "openedx_microcred.sweep_deliveries": {"task": "openedx_microcred.sweep_deliveries", "schedule": 300.0},
+    # External credentials' status lists: each is read once every MICROCRED_EXTERNAL_RECHECK_HOURS.
+    "openedx_microcred.recheck_external_credentials": {"task": "openedx_microcred.recheck_external_credentials",
+                                                       "schedule": 3600.0},
 }
 
 

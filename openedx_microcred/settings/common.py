@@ -43,6 +43,16 @@ DEFAULTS = {
     # Uptake reports: the fewest learners a published figure may describe; smaller ones (and any figure
     # that would let one be worked out) are suppressed (docs/reports.md, ADR 0006).
     "MICROCRED_REPORT_MIN_COHORT": 10,
+    # External Open Badges 3.0 credentials (docs/decisions/0011): the origins ("https://host[:port]")
+    # credentials, status lists and did:web documents may be fetched from. Empty: nothing is fetched,
+    # so only uploaded credentials without a status list can be added.
+    "MICROCRED_EXTERNAL_FETCH_ORIGINS": [],
+    # Fetch from private, loopback and link-local addresses too (a campus network; tests).
+    "MICROCRED_EXTERNAL_FETCH_ALLOW_PRIVATE": False,
+    # (connect, read) seconds for each fetch; the whole fetch ends after connect + 2 x read.
+    "MICROCRED_EXTERNAL_FETCH_TIMEOUT": (3.0, 5.0),
+    # Hours between two readings of an external credential's status list.
+    "MICROCRED_EXTERNAL_RECHECK_HOURS": 24,
 }
 
 

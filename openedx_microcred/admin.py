@@ -124,6 +124,9 @@ def _describe_leaf(node, credential_pks):
     if isinstance(node, rules.CredentialEarned):
         return format_html(str(_("Earn credential {credential}")),
                            credential=_credential_ref(node.credential, credential_pks))
+    if isinstance(node, rules.ExternalCredentialHeld):
+        return format_html(str(_("External credential {achievement} from {issuer}")),
+                           achievement=node.achievement or node.achievement_type, issuer=node.issuer)
     return format_html("<code>{}</code>", json.dumps(node.to_dict()))  # pragma: no cover  (a new leaf type)
 
 

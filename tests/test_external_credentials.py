@@ -22,6 +22,7 @@ from openedx_microcred.models import Award, Credential, ExternalCredential, Trus
 from . import events
 from .conftest import C1
 from .fakes.issuer_server import ACHIEVEMENT_ID, ACHIEVEMENT_TYPE, OtherIssuer
+from .jsverify import js_sign, js_verify
 
 
 @pytest.fixture
@@ -56,6 +57,13 @@ def _held(user):
 
 def test_a_credential_of_another_issuer_uploaded_on_the_page_completes_a_stack_and_its_revocation_upstream_revokes_it(
         client, learner, cross_stack, other_issuer, on_commit, settings):
+    # The other issuer signs with Digital Bazaar's stack (tests/js_verifier/sign.mjs), not with our
+    # code: its credential, its status list as it is now, and as it will be once bit 7 is set.
+    did, (credential, clear, revoked_list) = js_sign(
+        [other_issuer.unsigned("ada@example.com", index=7), other_issuer.unsigned_status_list(set()),
+         other_issuer.unsigned_status_list({7})], other_issuer.seed)
+    assert did == other_issuer.did and isinstance(credential["proof"], dict)
+    other_issuer.status_body = clear
     with on_commit():
         events.passing(learner, C1)
     assert _held(learner) == {"py-basics"}
@@ -63,7 +71,7 @@ def test_a_credential_of_another_issuer_uploaded_on_the_page_completes_a_stack_a
     page = client.get(reverse("openedx_microcred:my-credentials"))
     assert b'enctype="multipart/form-data"' in page.content and b'name="credential_file"' in page.content
 
-    response = _upload(client, other_issuer.issue("ada@example.com", index=7))
+    response = _upload(client, credential)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert _held(learner) == {"py-basics", "cross-stack"}
     stored = ExternalCredential.objects.get(user=learner)
@@ -79,11 +87,15 @@ def test_a_credential_of_another_issuer_uploaded_on_the_page_completes_a_stack_a
     assert "external Open Badges 3.0 credential Data literacy" in narratives
     assert other_issuer.did in narratives and stored.credential_id in narratives
     assert api.verify_credential(document).valid
+    outside = issuance.contexts_for_outside_verifiers()
+    url = document["credentialStatus"]["statusListCredential"]
+    outside[url] = issuance.status_list_document(int(url.rsplit("/", 1)[1]))
+    assert js_verify(document, outside, check_status=True)["verified"] is True
 
     # Nothing changes while the list says it is valid; once the issuer revokes it, the scheduled check does.
     settings.MICROCRED_EXTERNAL_RECHECK_HOURS = 0
     assert tasks.recheck_external_credentials_task() == {"changed": 0, "revoked": []}
-    other_issuer.revoke(7)
+    other_issuer.status_body = revoked_list
     assert tasks.recheck_external_credentials_task() == {"changed": 1, "revoked": ["cross-stack"]}
     assert _held(learner) == {"py-basics"}
     assert ExternalCredential.objects.get(pk=stored.pk).status == "revoked"

@@ -28,9 +28,10 @@ class OtherIssuer(FakeServer):
 
     name = "other-issuer"
 
-    def __init__(self):
+    def __init__(self, seed=None):
         super().__init__()
-        self.key = Ed25519PrivateKey.generate()
+        self.seed = seed or secrets.token_bytes(32)
+        self.key = Ed25519PrivateKey.from_private_bytes(self.seed)
         self.did = did.did_key(self.key.public_key())
         self.method = did.did_key_verification_method(self.key.public_key())
         self.revoked = set()
@@ -56,10 +57,13 @@ class OtherIssuer(FakeServer):
     def sign(self, document):
         return proof.sign(document, self.key, self.method)
 
+    def unsigned_status_list(self, revoked=None):
+        return status_list.status_list_credential(
+            self.status_url, self.did, status_list.encode(self.revoked if revoked is None else revoked),
+            datetime.now(timezone.utc) - timedelta(days=1))
+
     def status_list(self):
-        unsigned = status_list.status_list_credential(
-            self.status_url, self.did, status_list.encode(self.revoked), datetime.now(timezone.utc) - timedelta(days=1))
-        return self.sign(unsigned)
+        return self.sign(self.unsigned_status_list())
 
     def revoke(self, index):
         with self.lock:

@@ -116,6 +116,15 @@ def test_a_stack_that_keeps_once_earned_keeps_its_award_when_the_external_creden
     assert _held(learner) == {"keep-stack"}
 
 
+def test_a_credential_published_after_the_learner_added_what_it_requires_is_awarded(
+        learner, make_credential, other_issuer, on_commit):
+    api.add_external_credential(learner, credential=other_issuer.issue("ada@example.com"))
+    with on_commit():
+        make_credential("later", {"type": "external_credential", "issuer": other_issuer.did,
+                                  "achievement": ACHIEVEMENT_ID})
+    assert _held(learner) == {"later"}
+
+
 def test_the_rest_api_adds_lists_and_removes_a_learners_external_credential(
         client, learner, cross_stack, other_issuer):
     client.force_login(learner)

@@ -16,7 +16,7 @@ from . import evaluation, external, issuance, rules
 from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, EvaluationResult,
                    ExternalCredentialAdded, ExternalCredentialData, LearnerDashboard, MissingRequirement, NextStep,
                    PlatformLink, RequirementStatus, StackLevel)
-from .models import Award, Credential, Delivery, ExternalCredential, Progress
+from .models import Award, Credential, Delivery, ExternalCredential, Progress, TrustedIssuer
 from .openbadges import document as ob_document
 from .platform import get_platform
 
@@ -167,6 +167,8 @@ def _status(entry):
         path=entry["path"], kind=requirement["type"], met=entry["met"], fraction=entry["fraction"],
         course_key=requirement.get("course"), credential_slug=requirement.get("credential"),
         min_percent=requirement.get("min_percent"), mode=requirement.get("mode"),
+        issuer=requirement.get("issuer"),
+        achievement=requirement.get("achievement") or requirement.get("achievement_type"),
     )
 
 
@@ -395,7 +397,10 @@ def _requirement_text(status: RequirementStatus, course, credential) -> str:
     if kind == rules.CredentialEarned.kind:
         return _("Earn %(credential)s") % {"credential": credential}
     if kind == rules.ExternalCredentialHeld.kind:
-        return _("Add a credential from another issuer (see \"Credentials from other issuers\")")
+        issuer = TrustedIssuer.objects.filter(issuer=status.issuer).exclude(name="").values_list(
+            "name", flat=True).first() or status.issuer
+        return _("Add your credential %(achievement)s from %(issuer)s (under \"Credentials from other issuers\")") % {
+            "achievement": status.achievement, "issuer": issuer}
     return _("Meet the requirement at %(path)s") % {"path": status.path}
 
 

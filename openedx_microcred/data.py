@@ -12,13 +12,16 @@ class RequirementStatus:
     """One leaf of a credential's criteria and where the learner stands on it."""
 
     path: str
-    kind: str  # course_passed, course_grade, course_completion, certificate, enrolled, credential
+    kind: str  # course_passed, course_grade, course_completion, certificate, enrolled, credential, external_credential
     met: bool
     fraction: float
     course_key: str | None = None
     credential_slug: str | None = None
     min_percent: float | None = None
     mode: str | None = None
+    # An external_credential requirement's issuer and achievement (its id, else its type).
+    issuer: str | None = None
+    achievement: str | None = None
 
 
 @dataclass(frozen=True)

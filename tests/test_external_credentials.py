@@ -116,6 +116,18 @@ def test_a_stack_that_keeps_once_earned_keeps_its_award_when_the_external_creden
     assert _held(learner) == {"keep-stack"}
 
 
+def test_the_learner_is_told_which_external_credential_a_stack_still_needs(client, learner, cross_stack, on_commit):
+    with on_commit():
+        events.passing(learner, C1)
+    client.force_login(learner)
+    widget = client.get(reverse("openedx_microcred:v1:dashboard-widget")).json()
+    stack = next(item for item in widget["progress"] if item["credential_slug"] == "cross-stack")
+    assert [step["text"] for step in stack["next_steps"]] == [
+        f'Add your credential {ACHIEVEMENT_ID} from Other University (under "Credentials from other issuers")']
+    page = client.get(reverse("openedx_microcred:my-credentials")).content.decode()
+    assert f"Add your credential {ACHIEVEMENT_ID} from Other University" in page
+
+
 def test_a_credential_published_after_the_learner_added_what_it_requires_is_awarded(
         learner, make_credential, other_issuer, on_commit):
     api.add_external_credential(learner, credential=other_issuer.issue("ada@example.com"))
@@ -135,6 +147,10 @@ def test_the_rest_api_adds_lists_and_removes_a_learners_external_credential(
     body = response.json()
     assert body["credential"]["issuer"] == other_issuer.did and body["credential"]["status"] == "active"
     assert body["awarded"] == []  # py-basics is still missing
+    widget = client.get(reverse("openedx_microcred:v1:dashboard-widget")).json()
+    stack = next(item for item in widget["progress"] if item["credential_slug"] == "cross-stack")
+    texts = [step["text"] for step in stack["next_steps"]]
+    assert not any("Other University" in text for text in texts)  # met: only py-basics is left
     listed = client.get(url).json()["external_credentials"]
     assert [c["id"] for c in listed] == [body["credential"]["id"]]
     detail = reverse("openedx_microcred:v1:my-external-credential", args=[body["credential"]["id"]])

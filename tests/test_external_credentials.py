@@ -352,3 +352,20 @@ def test_the_external_requirement_is_parsed_validated_and_written_back():
                         "unknown field")):
         with pytest.raises(rules.InvalidCriteria, match=where):
             rules.parse_criteria(bad)
+
+
+def test_operators_manage_trusted_issuers_and_see_learners_external_credentials_in_the_admin(
+        admin_client, learner, make_credential, other_issuer):
+    added = api.add_external_credential(learner, credential=other_issuer.issue("ada@example.com"))
+    credential = make_credential("needs-other", {"type": "external_credential", "issuer": other_issuer.did,
+                                                 "achievement": ACHIEVEMENT_ID})
+    response = admin_client.post(reverse("admin:openedx_microcred_trustedissuer_add"),
+                                 {"issuer": "did:web:badges.example.org", "org": "DemoX", "name": "Example"})
+    assert response.status_code == 302
+    assert TrustedIssuer.trusted_by("DemoX") == {other_issuer.did, "did:web:badges.example.org"}
+    listed = admin_client.get(reverse("admin:openedx_microcred_externalcredential_changelist")).content.decode()
+    assert "Data literacy" in listed
+    detail = admin_client.get(reverse("admin:openedx_microcred_externalcredential_change", args=[added.credential.id]))
+    assert detail.status_code == 200 and added.credential.issuer in detail.content.decode()
+    page = admin_client.get(reverse("admin:openedx_microcred_credential_change", args=[credential.pk])).content.decode()
+    assert f"External credential {ACHIEVEMENT_ID} from {other_issuer.did}" in page

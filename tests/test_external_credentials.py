@@ -369,3 +369,12 @@ def test_operators_manage_trusted_issuers_and_see_learners_external_credentials_
     assert detail.status_code == 200 and added.credential.issuer in detail.content.decode()
     page = admin_client.get(reverse("admin:openedx_microcred_credential_change", args=[credential.pk])).content.decode()
     assert f"External credential {ACHIEVEMENT_ID} from {other_issuer.did}" in page
+
+
+def test_a_status_list_on_a_server_that_is_down_is_refused(learner, other_issuer, settings):
+    gone = OtherIssuer(seed=other_issuer.seed).start()
+    credential = gone.unsigned("ada@example.com")  # the same issuer, its list on a server that then stops
+    gone.stop()
+    settings.MICROCRED_EXTERNAL_FETCH_ORIGINS = [other_issuer.root_url, gone.root_url]
+    message = _refused(learner, "status", credential=other_issuer.sign(credential))
+    assert "could not be read: ConnectionError" in message

@@ -84,7 +84,7 @@ def add_external_credential(user, *, upload=None, credential=None, url=None) -> 
 
 
 def remove_external_credential(user, credential_id) -> EvaluationResult:
-    """Delete one of the learner's external credentials (ExternalCredential.DoesNotExist if not theirs), then re-evaluate."""
+    """Delete one of the learner's external credentials (DoesNotExist if not theirs), then re-evaluate."""
     issuer = external.remove_credential(user, credential_id)
     return evaluation.evaluate_learner_for_issuers(_user_id(user), [issuer])
 

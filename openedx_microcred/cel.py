@@ -183,7 +183,7 @@ def _call(node):
 
 
 def _chain(node, operator):
-    """The operands of a chain of && (conditionaland) or || (conditionalor), flattened up to parentheses; None if none."""
+    """The operands of a chain of && (conditionaland) or || (conditionalor), flattened up to parentheses, or None."""
     operands, node = [], _unwrap(node)
     while isinstance(node, Tree) and node.data == operator and len(node.children) == 2:
         left, right = node.children

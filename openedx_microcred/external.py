@@ -305,7 +305,7 @@ def verify(credential, email, now=None) -> VerifiedCredential:
 
 
 def add_credential(user, credential, source_url="", now=None) -> ExternalCredential:
-    """Verify ``credential`` for ``user`` and record it (again, if it was there): ExternalCredentialRefused otherwise."""
+    """Verify ``credential`` for ``user`` and record it (again, if it was there); ExternalCredentialRefused if not."""
     verified = verify(credential, getattr(user, "email", ""), now)
     with transaction.atomic():
         existing = ExternalCredential.objects.select_for_update().filter(

@@ -53,6 +53,8 @@ MAX_EXTERNAL_CREDENTIAL_DEPTH = 24
 # and base64url-encoded is far smaller; a list of a million entries still fits.
 MAX_FETCHED_DOCUMENT_BYTES = 1024 * 1024
 MAX_EXTERNAL_CREDENTIALS_PER_LEARNER = 200
+# An issuer, achievement id or type in external_credential criteria (and their columns).
+MAX_EXTERNAL_IDENTIFIER_LENGTH = 500
 
 # --- Catalog files (microcred_load) --------------------------------------------------------------
 MAX_CATALOG_BYTES = 5 * 1024 * 1024

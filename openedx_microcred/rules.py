@@ -14,7 +14,8 @@ The JSON form stored on a credential and accepted by ``microcred_load``::
             {"type": "credential", "credential": "python-bronze"},
             {"type": "course_completion", "course": "course-v1:Org+CS103+2026", "min_percent": 75},
             {"type": "certificate", "course": "course-v1:Org+CS104+2026", "mode": "verified"},
-            {"type": "enrolled", "course": "course-v1:Org+CS105+2026", "modes": ["verified"]}
+            {"type": "enrolled", "course": "course-v1:Org+CS105+2026", "modes": ["verified"]},
+            {"type": "external_credential", "issuer": "did:web:badges.other.example", "achievement": "https://..."}
         ]}
     ]}
 
@@ -39,7 +40,7 @@ from django.utils.translation import gettext as _
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
-from .limits import MAX_CRITERIA_DEPTH, MAX_CRITERIA_NODES, MAX_CRITERIA_VALUES
+from .limits import MAX_CRITERIA_DEPTH, MAX_CRITERIA_NODES, MAX_CRITERIA_VALUES, MAX_EXTERNAL_IDENTIFIER_LENGTH
 
 # Kinds of learner facts. One fact per (learner, course, kind): the latest value.
 GRADE = "grade"
@@ -504,10 +505,6 @@ def _parse(data, where) -> Requirement:
           % {"kind": repr(kind), "known": known})
 
 
-# An issuer, achievement or type IRI in external-credential criteria.
-_MAX_IRI_LENGTH = 500
-
-
 def _parse_external(data, where):
     _only(data, ("issuer", "achievement", "achievement_type", "min_result"), where)
     fields = {}
@@ -515,16 +512,18 @@ def _parse_external(data, where):
         value = data.get(name)
         if value is None and not required:
             continue
-        if not isinstance(value, str) or not value.strip() or len(value) > _MAX_IRI_LENGTH or value != value.strip():
+        if not isinstance(value, str) or not value.strip() or value != value.strip() or \
+                len(value) > MAX_EXTERNAL_IDENTIFIER_LENGTH:
             _fail(f"{where}.{name}", _("must be a non-empty identifier of at most %(max)d characters, not %(value)s")
-                  % {"max": _MAX_IRI_LENGTH, "value": repr(value)[:80]})
+                  % {"max": MAX_EXTERNAL_IDENTIFIER_LENGTH, "value": repr(value)[:80]})
         fields[name] = value
     if "achievement" not in fields and "achievement_type" not in fields:
         _fail(where, _("name the achievement: its id ('achievement') or its type ('achievement_type')"))
     if data.get("min_result") is not None:
         value = data["min_result"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1e9:
-            _fail(f"{where}.min_result", _("must be a number from 0 up, not %(value)s") % {"value": repr(value)})
+            _fail(f"{where}.min_result", _("must be a number from 0 to 1000000000, not %(value)s")
+                  % {"value": repr(value)})
         fields["min_result"] = float(value)
     return ExternalCredentialHeld(path=where, **fields)
 

@@ -306,7 +306,8 @@ def test_criteria_may_name_only_issuers_the_credentials_organization_trusts(make
 def test_a_minimum_result_is_compared_with_the_credentials_numeric_result(learner, make_credential, other_issuer):
     make_credential("high-score", {"type": "external_credential", "issuer": other_issuer.did,
                                    "achievement": ACHIEVEMENT_ID, "min_result": 80})
-    assert api.add_external_credential(learner, credential=other_issuer.issue("ada@example.com", result=70)).awarded == []
+    low = other_issuer.issue("ada@example.com", result=70)
+    assert api.add_external_credential(learner, credential=low).awarded == []
     progress = next(p for p in api.get_learner_progress(learner) if p.credential_slug == "high-score")
     assert progress.fraction == pytest.approx(70 / 80)
     assert api.add_external_credential(

@@ -319,7 +319,8 @@ class ExternalCredentialListSerializer(_Out):
 
 class ExternalCredentialAddedSerializer(_Out):
     credential = ExternalCredentialSerializer()
-    awarded = serializers.ListField(child=serializers.CharField(), help_text=_("Slugs of the credentials it completed."))
+    awarded = serializers.ListField(child=serializers.CharField(),
+                                    help_text=_("Slugs of the credentials it completed."))
     revoked = serializers.ListField(child=serializers.CharField())
 
 

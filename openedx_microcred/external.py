@@ -114,7 +114,8 @@ def fetch_credential(url) -> dict:
 def _check_bounds(credential):
     if not isinstance(credential, dict):
         _refuse("shape", _("A credential is a JSON object."))
-    problem = limits.structure_exceeds(credential, limits.MAX_EXTERNAL_CREDENTIAL_DEPTH, 50_000)
+    problem = limits.structure_exceeds(credential, limits.MAX_EXTERNAL_CREDENTIAL_DEPTH, 50_000,
+                                       limits.MAX_EXTERNAL_CREDENTIAL_OBJECTS)
     if problem:
         _refuse("size", _("The credential is too large: %(problem)s.") % {"problem": problem})
 
@@ -233,6 +234,10 @@ def read_status(entry, issuer, now):
         _refuse("status", _("Its status list cannot be read: %(error)s") % {"error": exc})
     if not isinstance(listed, dict):
         _refuse("status", _("Its status list is not a credential."))
+    problem = limits.structure_exceeds(listed, limits.MAX_EXTERNAL_CREDENTIAL_DEPTH, 50_000,
+                                       limits.MAX_EXTERNAL_CREDENTIAL_OBJECTS)
+    if problem:
+        _refuse("status", _("Its status list is too large to check: %(problem)s.") % {"problem": problem})
     try:
         list_issuer = issuer_id(listed)
     except ExternalCredentialRefused:

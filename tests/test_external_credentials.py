@@ -272,6 +272,10 @@ def test_an_upload_that_is_too_large_or_too_deep_is_refused(learner, other_issue
     assert "longer than" in _refused(learner, "size", upload=b'{"a": "' + b"x" * (600 * 1024) + b'"}')
     assert "deeper" in _refused(learner, "size", upload=b"[" * 100 + b"]" * 100)
     assert "not a credential" in _refused(learner, "size", upload=b"not json")
+    # Many small objects: each is a node the signature check would canonicalize (slow), refused before.
+    crowded = other_issuer.unsigned("ada@example.com")
+    crowded["credentialSubject"]["result"] = [{"type": ["Result"], "value": str(k)} for k in range(300)]
+    assert "more than 200 objects" in _refused(learner, "size", credential=other_issuer.sign(crowded))
     _refused(learner, "input")
 
 

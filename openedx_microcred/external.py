@@ -221,12 +221,31 @@ def _status_entries(credential):
     return entries
 
 
-def read_status(entry, issuer, now):
+def read_status(entry, issuer, now, lists=None):
     """
     Whether the credential of ``entry`` is revoked or suspended by its issuer: fetch the list
     (fetching.py's rules), check that the issuer signed it and that it is valid, read the bit.
-    ExternalCredentialRefused (check "status") when it cannot be read.
+    ExternalCredentialRefused (check "status") when it cannot be read. ``lists`` (a dict the caller
+    keeps for one run) holds the lists already read, or why they could not be: many credentials
+    share one list, which is then fetched and verified once.
     """
+    key = (entry["statusListCredential"], issuer, entry["statusPurpose"])
+    if lists is not None and key not in lists:
+        try:
+            lists[key] = _status_list(entry, issuer, now)
+        except ExternalCredentialRefused as exc:
+            lists[key] = exc
+    encoded = lists[key] if lists is not None else _status_list(entry, issuer, now)
+    if isinstance(encoded, ExternalCredentialRefused):
+        raise encoded
+    try:
+        return status_list.is_set(encoded, int(entry["statusListIndex"]))
+    except (ValueError, IndexError) as exc:
+        _refuse("status", _("Its status list cannot be read: %(error)s") % {"error": str(exc)[:200]})
+
+
+def _status_list(entry, issuer, now):
+    """The verified ``encodedList`` of the status list ``entry`` points at."""
     url = entry["statusListCredential"]
     try:
         listed = fetching.fetch_json(url)
@@ -253,10 +272,7 @@ def read_status(entry, issuer, now):
     encoded = subject.get("encodedList") if isinstance(subject, dict) else None
     if not isinstance(subject, dict) or subject.get("statusPurpose") != entry["statusPurpose"]:
         _refuse("status", _("Its status list is not a list for %(purpose)s.") % {"purpose": entry["statusPurpose"]})
-    try:
-        return status_list.is_set(encoded, int(entry["statusListIndex"]))
-    except (ValueError, IndexError) as exc:
-        _refuse("status", _("Its status list cannot be read: %(error)s") % {"error": str(exc)[:200]})
+    return encoded
 
 
 def verify(credential, email, now=None) -> VerifiedCredential:
@@ -356,7 +372,7 @@ def recheck(now=None, limit=RECHECK_LIMIT, older_than_hours=None) -> list:
            .filter(checked_at__isnull=True) | ExternalCredential.objects.filter(
                status=ExternalCredential.Status.ACTIVE, checked_at__lte=now - timedelta(hours=hours)))
     trusted = set(TrustedIssuer.objects.values_list("issuer", flat=True))
-    changed = []
+    changed, lists = [], {}
     for row in due.order_by("checked_at")[:limit]:
         status, error = ExternalCredential.Status.ACTIVE, ""
         if row.issuer not in trusted:
@@ -366,7 +382,7 @@ def recheck(now=None, limit=RECHECK_LIMIT, older_than_hours=None) -> list:
         else:
             try:
                 for entry in _status_entries(row.document):
-                    if read_status(entry, row.issuer, now):
+                    if read_status(entry, row.issuer, now, lists):
                         status = ExternalCredential.Status.REVOKED
             except ExternalCredentialRefused as exc:
                 error = str(exc)[:500]

@@ -383,3 +383,16 @@ def test_a_status_list_on_a_server_that_is_down_is_refused(learner, other_issuer
     settings.MICROCRED_EXTERNAL_FETCH_ORIGINS = [other_issuer.root_url, gone.root_url]
     message = _refused(learner, "status", credential=other_issuer.sign(credential))
     assert "could not be read: ConnectionError" in message
+
+
+def test_a_recheck_reads_a_status_list_shared_by_many_credentials_once(make_credential, other_issuer, settings):
+    learners = [get_user_model().objects.create_user(f"l{n}", f"l{n}@example.com", "pw") for n in range(3)]
+    for n, user in enumerate(learners):
+        api.add_external_credential(user, credential=other_issuer.issue(user.email, index=n))
+    other_issuer.revoke(1)
+    settings.MICROCRED_EXTERNAL_RECHECK_HOURS = 0
+    before = len(other_issuer.requests_to("GET", "^/status/1$"))
+    assert api.recheck_external_credentials()["changed"] == 1
+    assert len(other_issuer.requests_to("GET", "^/status/1$")) == before + 1
+    assert dict(ExternalCredential.objects.values_list("user__username", "status")) == {
+        "l0": "active", "l1": "revoked", "l2": "active"}

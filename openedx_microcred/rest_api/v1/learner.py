@@ -70,6 +70,9 @@ class RequirementStatusSerializer(_Out):
     credential_slug = serializers.CharField(allow_null=True)
     min_percent = serializers.FloatField(allow_null=True)
     mode = serializers.CharField(allow_null=True)
+    issuer = serializers.CharField(allow_null=True, help_text=_("An external credential's issuer (its DID or id)."))
+    achievement = serializers.CharField(allow_null=True,
+                                        help_text=_("An external credential's achievement id, else its type."))
 
 
 class CredentialProgressSerializer(_Out):

@@ -33,7 +33,8 @@ from opaque_keys.edx.keys import CourseKey
 
 from . import awards, catalog, delivery, eventlog, rules
 from .handlers import enqueue_evaluation
-from .models import Award, CourseDependency, Credential, Delivery, LearnerFact, Progress, RejectedEvent
+from .models import (Award, CourseDependency, Credential, Delivery, ExternalCredential, LearnerFact, Progress,
+                     RejectedEvent, TrustedIssuer)
 
 EMPTY = "—"
 _REQUIRES = Credential.requires.through  # from_credential (the stack) → to_credential (what it requires)
@@ -123,6 +124,9 @@ def _describe_leaf(node, credential_pks):
     if isinstance(node, rules.CredentialEarned):
         return format_html(str(_("Earn credential {credential}")),
                            credential=_credential_ref(node.credential, credential_pks))
+    if isinstance(node, rules.ExternalCredentialHeld):
+        return format_html(str(_("External credential {achievement} from {issuer}")),
+                           achievement=node.achievement or node.achievement_type, issuer=node.issuer)
     return format_html("<code>{}</code>", json.dumps(node.to_dict()))  # pragma: no cover  (a new leaf type)
 
 
@@ -598,6 +602,41 @@ class LearnerFactAdmin(ReadOnlyAdminMixin, ExactSearchMixin, admin.ModelAdmin):
     @admin.display(description=_("value"))
     def value_display(self, obj):
         return _pretty_json(obj.value)
+
+
+@admin.register(TrustedIssuer)
+class TrustedIssuerAdmin(admin.ModelAdmin):
+    """
+    The operator's list of the other issuers whose Open Badges 3.0 credentials learners may add,
+    per organization whose credentials may then require them (docs/decisions/0012).
+    """
+
+    list_display = ("issuer", "name", "org", "created")
+    list_filter = ("org",)
+    search_fields = ("issuer", "name", "org")
+    fields = ("issuer", "name", "org")
+
+
+@admin.register(ExternalCredential)
+class ExternalCredentialAdmin(ReadOnlyAdminMixin, ExactSearchMixin, admin.ModelAdmin):
+    """Credentials from other issuers that learners added: verified here, their status read again on a schedule."""
+
+    list_display = ("user", "achievement_name", "issuer", "status", "verified_at", "checked_at")
+    list_filter = ("status",)
+    list_select_related = ("user",)
+    show_full_result_count = False
+    search_fields = ("user__username", "user__email")
+    exact_search = ("user",)
+    search_help_text = _("Exact username or email.")
+    fields = ("user", "issuer", "issuer_name", "achievement_id", "achievement_types", "achievement_name", "result",
+              "status", "subject_match", "valid_from", "valid_until", "verified_at", "checked_at",
+              "last_check_error", "status_list_url", "status_index", "source_url", "credential_id",
+              "document_display")
+    readonly_fields = fields
+
+    @admin.display(description=_("credential"))
+    def document_display(self, obj):
+        return _pretty_json(obj.document)
 
 
 # --- Progress -----------------------------------------------------------------------------------

@@ -12,10 +12,11 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from . import evaluation, issuance, rules
-from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, EvaluationResult, LearnerDashboard,
-                   MissingRequirement, NextStep, PlatformLink, RequirementStatus, StackLevel)
-from .models import Award, Credential, Delivery, Progress
+from . import evaluation, external, issuance, rules
+from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, EvaluationResult,
+                   ExternalCredentialAdded, ExternalCredentialData, LearnerDashboard, MissingRequirement, NextStep,
+                   PlatformLink, RequirementStatus, StackLevel)
+from .models import Award, Credential, Delivery, ExternalCredential, Progress, TrustedIssuer
 from .openbadges import document as ob_document
 from .platform import get_platform
 
@@ -39,6 +40,65 @@ def verify_credential(document, now=None) -> issuance.VerificationResult:
     check failed and why.
     """
     return issuance.verify_credential(document, now=now)
+
+
+# --- External Open Badges 3.0 credentials (external.py, docs/decisions/0012) ---------------------
+
+ExternalCredentialRefused = external.ExternalCredentialRefused
+
+
+def _external_data(row) -> ExternalCredentialData:
+    return ExternalCredentialData(
+        id=row.pk, issuer=row.issuer, issuer_name=row.issuer_name, achievement_id=row.achievement_id,
+        achievement_name=row.achievement_name, achievement_types=list(row.achievement_types or ()),
+        result=row.result, status=row.status, subject_match=row.subject_match, valid_from=row.valid_from,
+        valid_until=row.valid_until, verified_at=row.verified_at, checked_at=row.checked_at,
+        source_url=row.source_url)
+
+
+def get_external_credentials(user) -> list[ExternalCredentialData]:
+    """The external credentials the learner added, newest first."""
+    return [_external_data(row) for row in ExternalCredential.objects.filter(user_id=_user_id(user)).defer("document")]
+
+
+def add_external_credential(user, *, upload=None, credential=None, url=None) -> ExternalCredentialAdded:
+    """
+    Verify and record an external credential the learner holds, then re-evaluate the credentials
+    that depend on its issuer. Exactly one of ``upload`` (the file's bytes or text), ``credential``
+    (its parsed JSON) or ``url`` (fetched if its host is allowed). ExternalCredentialRefused says
+    which check failed and why; nothing is recorded then.
+    """
+    given = [value for value in (upload, credential, url) if value not in (None, "", b"")]
+    if len(given) != 1:
+        raise external.ExternalCredentialRefused(
+            "input", _("Give the credential: upload its file, or paste the URL it is published at (one of the two)."))
+    source_url = ""
+    if upload not in (None, "", b""):
+        credential = external.read_upload(upload)
+    elif url:
+        credential = external.fetch_credential(url)
+        source_url = url
+    row = external.add_credential(user, credential, source_url=source_url)
+    result = evaluation.evaluate_learner_for_issuers(row.user_id, [row.issuer])
+    return ExternalCredentialAdded(_external_data(row), result.awarded, result.revoked)
+
+
+def remove_external_credential(user, credential_id) -> EvaluationResult:
+    """Delete one of the learner's external credentials (DoesNotExist if not theirs), then re-evaluate."""
+    issuer = external.remove_credential(user, credential_id)
+    return evaluation.evaluate_learner_for_issuers(_user_id(user), [issuer])
+
+
+def recheck_external_credentials(now=None) -> dict:
+    """Read the status lists of external credentials due a check; evaluate the learners whose credentials changed."""
+    changed = external.recheck(now=now)
+    by_user = {}
+    for user_id, issuer in changed:
+        by_user.setdefault(user_id, set()).add(issuer)
+    revoked = []
+    for user_id, issuers in by_user.items():
+        revoked += evaluation.evaluate_learner_for_issuers(user_id, issuers).revoked
+    return {"changed": len(changed), "revoked": revoked}
 
 
 def get_credential_document(award_uuid) -> dict:
@@ -107,6 +167,8 @@ def _status(entry):
         path=entry["path"], kind=requirement["type"], met=entry["met"], fraction=entry["fraction"],
         course_key=requirement.get("course"), credential_slug=requirement.get("credential"),
         min_percent=requirement.get("min_percent"), mode=requirement.get("mode"),
+        issuer=requirement.get("issuer"),
+        achievement=requirement.get("achievement") or requirement.get("achievement_type"),
     )
 
 
@@ -334,6 +396,11 @@ def _requirement_text(status: RequirementStatus, course, credential) -> str:
         return _("Enroll in %(course)s") % {"course": course}
     if kind == rules.CredentialEarned.kind:
         return _("Earn %(credential)s") % {"credential": credential}
+    if kind == rules.ExternalCredentialHeld.kind:
+        issuer = TrustedIssuer.objects.filter(issuer=status.issuer).exclude(name="").values_list(
+            "name", flat=True).first() or status.issuer
+        return _("Add your credential %(achievement)s from %(issuer)s (under \"Credentials from other issuers\")") % {
+            "achievement": status.achievement, "issuer": issuer}
     return _("Meet the requirement at %(path)s") % {"path": status.path}
 
 

@@ -20,7 +20,7 @@ from opaque_keys.edx.keys import CourseKey
 
 from . import rules
 from .facts import pending_wait
-from .models import CourseDependency, Credential, platform_target_problems
+from .models import CourseDependency, Credential, ExternalDependency, platform_target_problems
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def refresh_dependency_index(credentials):
     trees = {c.slug: c.requirement() for c in affected.values()}
     ordered = rules.dependency_order(rules.CredentialRule(slug, tree) for slug, tree in trees.items())
     by_slug = {c.slug: c for c in affected.values()}
-    courses_by_slug = {}
+    courses_by_slug, issuers_by_slug = {}, {}
     for rule in ordered:
         credential = by_slug[rule.slug]
         required = list(Credential.objects.filter(slug__in=rule.requirement.credentials()))
@@ -198,6 +198,18 @@ def refresh_dependency_index(credentials):
         CourseDependency.objects.bulk_create(
             [CourseDependency(credential=credential, course_key=k) for k in sorted(courses - present)]
         )
+        # The same closure over the issuers of external credentials (rules.ExternalCredentialHeld).
+        issuers = {leaf.issuer for leaf in rule.requirement.leaves() if isinstance(leaf, rules.ExternalCredentialHeld)}
+        for child in required:
+            if child.slug in issuers_by_slug:
+                issuers |= issuers_by_slug[child.slug]
+            else:
+                issuers |= set(child.external_dependencies.values_list("issuer", flat=True))
+        issuers_by_slug[rule.slug] = issuers
+        ExternalDependency.objects.filter(credential=credential).exclude(issuer__in=issuers).delete()
+        present = set(ExternalDependency.objects.filter(credential=credential).values_list("issuer", flat=True))
+        ExternalDependency.objects.bulk_create(
+            [ExternalDependency(credential=credential, issuer=i) for i in sorted(issuers - present)])
 
 
 # --- Loading a catalog file ("configuration as code") -----------------------------------------

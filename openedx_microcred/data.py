@@ -12,13 +12,16 @@ class RequirementStatus:
     """One leaf of a credential's criteria and where the learner stands on it."""
 
     path: str
-    kind: str  # course_passed, course_grade, course_completion, certificate, enrolled, credential
+    kind: str  # course_passed, course_grade, course_completion, certificate, enrolled, credential, external_credential
     met: bool
     fraction: float
     course_key: str | None = None
     credential_slug: str | None = None
     min_percent: float | None = None
     mode: str | None = None
+    # An external_credential requirement's issuer and achievement (its id, else its type).
+    issuer: str | None = None
+    achievement: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,3 +256,32 @@ class UptakeReport:
     credentials: list[CredentialUptake]
     conversions: list[LevelConversion]
     suppressed: int  # how many figures are suppressed
+
+
+@dataclass(frozen=True)
+class ExternalCredentialData:
+    """An Open Badges 3.0 credential from another issuer that the learner added (external.py)."""
+
+    id: int
+    issuer: str
+    issuer_name: str
+    achievement_id: str
+    achievement_name: str
+    achievement_types: list[str]
+    result: float | None
+    status: str  # active, revoked, expired, untrusted
+    subject_match: str  # how the credential names the learner: email_hash, email, mailto
+    valid_from: datetime | None
+    valid_until: datetime | None
+    verified_at: datetime
+    checked_at: datetime | None
+    source_url: str
+
+
+@dataclass(frozen=True)
+class ExternalCredentialAdded:
+    """A credential added, and what re-evaluating the learner then did."""
+
+    credential: ExternalCredentialData
+    awarded: list[str]
+    revoked: list[str]

@@ -22,7 +22,8 @@ from django.utils import timezone
 from . import rules
 from .awards import award_credential, revoke_awards
 from .data import EvaluationResult
-from .models import Award, CourseDependency, Credential, LearnerFact, LearnerLock, Progress
+from .models import (Award, CourseDependency, Credential, ExternalCredential, LearnerFact, LearnerLock,
+                     Progress)
 from .platform import get_platform, parse_course_key
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,26 @@ def credential_rule(credential) -> rules.CredentialRule:
 
 
 def affected_credentials(user_id, course_key=None):
-    """Active credentials an event in ``course_key`` can change (all the learner's courses if None)."""
+    """
+    Active credentials an event in ``course_key`` can change (all the learner's courses, and the
+    issuers of all the learner's external credentials, if None).
+    """
     active = Credential.objects.filter(state=Credential.State.ACTIVE)
     if course_key is not None:
         return list(active.filter(course_dependencies__course_key=course_key))
     courses = LearnerFact.objects.filter(user_id=user_id).values("course_key")
-    return list(active.filter(course_dependencies__course_key__in=courses).distinct())
+    issuers = ExternalCredential.objects.filter(user_id=user_id).values("issuer")
+    return list(active.filter(Q(course_dependencies__course_key__in=courses)
+                              | Q(external_dependencies__issuer__in=issuers)).distinct())
+
+
+def evaluate_learner_for_issuers(user_id, issuers) -> EvaluationResult:
+    """Re-evaluate the credentials that depend on external credentials of ``issuers``, for one learner."""
+    credentials = list(Credential.objects.filter(state=Credential.State.ACTIVE,
+                                                 external_dependencies__issuer__in=set(issuers)).distinct())
+    if not credentials:
+        return EvaluationResult(user_id, [], [], [])
+    return _evaluate({user_id: credentials})[0]
 
 
 def evaluate_learner(user_id, course_key=None) -> EvaluationResult:
@@ -148,6 +163,8 @@ def load_learners(credentials_by_user) -> dict:
             set().union(*(r.requirement.credentials() for r in rule_list)) - set(by_slug),
             {leaf.course for r in rule_list for leaf in r.requirement.leaves()
              if isinstance(leaf, rules.CourseCompletion)},
+            {leaf.issuer for r in rule_list for leaf in r.requirement.leaves()
+             if isinstance(leaf, rules.ExternalCredentialHeld)},
         )
     if not plans:
         return {}
@@ -156,6 +173,7 @@ def load_learners(credentials_by_user) -> dict:
     children = set().union(*(plan[3] for plan in plans.values()))
     slugs = set().union(*(set(plan[0]) for plan in plans.values())) | children
     completion_courses = set().union(*(plan[4] for plan in plans.values()))
+    issuers = set().union(*(plan[5] for plan in plans.values()))
 
     facts = {}
     for user_id, course_key, kind, value, event_id, event_time in (
@@ -163,6 +181,12 @@ def load_learners(credentials_by_user) -> dict:
             .annotate(course_raw=_as_text("course_key"))
             .values_list("user_id", "course_raw", "kind", "value", "event_id", "event_time")):
         facts.setdefault(user_id, {})[(course_key, kind)] = rules.Fact(course_key, kind, value, event_id, event_time)
+    external = {}
+    if issuers:
+        for row in _of_learners(ExternalCredential.objects, user_ids, issuer__in=issuers).filter(
+                status=ExternalCredential.Status.ACTIVE).defer("document"):
+            fact = row.to_rule_fact()
+            external.setdefault(row.user_id, {})[(fact.course_key, fact.kind)] = fact
     # One query for both what the learners hold and what an operator blocked.
     held, blocked = {}, {}
     for award in (_of_learners(Award.objects, user_ids, credential__slug__in=slugs)
@@ -179,11 +203,12 @@ def load_learners(credentials_by_user) -> dict:
     completable = get_platform().completable_blocks(completion_courses) if completion_courses else {}
 
     contexts = {}
-    for user_id, (by_slug, rule_list, my_courses, my_children, my_completion) in plans.items():
+    for user_id, (by_slug, rule_list, my_courses, my_children, my_completion, my_issuers) in plans.items():
         mine = set(by_slug) | my_children
         held_awards = {slug: a for slug, a in held.get(user_id, {}).items() if slug in mine}
         state = rules.LearnerState(
-            facts={key: f for key, f in facts.get(user_id, {}).items() if key[0] in my_courses},
+            facts={**{key: f for key, f in facts.get(user_id, {}).items() if key[0] in my_courses},
+                   **{key: f for key, f in external.get(user_id, {}).items() if f.value["issuer"] in my_issuers}},
             held=frozenset(held_awards),
             blocked=frozenset(blocked.get(user_id, set()) & mine),
             progress={slug: f for slug, f in progress.get(user_id, {}).items() if slug in my_children},

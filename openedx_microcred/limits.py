@@ -44,6 +44,23 @@ MAX_JSON_BYTES = 1024 * 1024  # a REST API body, a webhook body, a credential fi
 MAX_EVENT_LINE_BYTES = 64 * 1024  # one line of a microcred_replay file
 MAX_KEPT_LINE_CHARS = 8192  # what a RejectedEvent keeps of a line that could not be read
 
+# --- External Open Badges 3.0 credentials (external.py, fetching.py) ----------------------------
+# A learner's uploaded (or fetched) credential: real ones are a few kB; an embedded PNG image
+# makes some a few hundred.
+MAX_EXTERNAL_CREDENTIAL_BYTES = 512 * 1024
+MAX_EXTERNAL_CREDENTIAL_DEPTH = 24
+# A status list credential (or DID document) fetched from an issuer: a 16 KiB bitstring gzipped
+# and base64url-encoded is far smaller; a list of a million entries still fits.
+MAX_FETCHED_DOCUMENT_BYTES = 1024 * 1024
+MAX_EXTERNAL_CREDENTIALS_PER_LEARNER = 200
+# JSON objects in an external credential or a fetched status list: each is a node that RDF
+# canonicalization (checking the signature) must hash, and its cost grows faster than their number
+# (benchmarks/external_verify.py: 200 objects 0.8 s, 1,000 objects 6.7 s). Real credentials have
+# a few dozen.
+MAX_EXTERNAL_CREDENTIAL_OBJECTS = 200
+# An issuer, achievement id or type in external_credential criteria (and their columns).
+MAX_EXTERNAL_IDENTIFIER_LENGTH = 500
+
 # --- Catalog files (microcred_load) --------------------------------------------------------------
 MAX_CATALOG_BYTES = 5 * 1024 * 1024
 MAX_CATALOG_DEPTH = MAX_JSON_DEPTH
@@ -95,19 +112,22 @@ def loads_bounded(data, max_depth=MAX_JSON_DEPTH, max_bytes=MAX_JSON_BYTES, **kw
     return json.loads(data, **kwargs)
 
 
-def structure_exceeds(value, max_depth, max_values=None):
+def structure_exceeds(value, max_depth, max_values=None, max_objects=None):
     """
     The first limit already-parsed data (dicts, lists, scalars) breaks, as a message, or None:
-    nesting deeper than ``max_depth`` containers, or more than ``max_values`` values in all.
-    Iterative, so any depth is measured without exhausting the stack.
+    nesting deeper than ``max_depth`` containers, more than ``max_values`` values in all, or more
+    than ``max_objects`` dicts. Iterative, so any depth is measured without exhausting the stack.
     """
-    stack, seen = [(value, 1)], 0
+    stack, seen, objects = [(value, 1)], 0, 0
     while stack:
         item, depth = stack.pop()
         seen += 1
         if max_values is not None and seen > max_values:
             return f"more than {max_values} values"
         if isinstance(item, dict):
+            objects += 1
+            if max_objects is not None and objects > max_objects:
+                return f"more than {max_objects} objects"
             children = item.values()
         elif isinstance(item, (list, tuple)):
             children = item

@@ -280,6 +280,9 @@ class Credential(models.Model):
         criteria = organizations.criteria_problems(self.org, tree, credential_orgs)
         if criteria:
             problems["criteria"] = criteria
+        untrusted = organizations.external_issuer_problems(self.org, tree, TrustedIssuer.trusted_by(self.org))
+        if untrusted:
+            problems.setdefault("criteria", []).extend(untrusted)
         targets = organizations.platform_target_problems(self.org, self.platform_targets)
         if targets:
             problems["platform_targets"] = targets
@@ -300,6 +303,106 @@ class CourseDependency(models.Model):
 
     def __str__(self):
         return f"{self.credential_id} ← {self.course_key}"
+
+
+class ExternalDependency(models.Model):
+    """
+    The dependency index for external credentials: credential C depends on issuer I if C's
+    criteria, or those of a credential it requires (transitively), name an external credential of
+    I. A learner adding, or losing, a credential of I re-evaluates exactly these.
+    """
+
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="external_dependencies")
+    issuer = models.CharField(max_length=500, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("credential", "issuer"), name="microcred_extdep_unique")]
+
+    def __str__(self):
+        return f"{self.credential_id} ← {self.issuer}"
+
+
+class TrustedIssuer(models.Model):
+    """
+    An issuer of Open Badges 3.0 credentials that one organization's credentials may require
+    (docs/decisions/0012): an operator's decision, per organization. A learner can add a credential
+    only from an issuer some organization trusts; a credential's criteria may name only the issuers
+    its own organization trusts.
+    """
+
+    issuer = models.CharField(max_length=500, help_text=_("The issuer's DID (did:key or did:web) or id, exactly "
+                                                          "as its credentials name it."))
+    org = models.CharField(max_length=255, help_text=_("The organization whose credentials may require this "
+                                                       "issuer's credentials; \"*\" for every organization."))
+    name = models.CharField(max_length=255, blank=True, help_text=_("Who the issuer is, for people."))
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("issuer", "org"), name="microcred_trusted_issuer_unique")]
+        ordering = ("org", "issuer")
+
+    def __str__(self):
+        return f"{self.name or self.issuer} (trusted by {self.org})"
+
+    @classmethod
+    def trusted_by(cls, org):
+        """The issuers ``org``'s credentials may require."""
+        return set(cls.objects.filter(org__in=(org, organizations.EVERY_ORGANIZATION)).values_list("issuer", flat=True))
+
+
+class ExternalCredential(models.Model):
+    """
+    An Open Badges 3.0 credential another issuer gave a learner, added by the learner and verified
+    here (external.py). While ACTIVE it is a learner fact (rules.EXTERNAL) the criteria can require;
+    its status list is checked again on a schedule, and a revoked one stops counting.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Verified")
+        REVOKED = "revoked", _("Revoked by its issuer")
+        EXPIRED = "expired", _("Expired")
+        UNTRUSTED = "untrusted", _("Its issuer is no longer trusted")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    credential_id = models.CharField(max_length=500, help_text=_("The credential's own id (or a hash of it)."))
+    issuer = models.CharField(max_length=500, db_index=True)
+    issuer_name = models.CharField(max_length=255, blank=True)
+    achievement_id = models.CharField(max_length=500, blank=True)
+    achievement_types = models.JSONField(default=list, blank=True)
+    achievement_name = models.CharField(max_length=255, blank=True)
+    result = models.FloatField(null=True, blank=True, help_text=_("The highest numeric result it states."))
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    # The credential as the learner gave it (at most limits.MAX_EXTERNAL_CREDENTIAL_BYTES of JSON).
+    document = models.JSONField()
+    source_url = models.URLField(max_length=500, blank=True, help_text=_("Where it was fetched from, if it was."))
+    # How the credential names its holder, and how that was matched to this learner.
+    subject_match = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    status_list_url = models.URLField(max_length=500, blank=True)
+    status_index = models.PositiveIntegerField(null=True, blank=True)
+    verified_at = models.DateTimeField(help_text=_("When its signature and status were verified."))
+    checked_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                      help_text=_("When its status list was last read."))
+    last_check_error = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("user", "credential_id"), name="microcred_external_unique")]
+        ordering = ("-created",)
+
+    def __str__(self):
+        return f"{self.user_id} {self.achievement_name or self.achievement_id} from {self.issuer} ({self.status})"
+
+    def fact_value(self) -> dict:
+        """What the rules engine reads of it (rules.ExternalCredentialHeld), and what award evidence keeps."""
+        return {"issuer": self.issuer, "issuer_name": self.issuer_name, "achievement_id": self.achievement_id,
+                "achievement_types": list(self.achievement_types or ()), "achievement_name": self.achievement_name,
+                "result": self.result, "credential_id": self.credential_id}
+
+    def to_rule_fact(self) -> rules.Fact:
+        return rules.Fact(f"{rules.EXTERNAL_KEY_PREFIX}{self.pk}", rules.EXTERNAL, self.fact_value(),
+                          f"external-credential-{self.pk}", self.valid_from or self.verified_at)
 
 
 class LearnerFact(models.Model):

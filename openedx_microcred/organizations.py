@@ -75,6 +75,17 @@ def criteria_problems(org, tree, credential_orgs: Mapping) -> list:
     return problems
 
 
+def external_issuer_problems(org, tree, trusted) -> list:
+    """
+    One message per external-credential leaf whose issuer ``org`` does not trust (``trusted``: the
+    issuers an operator listed for ``org`` or for every organization, models.TrustedIssuer).
+    """
+    return [_("%(path)s: issuer %(issuer)s is not on the list of issuers organization '%(org)s' trusts "
+              "(an operator adds it in the admin: Trusted issuers).") % {"path": leaf.path, "issuer": leaf.issuer,
+                                                                         "org": org}
+            for leaf in tree.leaves() if isinstance(leaf, rules.ExternalCredentialHeld) and leaf.issuer not in trusted]
+
+
 def accounts() -> Mapping:
     return getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None) or {}
 

@@ -212,7 +212,8 @@ def _leaf_labels(leaves) -> dict:
         data = leaf.to_dict()
         status = RequirementStatus(
             path=leaf.path, kind=leaf.kind, met=False, fraction=0.0, course_key=data.get("course"),
-            credential_slug=data.get("credential"), min_percent=data.get("min_percent"), mode=data.get("mode"))
+            credential_slug=data.get("credential"), min_percent=data.get("min_percent"), mode=data.get("mode"),
+            issuer=data.get("issuer"), achievement=data.get("achievement") or data.get("achievement_type"))
         course = names.get(data["course"], data["course"]) if data.get("course") else None
         title = titles.get(data["credential"], data["credential"]) if data.get("credential") else None
         labels[leaf.path, repr(leaf)] = _requirement_text(status, course, title)

@@ -38,7 +38,8 @@ from django.utils.crypto import salted_hmac
 
 from .awards import revoke_awards
 from .issuance import resign_stacks_naming
-from .models import Award, Delivery, LearnerFact, LearnerLock, Progress, RejectedEvent, RetirementRecord
+from .models import (Award, Delivery, ExternalCredential, LearnerFact, LearnerLock, Progress, RejectedEvent,
+                     RetirementRecord)
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,9 @@ def retire_learner(user, source="") -> RetirementResult:
         Delivery.objects.filter(award__user_id=user_id).exclude(last_error="") \
             .exclude(last_error__in=OWN_DELIVERY_ERRORS).update(last_error=DELIVERY_ERROR_REMOVED)
         facts, _ = LearnerFact.objects.filter(user_id=user_id).delete()
+        # The credentials of other issuers the learner added are facts too (and hold their email).
+        uploaded, _ = ExternalCredential.objects.filter(user_id=user_id).delete()
+        facts += uploaded
         progress, _ = Progress.objects.filter(user_id=user_id).delete()
         LearnerLock.objects.filter(user_id=user_id).delete()
         rejected = _delete_rejected_events(user_id, names)

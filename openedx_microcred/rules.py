@@ -14,7 +14,8 @@ The JSON form stored on a credential and accepted by ``microcred_load``::
             {"type": "credential", "credential": "python-bronze"},
             {"type": "course_completion", "course": "course-v1:Org+CS103+2026", "min_percent": 75},
             {"type": "certificate", "course": "course-v1:Org+CS104+2026", "mode": "verified"},
-            {"type": "enrolled", "course": "course-v1:Org+CS105+2026", "modes": ["verified"]}
+            {"type": "enrolled", "course": "course-v1:Org+CS105+2026", "modes": ["verified"]},
+            {"type": "external_credential", "issuer": "did:web:badges.other.example", "achievement": "https://..."}
         ]}
     ]}
 
@@ -39,7 +40,7 @@ from django.utils.translation import gettext as _
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
-from .limits import MAX_CRITERIA_DEPTH, MAX_CRITERIA_NODES, MAX_CRITERIA_VALUES
+from .limits import MAX_CRITERIA_DEPTH, MAX_CRITERIA_NODES, MAX_CRITERIA_VALUES, MAX_EXTERNAL_IDENTIFIER_LENGTH
 
 # Kinds of learner facts. One fact per (learner, course, kind): the latest value.
 GRADE = "grade"
@@ -48,6 +49,11 @@ COMPLETION = "completion"
 CERTIFICATE = "certificate"
 ENROLLMENT = "enrollment"
 FACT_KINDS = (GRADE, PASSING, COMPLETION, CERTIFICATE, ENROLLMENT)
+
+# An external Open Badges 3.0 credential the learner holds, verified (external.py). Not a LearnerFact
+# kind: these facts come from ExternalCredential rows, keyed by EXTERNAL_KEY_PREFIX + the row's id.
+EXTERNAL = "external_credential"
+EXTERNAL_KEY_PREFIX = "external:"
 
 # The certificate status edx-platform gives a certificate a learner can download.
 CERTIFICATE_EARNED_STATUS = "downloadable"
@@ -277,6 +283,56 @@ class CredentialEarned(Requirement):
         return {"type": self.kind, "credential": self.credential}
 
 
+@dataclass(frozen=True)
+class ExternalCredentialHeld(Requirement):
+    """
+    An Open Badges 3.0 credential another issuer gave the learner: from ``issuer`` (its DID or
+    id), for the achievement ``achievement`` (its id) or of type ``achievement_type``, with a
+    numeric result of at least ``min_result`` when one is named. Met by any verified external
+    credential fact (kind EXTERNAL) that matches.
+    """
+
+    issuer: str
+    achievement: str | None = None
+    achievement_type: str | None = None
+    min_result: float | None = None
+    path: str = "criteria"
+    kind = EXTERNAL
+
+    def _matches(self, value):
+        if value.get("issuer") != self.issuer:
+            return False
+        if self.achievement is not None and value.get("achievement_id") != self.achievement:
+            return False
+        if self.achievement_type is not None and self.achievement_type not in (value.get("achievement_types") or ()):
+            return False
+        return True
+
+    def evaluate(self, state):
+        candidates = [f for f in state.facts.values() if f.kind == EXTERNAL and self._matches(f.value)]
+        if self.min_result is None:
+            met = candidates[:1]
+            return _leaf(self, bool(met), 0.0, met)
+        best, best_result = None, None
+        for fact in candidates:
+            result = fact.value.get("result")
+            if isinstance(result, (int, float)) and not isinstance(result, bool) and \
+                    (best_result is None or result > best_result):
+                best, best_result = fact, float(result)
+        if best is None:
+            return _leaf(self, False, 0.0)
+        met = best_result >= self.min_result
+        fraction = best_result / self.min_result if self.min_result > 0 else 1.0
+        return _leaf(self, met, fraction, (best,))
+
+    def to_dict(self):
+        data = {"type": self.kind, "issuer": self.issuer}
+        for name in ("achievement", "achievement_type", "min_result"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        return data
+
+
 ALL, ANY, AT_LEAST = "all", "any", "at_least"
 
 
@@ -441,10 +497,35 @@ def _parse(data, where) -> Requirement:
         if not isinstance(slug, str) or not slug:
             _fail(f"{where}.credential", _("the slug of the required credential is required"))
         return CredentialEarned(credential=slug, path=where)
+    if kind == ExternalCredentialHeld.kind:
+        return _parse_external(data, where)
     known = ", ".join((ALL, ANY, AT_LEAST, CoursePassed.kind, CourseGrade.kind, CourseCompletion.kind,
-                       CertificateEarned.kind, Enrolled.kind, CredentialEarned.kind))
+                       CertificateEarned.kind, Enrolled.kind, CredentialEarned.kind, ExternalCredentialHeld.kind))
     _fail(f"{where}.type", _("unknown requirement type %(kind)s; expected one of: %(known)s")
           % {"kind": repr(kind), "known": known})
+
+
+def _parse_external(data, where):
+    _only(data, ("issuer", "achievement", "achievement_type", "min_result"), where)
+    fields = {}
+    for name, required in (("issuer", True), ("achievement", False), ("achievement_type", False)):
+        value = data.get(name)
+        if value is None and not required:
+            continue
+        if not isinstance(value, str) or not value.strip() or value != value.strip() or \
+                len(value) > MAX_EXTERNAL_IDENTIFIER_LENGTH:
+            _fail(f"{where}.{name}", _("must be a non-empty identifier of at most %(max)d characters, not %(value)s")
+                  % {"max": MAX_EXTERNAL_IDENTIFIER_LENGTH, "value": repr(value)[:80]})
+        fields[name] = value
+    if "achievement" not in fields and "achievement_type" not in fields:
+        _fail(where, _("name the achievement: its id ('achievement') or its type ('achievement_type')"))
+    if data.get("min_result") is not None:
+        value = data["min_result"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1e9:
+            _fail(f"{where}.min_result", _("must be a number from 0 to 1000000000, not %(value)s")
+                  % {"value": repr(value)})
+        fields["min_result"] = float(value)
+    return ExternalCredentialHeld(path=where, **fields)
 
 
 def validate_catalog(criteria_by_slug: Mapping[str, Requirement]):

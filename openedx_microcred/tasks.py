@@ -8,7 +8,7 @@ from django.utils import timezone
 from opaque_keys.edx.keys import CourseKey
 
 from . import api, facts
-from .models import CourseDependency, Credential, LearnerFact
+from .models import CourseDependency, Credential, ExternalCredential, ExternalDependency, LearnerFact
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +44,21 @@ def evaluate_learner_task(user_id, course_key=None):
 @shared_task(name="openedx_microcred.evaluate_credential_learners", acks_late=True)
 def evaluate_credential_learners_task(credential_id, after_user_id=0):
     """
-    Evaluate every learner with facts in the courses of a newly active credential, in chunks of
+    Evaluate every learner with facts in the courses of a newly active credential (or external
+    credentials of the issuers it requires), in chunks of
     LEARNER_CHUNK ordered by user id; each chunk queues the next, so no task runs for long and a
     lost one is resumed from where it stopped by queueing it again with the last user id.
     """
     from .catalog import queue_learner_fan_out  # pylint: disable=import-outside-toplevel
 
     courses = CourseDependency.objects.filter(credential_id=credential_id).values("course_key")
-    user_ids = list(
-        LearnerFact.objects.filter(course_key__in=courses, user_id__gt=after_user_id)
-        .order_by("user_id").values_list("user_id", flat=True).distinct()[:LEARNER_CHUNK]
-    )
+    # Learners with facts in its courses, and those holding external credentials of its issuers.
+    issuers = ExternalDependency.objects.filter(credential_id=credential_id).values("issuer")
+    with_facts = LearnerFact.objects.filter(course_key__in=courses, user_id__gt=after_user_id).order_by() \
+        .values_list("user_id", flat=True)
+    with_external = ExternalCredential.objects.filter(issuer__in=issuers, user_id__gt=after_user_id).order_by() \
+        .values_list("user_id", flat=True)
+    user_ids = list(with_facts.union(with_external).order_by("user_id")[:LEARNER_CHUNK])
     for user_id in user_ids:
         api.evaluate_learner(user_id)
     credential = Credential.objects.filter(pk=credential_id)
@@ -103,3 +107,13 @@ def sweep_evaluations_task():
     from .catalog import sweep_learner_fan_outs  # pylint: disable=import-outside-toplevel
 
     return {"evaluations": facts.sweep_pending_evaluations(), "fan_outs": sweep_learner_fan_outs()}
+
+
+@shared_task(name="openedx_microcred.recheck_external_credentials")
+def recheck_external_credentials_task():
+    """
+    Periodic (Celery beat): read again the status lists of the external credentials learners added
+    (once every MICROCRED_EXTERNAL_RECHECK_HOURS each); one revoked upstream stops counting, and the
+    credentials that required it follow their revocation policy.
+    """
+    return api.recheck_external_credentials()

@@ -11,6 +11,8 @@ urlpatterns = [
     path("my/", views.my_credentials, name="my-credentials"),
     path("my/credentials/<uuid:award_uuid>/visibility/", views.credential_visibility,
          name="credential-visibility"),
+    path("my/external/", views.external_credential_add, name="external-credential-add"),
+    path("my/external/<int:pk>/remove/", views.external_credential_remove, name="external-credential-remove"),
     path("credentials/<uuid:award_uuid>/", views.credential_page, name="credential-page"),
     path("credentials/<uuid:award_uuid>.json", views.credential_json, name="credential-json"),
     path("badges/<uuid:credential_uuid>/<str:name>", views.badge_image, name="badge-image"),

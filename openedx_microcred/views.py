@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from edx_django_utils.ip import get_safest_client_ip
 
 from . import api, delivery, images, issuance, limits, retirement
-from .models import Award, Credential, StatusList
+from .models import Award, Credential, ExternalCredential, StatusList
 from .openbadges import document
 
 log = logging.getLogger(__name__)
@@ -36,16 +36,63 @@ CREDENTIAL_CONTENT_TYPE = "application/vc+ld+json"
 @login_required
 def my_credentials(request):
     """The signed-in learner's "My credentials" page: their badges, to share, and every stack they are on."""
+    return _my_credentials_page(request)
+
+
+def _my_credentials_page(request, external_error=None, status=200):
     dashboard = api.get_learner_dashboard(request.user)
     in_progress = [s for s in dashboard.progress if not s.earned]
     return render(request, "openedx_microcred/my_credentials.html", {
+        "external_credentials": api.get_external_credentials(request.user),
+        "external_error": external_error,
+        "external_max_bytes": limits.MAX_EXTERNAL_CREDENTIAL_BYTES,
         "dashboard": dashboard,
         "in_progress": in_progress,
         "listed": {s.credential_slug for s in in_progress},  # what a missing credential can link to
         "now": timezone.now(),
         # The badges whose public page the learner has hidden (credential_visibility).
         "hidden": set(Award.objects.filter(user_id=request.user.pk, hidden=True).values_list("uuid", flat=True)),
-    })
+    }, status=status)
+
+
+@require_POST
+@login_required
+def external_credential_add(request):
+    """
+    The "My credentials" page's form to add a credential from another issuer (a plain multipart
+    form, no script needed): its file, or the URL it is published at. A refusal shows the page
+    again, with the reason, as a 400; nothing is recorded.
+    """
+    upload = request.FILES.get("credential_file")
+    data = None
+    if upload is not None:
+        if upload.size > limits.MAX_EXTERNAL_CREDENTIAL_BYTES:
+            return _my_credentials_page(request, _("The file is larger than %(max)d bytes.")
+                                        % {"max": limits.MAX_EXTERNAL_CREDENTIAL_BYTES}, status=400)
+        data = upload.read(limits.MAX_EXTERNAL_CREDENTIAL_BYTES + 1)
+    url = request.POST.get("credential_url", "").strip()
+    try:
+        added = api.add_external_credential(request.user, upload=data, url=url or None)
+    except api.ExternalCredentialRefused as refused:
+        return _my_credentials_page(request, str(refused), status=400)
+    if added.awarded:
+        messages.success(request, _("Credential added and verified. You earned: %(titles)s.")
+                         % {"titles": ", ".join(added.awarded)}, fail_silently=True)
+    else:
+        messages.success(request, _("Credential added and verified."), fail_silently=True)
+    return redirect(f"{reverse('openedx_microcred:my-credentials')}#external-{added.credential.id}")
+
+
+@require_POST
+@login_required
+def external_credential_remove(request, pk):
+    """Remove one of the learner's external credentials (a plain form); only its owner can."""
+    try:
+        api.remove_external_credential(request.user, pk)
+    except ExternalCredential.DoesNotExist as exc:
+        raise Http404("no such credential of yours") from exc
+    messages.success(request, _("The credential was removed."), fail_silently=True)
+    return redirect(f"{reverse('openedx_microcred:my-credentials')}#external-credentials-heading")
 
 
 @require_POST

@@ -137,3 +137,25 @@ def js_verify(credential: dict, documents: dict | None = None, check_status: boo
         return json.loads(lines[-1])
     except (IndexError, ValueError) as exc:
         raise RuntimeError(f"verify.mjs printed no JSON result:\n{proc.stdout}\n{proc.stderr}") from exc
+
+
+SIGN_SCRIPT = JS_VERIFIER_DIR / "sign.mjs"
+
+
+def js_sign(documents: list, seed: bytes) -> tuple[str, list]:
+    """Sign ``documents`` with Digital Bazaar's stack (sign.mjs) as the did:key of the Ed25519 ``seed``: (did, signed)."""
+    node, _ = require_node()
+    ensure_node_modules()
+    request = {"documents": documents, "seed": seed.hex(), "contextsDir": str(contexts_dir())}
+    fd, request_path = tempfile.mkstemp(prefix="jssign-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(request, f)
+        proc = subprocess.run([node, str(SIGN_SCRIPT), request_path], cwd=JS_VERIFIER_DIR, capture_output=True,
+                              text=True, timeout=VERIFY_TIMEOUT, check=False)
+    finally:
+        os.unlink(request_path)
+    if proc.returncode != 0:
+        raise RuntimeError(f"sign.mjs exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result["did"], result["signed"]

@@ -94,3 +94,14 @@ def test_burst_quick_loses_nothing_through_a_real_worker(tmp_path):
                  "mariadb_cpu_ms_per_event", "seconds", "send_seconds"):
         assert isinstance(burst[name], (int, float)) and burst[name] > 0, name
     assert baseline["events_per_s"] > 0 and baseline["check"]["awards"] > 0
+
+
+def test_external_verify_reports_every_size(tmp_path):
+    out = tmp_path / "external.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "external_verify.py"), "--sizes", "2,20", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["objects"] for row in rows] == [9, 27]
+    assert all(row["seconds"] > 0 and math.isfinite(row["vs_smallest"]) for row in rows)

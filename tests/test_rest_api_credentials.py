@@ -4,6 +4,7 @@ upload badge images; what a 400 says; that nothing is saved after a 400 or a 403
 authentication; the OpenAPI schema.
 """
 
+import re
 import time
 
 import jwt
@@ -526,7 +527,7 @@ def _routes():
         assert isinstance(pattern, URLPattern)
         if pattern.name == "schema":
             continue
-        route = str(pattern.pattern).replace("<uuid:uuid>", "{uuid}")
+        route = re.sub(r"<\w+:(\w+)>", r"{\1}", str(pattern.pattern))
         yield "/microcred/api/v1/" + route, pattern.callback.cls
 
 

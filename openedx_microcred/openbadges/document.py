@@ -666,6 +666,11 @@ def _leaf_sentence(node, course_names, credential_names) -> str:
     if isinstance(node, rules.CredentialEarned):
         name = _names(credential_names).get(node.credential)
         return f"Earn the credential {_escape_markdown(name) if name else node.credential}"
+    if isinstance(node, rules.ExternalCredentialHeld):
+        what = _escape_markdown(node.achievement) if node.achievement else \
+            f"an achievement of type {_escape_markdown(node.achievement_type)}"
+        minimum = f" with a result of at least {number_text(node.min_result)}" if node.min_result is not None else ""
+        return f"Hold the Open Badges 3.0 credential {what}{minimum} from the issuer {_escape_markdown(node.issuer)}"
     raise ValueError(f"cannot describe requirement {node!r}")
 
 
@@ -778,6 +783,9 @@ def evidence_from_award(entries, course_names: Mapping | None = None, credential
             items.append(EvidenceItem(narrative=narrative, name=name,
                                       id=award_url(award) if award and award_url else None))
             continue
+        if kind == rules.EXTERNAL:
+            items.append(_external_evidence(entry))
+            continue
         course_key = requirement.get("course")
         display = _names(course_names).get(course_key) or course_key
         course = _escape_markdown(display)
@@ -787,6 +795,30 @@ def evidence_from_award(entries, course_names: Mapping | None = None, credential
         items.append(EvidenceItem(narrative=" ".join(sentences), name=display,
                                   id=course_url(course_key) if course_key and course_url else None))
     return tuple(items)
+
+
+def _external_evidence(entry) -> EvidenceItem:
+    """
+    The evidence item of a requirement met by an Open Badges 3.0 credential of another issuer
+    (external.py): which achievement, which issuer, its credential id, and that it was verified here.
+    """
+    facts = [fact.get("value") or {} for fact in entry.get("facts") or () if isinstance(fact, dict)]
+    value = facts[0] if facts else {}
+    requirement = entry.get("requirement") or {}
+    issuer = value.get("issuer") or requirement.get("issuer") or ""
+    name = value.get("achievement_name") or value.get("achievement_id") or requirement.get("achievement") \
+        or requirement.get("achievement_type") or "an achievement"
+    issuer = _escape_markdown(str(issuer))
+    issuer_text = f"{_escape_markdown(value['issuer_name'])} ({issuer})" if value.get("issuer_name") else issuer
+    narrative = f"Holds the external Open Badges 3.0 credential {_escape_markdown(name)} issued by {issuer_text}"
+    if value.get("credential_id"):
+        narrative += f", credential {_escape_markdown(str(value['credential_id']))}"
+    if value.get("result") is not None:
+        narrative += f", result {value['result']:g}"
+    narrative += "; its signature, status and holder were verified by this issuer."
+    credential_id = value.get("credential_id") or ""
+    return EvidenceItem(narrative=narrative, name=str(name)[:255],
+                        id=credential_id if credential_id.startswith(("https://", "http://")) else None)
 
 
 def grade_results_from_award(entries, achievement_id: str) -> tuple:

@@ -43,6 +43,16 @@ DEFAULTS = {
     # Uptake reports: the fewest learners a published figure may describe; smaller ones (and any figure
     # that would let one be worked out) are suppressed (docs/reports.md, ADR 0006).
     "MICROCRED_REPORT_MIN_COHORT": 10,
+    # External Open Badges 3.0 credentials (docs/decisions/0012): the origins ("https://host[:port]")
+    # credentials, status lists and did:web documents may be fetched from. Empty: nothing is fetched,
+    # so only uploaded credentials without a status list can be added.
+    "MICROCRED_EXTERNAL_FETCH_ORIGINS": [],
+    # Fetch from private, loopback and link-local addresses too (a campus network; tests).
+    "MICROCRED_EXTERNAL_FETCH_ALLOW_PRIVATE": False,
+    # (connect, read) seconds for each fetch; the whole fetch ends after connect + 2 x read.
+    "MICROCRED_EXTERNAL_FETCH_TIMEOUT": (3.0, 5.0),
+    # Hours between two readings of an external credential's status list.
+    "MICROCRED_EXTERNAL_RECHECK_HOURS": 24,
 }
 
 
@@ -50,6 +60,9 @@ DEFAULTS = {
 BEAT_SCHEDULE = {
     "openedx_microcred.sweep_evaluations": {"task": "openedx_microcred.sweep_evaluations", "schedule": 300.0},
     "openedx_microcred.sweep_deliveries": {"task": "openedx_microcred.sweep_deliveries", "schedule": 300.0},
+    # External credentials' status lists: each is read once every MICROCRED_EXTERNAL_RECHECK_HOURS.
+    "openedx_microcred.recheck_external_credentials": {"task": "openedx_microcred.recheck_external_credentials",
+                                                       "schedule": 3600.0},
 }
 
 

@@ -27,7 +27,8 @@ from conftest import REPO
 
 PACKAGE_VERSION = re.search(r'__version__ = "([^"]+)"', (REPO / "openedx_microcred" / "__init__.py").read_text())[1]
 SETTINGS_BLOCK = re.compile(r"^# openedx-microcred: begin.*?^# openedx-microcred: end$", re.M | re.S)
-OUR_TASKS = {"openedx_microcred.sweep_evaluations", "openedx_microcred.sweep_deliveries"}
+OUR_TASKS = {"openedx_microcred.sweep_evaluations", "openedx_microcred.sweep_deliveries",
+             "openedx_microcred.recheck_external_credentials"}
 
 OLD_KEK = base64.urlsafe_b64encode(b"o" * 32).decode()
 SIGNING_KEY = base64.b64encode(b"s" * 32).decode()

@@ -16,8 +16,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ... import api, issuance, permissions, retirement
-from ...models import Award
+from ... import api, issuance, limits, permissions, retirement
+from ...models import Award, ExternalCredential
 from .base import ApiViewMixin
 from .serializers import CourseKeyField
 
@@ -70,6 +70,9 @@ class RequirementStatusSerializer(_Out):
     credential_slug = serializers.CharField(allow_null=True)
     min_percent = serializers.FloatField(allow_null=True)
     mode = serializers.CharField(allow_null=True)
+    issuer = serializers.CharField(allow_null=True, help_text=_("An external credential's issuer (its DID or id)."))
+    achievement = serializers.CharField(allow_null=True,
+                                        help_text=_("An external credential's achievement id, else its type."))
 
 
 class CredentialProgressSerializer(_Out):
@@ -289,3 +292,95 @@ class AwardVisibilityView(ApiViewMixin, APIView):
             raise PermissionDenied(NOT_THE_HOLDER) from exc
         return Response(VisibilitySerializer({"uuid": award.uuid, "hidden": award.hidden,
                                               "public_url": issuance.credential_url(award.uuid)}).data)
+
+
+# --- Credentials from other issuers (docs/decisions/0012) -----------------------------------------
+
+NO_SUCH_EXTERNAL = _("You have no external credential with this id.")
+
+
+class ExternalCredentialSerializer(_Out):
+    id = serializers.IntegerField()
+    issuer = serializers.CharField()
+    issuer_name = serializers.CharField(allow_blank=True)
+    achievement_id = serializers.CharField(allow_blank=True)
+    achievement_name = serializers.CharField(allow_blank=True)
+    achievement_types = serializers.ListField(child=serializers.CharField())
+    result = serializers.FloatField(allow_null=True)
+    status = serializers.CharField(help_text=_("active, revoked, expired or untrusted: only an active one counts."))
+    subject_match = serializers.CharField(help_text=_("How the credential names you: email_hash, email or mailto."))
+    valid_from = serializers.DateTimeField(allow_null=True)
+    valid_until = serializers.DateTimeField(allow_null=True)
+    verified_at = serializers.DateTimeField()
+    checked_at = serializers.DateTimeField(allow_null=True)
+    source_url = serializers.CharField(allow_blank=True)
+
+
+class ExternalCredentialListSerializer(_Out):
+    external_credentials = ExternalCredentialSerializer(many=True)
+
+
+class ExternalCredentialAddedSerializer(_Out):
+    credential = ExternalCredentialSerializer()
+    awarded = serializers.ListField(child=serializers.CharField(),
+                                    help_text=_("Slugs of the credentials it completed."))
+    revoked = serializers.ListField(child=serializers.CharField())
+
+
+class ExternalCredentialRequestSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+    credential = serializers.JSONField(required=False, help_text=_("The Open Badges 3.0 credential itself."))
+    url = serializers.URLField(required=False, max_length=2000,
+                               help_text=_("Where it is published (fetched only from hosts the operator allows)."))
+    credential_file = serializers.FileField(required=False, help_text=_("Its JSON file (multipart)."))
+
+
+class MyExternalCredentialsView(ApiViewMixin, APIView):
+    """The requester's credentials from other issuers: list them, or add one (verified before it is kept)."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(summary=_("My credentials from other issuers"),
+                   responses={200: ExternalCredentialListSerializer, 401: _ERRORS[401]})
+    def get(self, request):
+        return Response(ExternalCredentialListSerializer(
+            {"external_credentials": api.get_external_credentials(request.user)}).data)
+
+    @extend_schema(
+        summary=_("Add a credential from another issuer"),
+        request=ExternalCredentialRequestSerializer,
+        responses={201: ExternalCredentialAddedSerializer,
+                   400: OpenApiResponse(description=_("Refused: {\"detail\": why, \"check\": which check failed}.")),
+                   401: _ERRORS[401]},
+    )
+    def post(self, request):
+        body = ExternalCredentialRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data.get("credential_file")
+        data = None
+        if upload is not None:
+            if upload.size > limits.MAX_EXTERNAL_CREDENTIAL_BYTES:
+                return Response({"detail": _("The file is larger than %(max)d bytes.")
+                                 % {"max": limits.MAX_EXTERNAL_CREDENTIAL_BYTES}, "check": "size"}, status=400)
+            data = upload.read(limits.MAX_EXTERNAL_CREDENTIAL_BYTES + 1)
+        try:
+            added = api.add_external_credential(request.user, upload=data,
+                                                credential=body.validated_data.get("credential"),
+                                                url=body.validated_data.get("url"))
+        except api.ExternalCredentialRefused as refused:
+            return Response({"detail": str(refused), "check": refused.check}, status=400)
+        return Response(ExternalCredentialAddedSerializer(added).data, status=201)
+
+
+class MyExternalCredentialDetailView(ApiViewMixin, APIView):
+    """Remove one of the requester's credentials from other issuers."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(summary=_("Remove a credential from another issuer"),
+                   responses={204: None, 401: _ERRORS[401], 404: OpenApiResponse(description=NO_SUCH_EXTERNAL)})
+    def delete(self, request, id):  # pylint: disable=redefined-builtin
+        try:
+            api.remove_external_credential(request.user, id)
+        except ExternalCredential.DoesNotExist as exc:
+            raise NotFound(NO_SUCH_EXTERNAL) from exc
+        return Response(status=204)

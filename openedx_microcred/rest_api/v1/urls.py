@@ -16,6 +16,9 @@ urlpatterns = [
     path("me/awards/", learner.MyAwardsView.as_view(), name="my-awards"),
     path("me/awards/<uuid:uuid>/visibility/", learner.AwardVisibilityView.as_view(), name="my-award-visibility"),
     path("me/progress/", learner.MyProgressView.as_view(), name="my-progress"),
+    path("me/external-credentials/", learner.MyExternalCredentialsView.as_view(), name="my-external-credentials"),
+    path("me/external-credentials/<int:id>/", learner.MyExternalCredentialDetailView.as_view(),
+         name="my-external-credential"),
     path("me/dashboard-widget/", learner.DashboardWidgetView.as_view(), name="dashboard-widget"),
     # The OpenAPI 3 schema of all of the above.
     path("schema/", SchemaView.as_view(), name="schema"),

@@ -179,9 +179,10 @@ def get_learner_dashboard(user) -> LearnerDashboard:
     for row in progress:
         slugs |= _tree_slugs(row)
     credentials = {c.slug: c for c in Credential.objects.filter(slug__in=slugs).only(
-        "slug", "title", "description", "image", "stack_kind", "criteria", "course_key")}
+        "uuid", "slug", "title", "description", "image", "org", "stack_kind", "criteria", "course_key")}
+    levels = issuance.badge_levels()
 
-    badges = _earned_badges(awards, credentials)
+    badges = _earned_badges(awards, credentials, levels)
     held = {a.credential_slug: a.uuid for a in awards}
     # The courses of what is missing: a course requirement's own, a required credential's course.
     course_keys = {_course_of(s, credentials) for row in progress for s in _all_missing(row)} - {None}
@@ -189,7 +190,7 @@ def get_learner_dashboard(user) -> LearnerDashboard:
     course_names = platform.course_names(sorted(course_keys)) if course_keys else {}
     courses = {key: (course_names.get(key) or key, _absolute(platform.course_url(key))) for key in course_keys}
 
-    statuses = [_credential_status(row, credentials, held, courses) for row in progress]
+    statuses = [_credential_status(row, credentials, held, courses, levels) for row in progress]
     statuses.sort(key=lambda s: (s.earned, not s.is_stack, -s.fraction, s.title.casefold()))
     return LearnerDashboard(user_id=user_id, username=user.get_username(), badges_count=len(badges), badges=badges,
                             progress=statuses, my_credentials_url=my_credentials_url())
@@ -211,7 +212,7 @@ def _all_missing(row: CredentialProgress):
         yield from _all_missing(child)
 
 
-def _earned_badges(awards, credentials) -> list[EarnedBadge]:
+def _earned_badges(awards, credentials, levels) -> list[EarnedBadge]:
     uuids = [a.uuid for a in awards]
     if not uuids:
         return []
@@ -237,7 +238,7 @@ def _earned_badges(awards, credentials) -> list[EarnedBadge]:
         names = signed.get(award.uuid) or {}
         badges.append(EarnedBadge(
             uuid=award.uuid, credential_slug=award.credential_slug, title=award.title,
-            image_url=issuance.badge_image_url(credential) if credential else None,
+            image_url=issuance.badge_image_url(credential, levels) if credential else None,
             issued_at=award.issued_at, expires_at=award.expires_at,
             public_url=issuance.credential_url(award.uuid),
             json_url=f"{issuance.credential_json_url(award.uuid)}?download=1",
@@ -256,18 +257,18 @@ def _whole_percent(fraction, earned=False) -> int:
     return max(0, min(100, math.floor(round(fraction * 100, 6))))
 
 
-def _credential_status(row: CredentialProgress, credentials, held, courses) -> CredentialStatus:
+def _credential_status(row: CredentialProgress, credentials, held, courses, levels) -> CredentialStatus:
     credential = credentials.get(row.credential_slug)
     return CredentialStatus(
         credential_slug=row.credential_slug, title=row.title,
         description=credential.description if credential else "",
-        image_url=issuance.badge_image_url(credential) if credential else None,
+        image_url=issuance.badge_image_url(credential, levels) if credential else None,
         earned=row.earned, fraction=row.fraction, percent=_whole_percent(row.fraction, row.earned),
         is_stack=row.is_stack, stack_kind=credential.stack_kind if credential else "",
         award_uuid=held.get(row.credential_slug),
         next_steps=[] if row.earned else _next_steps(row, credential, credentials, courses),
         levels=_levels(row, credentials),
-        children=[_credential_status(child, credentials, held, courses) for child in row.children],
+        children=[_credential_status(child, credentials, held, courses, levels) for child in row.children],
     )
 
 

@@ -9,7 +9,7 @@ import logging
 from pathlib import PurePosixPath
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousFileOperation
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden, JsonResponse
@@ -186,20 +186,49 @@ def badge_image(request, credential_uuid, name):
     and a replaced image is still served: credentials already issued carry its URL in their signed
     document. Badge images are public, as in the credentials that carry them.
     """
-    credential = get_object_or_404(Credential.objects.only("image"), uuid=credential_uuid)
+    credential = get_object_or_404(Credential.objects.only("image", "title", "org", "stack_kind"),
+                                   uuid=credential_uuid)
     content_type = images.CONTENT_TYPES.get(PurePosixPath(name).suffix.lower())
     if content_type is None or name.startswith(".") or "/" in name or "\\" in name:
         raise Http404("no such badge image")
     field = credential.image
     path = field.name if field and PurePosixPath(field.name).name == name else f"{images.UPLOAD_TO}{name}"
+    storage = field.storage
+    if not storage.exists(path):
+        _make_badge_file(credential, name, storage)
     try:
-        stored = field.storage.open(path, "rb")
+        stored = storage.open(path, "rb")
     except (OSError, SuspiciousFileOperation) as exc:
         raise Http404("no such badge image in storage") from exc
     response = FileResponse(stored, content_type=content_type)
     for header, value in BADGE_IMAGE_HEADERS.items():
         response[header] = value
     return response
+
+
+def _make_badge_file(credential, name, storage):
+    """
+    Store a badge file that is made, not uploaded, the first time it is asked for: the credential's
+    current default badge (named by its content), or the PNG copy of a stored SVG badge.
+    """
+    source_name = name[:-len(images.RASTER_SUFFIX)] if name.endswith(".svg" + images.RASTER_SUFFIX) else name
+    if images.is_default_badge_name(source_name):
+        if not credential.image and issuance.badge_file_name(credential) == source_name:
+            issuance.store_default_badge(credential)  # the SVG, and its PNG where it can be made
+        if source_name == name or storage.exists(name):
+            return
+    if name.endswith(".svg" + images.RASTER_SUFFIX) and images.rasterizer_available():
+        source = f"{images.UPLOAD_TO}{name[:-len(images.RASTER_SUFFIX)]}"
+        try:
+            with storage.open(source, "rb") as svg:
+                data = svg.read(images.MAX_BYTES + 1)
+        except (OSError, SuspiciousFileOperation):
+            return
+        try:
+            issuance.save_badge_file(storage, name, images.svg_to_png(data))
+        except (ValidationError, RuntimeError, ValueError, MemoryError) as exc:
+            # A stored SVG that the rules now refuse, or that cairo cannot draw: no PNG of it.
+            log.warning("openedx-microcred: no PNG of badge %s: %s", source, exc)
 
 
 @require_GET

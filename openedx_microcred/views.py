@@ -25,6 +25,7 @@ from edx_django_utils.ip import get_safest_client_ip
 from . import api, delivery, images, issuance, limits, retirement
 from .models import Award, Credential, StatusList
 from .openbadges import document
+from .platform import get_platform
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,29 @@ def my_credentials(request):
         "in_progress": in_progress,
         "listed": {s.credential_slug for s in in_progress},  # what a missing credential can link to
         "now": timezone.now(),
-        # The badges whose public page the learner has hidden (credential_visibility).
-        "hidden": set(Award.objects.filter(user_id=request.user.pk, hidden=True).values_list("uuid", flat=True)),
     })
+
+
+_CHECKBOX_VALUES = {"1": True, "on": True, "true": True, "0": False, "false": False, "off": False}
+
+
+@require_POST
+@login_required
+def sharing(request):
+    """
+    The "My credentials" page's sharing choices (a plain form, no script needed): an unticked box is
+    not sent, so a missing field is "no"; anything but a checkbox value is a 400 that changes nothing.
+    """
+    values = {}
+    for name in ("show_name", "show_grade"):
+        raw = request.POST.getlist(name)
+        if len(raw) > 1 or (raw and raw[0].strip().lower() not in _CHECKBOX_VALUES):
+            return HttpResponse(_("%(field)s must be a checkbox value (1 or 0).") % {"field": name},
+                                status=400, content_type="text/plain; charset=utf-8")
+        values[name] = _CHECKBOX_VALUES[raw[0].strip().lower()] if raw else False
+    api.set_sharing(request.user, **values)
+    messages.success(request, _("Your choices are saved: your public pages show them now."), fail_silently=True)
+    return redirect(f"{reverse('openedx_microcred:my-credentials')}#sharing-heading")
 
 
 @require_POST
@@ -128,8 +149,13 @@ def credential_page(request, award_uuid):
     achievement = credential["credentialSubject"]["achievement"]
     verification = issuance.verify_credential(credential)
     issuer = credential["issuer"]
+    choices = api.get_sharing(award.user_id)
+    holder = _holder_name(award.user_id) if choices.show_name else None
+    # Shared only while it is valid and public: not when revoked, expired or hidden by its holder.
+    shareable = award.status == Award.Status.ACTIVE and not award.hidden and verification.valid
     linkedin = api.linkedin_url(award_uuid=award.uuid, name=credential["name"], issued_at=award.issued_at,
-                                expires_at=award.expires_at, issuer_name=issuer.get("name"))
+                                expires_at=award.expires_at, issuer_name=issuer.get("name")) if shareable else None
+    results = credential["credentialSubject"].get("result", [])
     return render(request, "openedx_microcred/credential_page.html", {
         "credential": credential,
         "achievement": achievement,
@@ -137,13 +163,64 @@ def credential_page(request, award_uuid):
         "award": award,
         "verification": verification,
         "json_url": issuance.credential_json_url(award.uuid),
+        "page_url": issuance.credential_url(award.uuid),
         "linkedin_url": linkedin,
-        "pretty_json": json.dumps(credential, indent=2, ensure_ascii=False),
+        "shareable": shareable,
+        "revoked": award.status != Award.Status.ACTIVE,
+        "holder_name": holder,
+        "show_grade": choices.show_grade,
+        "preview_image": issuance.badge_png_url(award.credential),
+        "preview_description": _preview_description(credential, issuer, holder),
+        # The signed document holds the grade: shown on the page only when the learner shares it.
+        "pretty_json": json.dumps(credential, indent=2, ensure_ascii=False) if choices.show_grade or not results else None,
         "learning_outcomes": [a.get("targetName") for a in achievement.get("alignment", [])
                               if a.get("targetType") == document.TARGET_TYPE_LEARNING_OUTCOME],
-        "results": credential["credentialSubject"].get("result", []),
+        "eu": eu_elements(credential),
+        "results": results if choices.show_grade else [],
         "hidden_from_public": award.hidden,  # only its holder gets this far
     })
+
+
+def _holder_name(user_id):
+    user = get_platform().user_data(user_id)
+    name = (user.pii.name or "").strip() if user is not None else ""
+    return name[:255] or None
+
+
+def _preview_description(credential, issuer, holder):
+    """The text of a link preview (OpenGraph, X card): who holds what, from whom."""
+    if holder:
+        text = _("%(holder)s holds %(name)s, issued by %(issuer)s.") % {
+            "holder": holder, "name": credential["name"], "issuer": issuer.get("name")}
+    else:
+        text = _("%(name)s, issued by %(issuer)s.") % {"name": credential["name"], "issuer": issuer.get("name")}
+    description = (credential.get("description") or "").strip()
+    return f"{text} {description}"[:300] if description else text
+
+
+def eu_elements(credential) -> dict:
+    """
+    The EU microcredential elements a signed credential carries (Council Recommendation 2022,
+    annex I), read from the document as it is stored: what the public page shows, element by
+    element (templates: openedx_microcred/_eu_elements.html). Only what is there.
+    """
+    achievement = credential["credentialSubject"]["achievement"]
+    alignments = [a for a in achievement.get("alignment", []) if isinstance(a, dict)]
+    eqf = next((a for a in alignments if a.get("targetType") == document.TARGET_TYPE_EQF), None)
+    address = credential.get("issuer", {}).get("address") or {}
+    return {
+        "eqf_level": eqf.get("targetCode") if eqf else None,
+        "eqf_url": eqf.get("targetUrl") if eqf else None,
+        "credits": achievement.get("creditsAvailable"),
+        "workload_hours": achievement.get("workloadHours"),
+        "assessment": achievement.get("assessmentType"),
+        "participation": achievement.get("participationForm"),
+        "quality_assurance": achievement.get("qualityAssurance"),
+        "identity_verified": achievement.get("identityVerified"),
+        "prerequisites": achievement.get("prerequisites"),
+        "country": address.get("addressCountryCode"),
+        "language": achievement.get("inLanguage"),
+    }
 
 
 @require_GET

@@ -15,6 +15,7 @@ urlpatterns = [
     # The requesting learner's own awards and progress.
     path("me/awards/", learner.MyAwardsView.as_view(), name="my-awards"),
     path("me/awards/<uuid:uuid>/visibility/", learner.AwardVisibilityView.as_view(), name="my-award-visibility"),
+    path("me/sharing/", learner.SharingView.as_view(), name="my-sharing"),
     path("me/progress/", learner.MyProgressView.as_view(), name="my-progress"),
     path("me/dashboard-widget/", learner.DashboardWidgetView.as_view(), name="dashboard-widget"),
     # The OpenAPI 3 schema of all of the above.

@@ -642,7 +642,7 @@ class RevokeForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"), max_length=255, strip=True,
         help_text=_("The learners see it next to the revoked credential (at most 255 characters)."),
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+        widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField revoke-reason"}))
 
 
 @admin.register(Award)

@@ -192,8 +192,9 @@ def get_learner_dashboard(user) -> LearnerDashboard:
     course_names = platform.course_names(sorted(course_keys)) if course_keys else {}
     courses = {key: (course_names.get(key) or key, _absolute(platform.course_url(key))) for key in course_keys}
 
-    measures = _measures(user_id, progress)
     blocked = _revoked_slugs_blocked(revoked)
+    measures = _measures(user_id, progress)
+    measures.update({(slug, rules.CredentialEarned.kind): {"revoked": True} for slug in blocked})
     statuses = [_credential_status(row, credentials, held, courses, levels, measures) for row in progress
                 if row.earned or row.credential_slug not in blocked]
     statuses.sort(key=lambda s: (s.earned, not s.is_stack, -s.fraction, s.title.casefold()))
@@ -286,6 +287,10 @@ def _measures(user_id, progress) -> dict:
 
 def _measured(status: RequirementStatus, measures) -> dict:
     """The MissingRequirement fields that say where the learner stands, in the requirement's own measure."""
+    if status.kind == rules.CredentialEarned.kind:
+        if status.met or not measures.get((status.credential_slug, status.kind)):
+            return {}
+        return {"progress_text": _("revoked: it cannot be earned again unless the issuer allows it")}
     measure = measures.get((status.course_key, status.kind))
     if measure is None or status.met:
         return {}
@@ -376,12 +381,13 @@ def _credential_status(row: CredentialProgress, credentials, held, courses, leve
         is_stack=row.is_stack, stack_kind=credential.stack_kind if credential else "",
         award_uuid=held.get(row.credential_slug),
         next_steps=[] if row.earned else _next_steps(row, credential, credentials, courses, measures),
-        levels=_levels(row, credentials),
+        levels=_levels(row, credentials, measures),
+        revoked=(row.credential_slug, rules.CredentialEarned.kind) in measures and not row.earned,
         children=[_credential_status(child, credentials, held, courses, levels, measures) for child in row.children],
     )
 
 
-def _levels(row: CredentialProgress, credentials) -> list[StackLevel]:
+def _levels(row: CredentialProgress, credentials, measures=None) -> list[StackLevel]:
     """For a vertical stack: the ladder up to it (each level requires the one below), lowest first."""
     def vertical(slug):
         credential = credentials.get(slug)
@@ -393,7 +399,9 @@ def _levels(row: CredentialProgress, credentials) -> list[StackLevel]:
     while node is not None and node.credential_slug not in seen:
         seen.add(node.credential_slug)
         ladder.append(StackLevel(node.credential_slug, node.title, node.earned,
-                                 _whole_percent(node.fraction, node.earned)))
+                                 _whole_percent(node.fraction, node.earned),
+                                 revoked=not node.earned and (node.credential_slug, rules.CredentialEarned.kind)
+                                 in (measures or {})))
         node = next((child for child in node.children if vertical(child.credential_slug)), None)
     return ladder[::-1] if len(ladder) > 1 else []
 

@@ -143,6 +143,7 @@ class StackLevel:
     title: str
     earned: bool
     percent: int
+    revoked: bool = False  # revoked by an operator: its progress means nothing until they allow it again
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,8 @@ class CredentialStatus:
     next_steps: list[NextStep] = field(default_factory=list)
     levels: list[StackLevel] = field(default_factory=list)
     children: list[CredentialStatus] = field(default_factory=list)
+    # Revoked by an operator (and not earned again): shown as revoked, not as a percentage.
+    revoked: bool = False
 
 
 @dataclass(frozen=True)

@@ -178,3 +178,24 @@ def test_retiring_a_learner_forgets_their_sharing_choices(awarded, learner):
     api.set_sharing(learner, show_name=True)
     retirement.retire_learner(get_user_model().objects.get(pk=learner.pk))
     assert not LearnerSharing.objects.filter(user_id=learner.pk).exists()
+
+
+def test_a_stack_shows_a_revoked_part_as_revoked_not_as_a_percentage(client, db, make_credential, learner, on_commit):
+    make_credential("part", {"type": "course_passed", "course": C1}, title="Part")
+    make_credential("other", {"type": "course_passed", "course": C2}, title="Other")
+    make_credential("stack", {"type": "all", "of": [{"type": "credential", "credential": "part"},
+                                                     {"type": "credential", "credential": "other"}]},
+                    title="Stack", stack_kind="vertical")
+    with on_commit():
+        events.passing(learner, C1)
+    part = Award.objects.get(user=learner, credential__slug="part")
+    with on_commit():
+        awards.revoke_awards([part.pk], "Copied work", source=Award.RevocationSource.OPERATOR)
+    api.evaluate_learner(learner.pk)
+    stack = next(s for s in api.get_learner_dashboard(learner).progress if s.credential_slug == "stack")
+    assert [c.revoked for c in stack.children if c.credential_slug == "part"] == [True]
+    texts = [step.requirement.progress_text for step in stack.next_steps if step.requirement]
+    assert "revoked: it cannot be earned again unless the issuer allows it" in texts
+    client.force_login(learner)
+    html = client.get(MY).content.decode()
+    assert "<strong>Revoked</strong>" in html and "(revoked: it cannot be earned again" in html

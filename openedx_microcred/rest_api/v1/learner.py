@@ -143,6 +143,7 @@ class StackLevelSerializer(_Out):
     title = serializers.CharField()
     earned = serializers.BooleanField()
     percent = serializers.IntegerField()
+    revoked = serializers.BooleanField(help_text=_("Revoked by the issuer: show no percentage."))
 
 
 class CredentialStatusSerializer(_Out):
@@ -158,6 +159,7 @@ class CredentialStatusSerializer(_Out):
     award_uuid = serializers.UUIDField(allow_null=True)
     next_steps = NextStepSerializer(many=True)
     levels = StackLevelSerializer(many=True)
+    revoked = serializers.BooleanField(help_text=_("Revoked by the issuer: show \"revoked\", no percentage."))
 
 
 _nest(CredentialStatusSerializer, "children", _("For a stack: the same for each credential in it."))

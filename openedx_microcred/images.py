@@ -33,6 +33,11 @@ from defusedxml import DefusedXmlException
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+try:  # optional: the "png" extra; cairocffi raises OSError when Debian's libcairo2 is missing
+    import cairosvg
+except (ImportError, OSError):
+    cairosvg = None
+
 MAX_BYTES = 512 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CONTENT_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
@@ -372,15 +377,7 @@ _DEFAULT_NAME = re.compile(re.escape(DEFAULT_PREFIX) + r"[0-9a-f]{20}\.svg")
 
 def rasterizer_available() -> bool:
     """Whether SVG badges can be turned into PNG here (cairosvg and Debian's libcairo2 installed)."""
-    return _cairosvg() is not None
-
-
-def _cairosvg():
-    try:
-        import cairosvg  # pylint: disable=import-outside-toplevel  (optional: the "png" extra, and libcairo)
-    except (ImportError, OSError):
-        return None
-    return cairosvg
+    return cairosvg is not None
 
 
 def svg_to_png(svg: bytes, size=RASTER_SIZE) -> bytes:
@@ -389,7 +386,6 @@ def svg_to_png(svg: bytes, size=RASTER_SIZE) -> bytes:
     URL and no file access: the rules already allow only references inside the image and embedded
     rasters. Raises RuntimeError when no rasterizer is installed.
     """
-    cairosvg = _cairosvg()
     if cairosvg is None:
         raise RuntimeError("no SVG rasterizer: install openedx-microcred[png] and Debian's libcairo2")
     _check_svg(svg)

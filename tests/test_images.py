@@ -55,7 +55,7 @@ def test_the_badge_image_is_in_the_credential_and_on_its_page(client, learner, m
     image = award.document["credentialSubject"]["achievement"]["image"]
     assert image == {"id": f"http://127.0.0.1:8000/microcred/badges/{credential.uuid}/basics.png", "type": "Image"}
     page = client.get(f"/microcred/credentials/{award.uuid}/").content.decode()
-    assert f'<img src="{image["id"]}"' in page
+    assert f'<img class="badge" src="{image["id"]}"' in page
     assert client.get(urlsplit(image["id"]).path).status_code == 200
 
 

@@ -146,7 +146,7 @@ def emitted_image_urls(client, award):
     credential = award.credential
     urls = {"credential": award.document["credentialSubject"]["achievement"]["image"]["id"]}
     page = client.get(f"/microcred/credentials/{award.uuid}/").content.decode()
-    urls["public page"] = re.search(r'<img src="([^"]+)"', page).group(1)
+    urls["public page"] = re.search(r'<img class="badge" src="([^"]+)"', page).group(1)
     client.force_login(award.user)
     mine = client.get("/microcred/my/").content.decode()
     urls["learner page"] = re.search(r'<img class="badge-image" src="([^"]+)"', mine).group(1)

@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 DEMO_DB := sandbox/db.sqlite3
 # The demo host's cache, shared by its processes (sandbox/settings.py): emptied with the database.
 DEMO_CACHE := sandbox/cache
+# The demo has three learners: its uptake reports show figures about as few as this many (a
+# deployment keeps MICROCRED_REPORT_MIN_COHORT at 10 or more). `make demo DEMO_MIN_COHORT=10` shows
+# the suppression instead.
+DEMO_MIN_COHORT ?= 1
 MANAGE := $(BIN)/python sandbox/manage.py
 
 .PHONY: demo demo-studio test test-python test-frontend venv demo-venv system-packages demo-data serve clean messages extract_translations compile_translations \
@@ -46,16 +50,21 @@ demo-data: demo-venv  ## a fresh SQLite demo database with the sample catalog, l
 	$(MANAGE) migrate --no-input
 	$(MANAGE) demo_setup
 	$(MANAGE) microcred_load sandbox/demo/catalog.yaml
+	@echo "Replaying the demo's events. Two are rejected on purpose, to show how bad input is kept for an"
+	@echo "operator (admin -> Rejected events): a certificate with a broken course key, and a grade for"
+	@echo "user id 999, whom this LMS does not have. One is a duplicate and one is stale, also on purpose."
 	$(MANAGE) microcred_replay sandbox/demo/events.jsonl
+	@echo "The 2 rejected events above are the intended ones: the demo data is complete."
 
 demo: demo-data  ## build the demo data and serve it on 127.0.0.1:8000
 	@echo "Admin: http://127.0.0.1:8000/admin/ (admin / admin)"
-	@echo "Learner page: http://127.0.0.1:8000/microcred/my/ (sign in at /login/ as ada / ada)"
-	@echo "Studio pages (course team): make demo-studio, then http://127.0.0.1:8001/ (carol / carol)"
-	$(MANAGE) runserver 127.0.0.1:8000
+	@echo "Learner page: http://127.0.0.1:8000/microcred/my/ (sign in at /login/ as ada / ada: every Python level"
+	@echo "  up to gold; grace / grace and linus / linus: stacks in progress)"
+	@echo "Studio pages (course team): in another terminal, make demo-studio, then http://127.0.0.1:8001/ (carol / carol)"
+	SANDBOX_REPORT_MIN_COHORT=$(DEMO_MIN_COHORT) $(MANAGE) runserver 127.0.0.1:8000
 
 demo-studio: demo-venv  ## the demo's Studio on 127.0.0.1:8001, on the database `make demo` built (run it beside make demo)
-	SANDBOX_LMS_ROOT_URL=http://127.0.0.1:8000 $(BIN)/python sandbox/manage.py runserver 127.0.0.1:8001 --settings=sandbox.cms_settings
+	SANDBOX_LMS_ROOT_URL=http://127.0.0.1:8000 SANDBOX_REPORT_MIN_COHORT=$(DEMO_MIN_COHORT) $(BIN)/python sandbox/manage.py runserver 127.0.0.1:8001 --settings=sandbox.cms_settings
 
 # The course team guide's pictures come from the browser walk (tests/browser/), never by hand:
 # docs_screenshot() copies them here, and tests/test_docs.py checks that each is used and produced.

@@ -14,6 +14,7 @@ from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -22,6 +23,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.deletion import ProtectedError
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -682,6 +684,15 @@ class ProgressAdmin(ReadOnlyAdminMixin, ExactSearchMixin, admin.ModelAdmin):
 # --- Awards -------------------------------------------------------------------------------------
 
 
+class RevokeForm(forms.Form):
+    """The reason an operator gives for a revocation: shown to the learner on their page."""
+
+    reason = forms.CharField(
+        label=_("Reason"), max_length=255, strip=True,
+        help_text=_("The learners see it next to the revoked credential (at most 255 characters)."),
+        widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField revoke-reason"}))
+
+
 @admin.register(Award)
 class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
     list_display = ("uuid", "user", "credential", "status", "issued_at", "expires_at", "revoked_at")
@@ -713,13 +724,33 @@ class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
 
-    @admin.action(description=_("Revoke selected awards"), permissions=("revoke",))
+    @admin.action(description=_("Revoke selected awards…"), permissions=("revoke",))
     def revoke(self, request, queryset):
-        reason = f"revoked by {request.user.get_username()}"
+        """
+        Django's intermediate page first (as for deletion): which awards, and a reason, which the
+        learner is shown. Only the confirmation's POST (with its CSRF token) revokes.
+        """
+        active = queryset.filter(status=Award.Status.ACTIVE, current=True).select_related("user", "credential")
+        form = RevokeForm(request.POST if request.POST.get("confirm") == "yes" else None)
+        if form.is_bound and form.is_valid():
+            return self._revoke(request, queryset, form.cleaned_data["reason"])
+        return TemplateResponse(request, "admin/openedx_microcred/award/revoke_confirmation.html", {
+            **self.admin_site.each_context(request),
+            "title": _("Revoke these awards?"),
+            "opts": self.opts,
+            "awards": list(active.order_by("pk")[:200]),
+            "active_count": active.count(),
+            "inactive_count": queryset.count() - active.count(),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        })
+
+    def _revoke(self, request, queryset, reason):
         candidates = queryset.filter(status=Award.Status.ACTIVE, current=True).order_by().values_list("pk", flat=True)
         revoked = awards.revoke_awards(candidates, reason, source=Award.RevocationSource.OPERATOR)
-        for award in Award.objects.filter(pk__in=revoked).select_related("credential"):
-            self.log_change(request, award, f"Revoked ({reason}).")
+        for award in Award.objects.filter(pk__in=revoked).select_related("credential", "user"):
+            self.log_change(request, award, f"Revoked by {request.user.get_username()} ({reason}).")
         # Stacks above a revoked credential may have to follow (their own revocation policy).
         for user_id in {a.user_id for a in Award.objects.filter(pk__in=revoked)}:
             transaction.on_commit(partial(enqueue_evaluation, user_id, None))
@@ -732,6 +763,7 @@ class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
                 "%(n)d selected award was not active and was left unchanged.",
                 "%(n)d selected awards were not active and were left unchanged.", skipped) % {"n": skipped},
                 messages.WARNING)
+        return None
 
     @admin.action(description=_("Allow the learners to earn these credentials again"), permissions=("revoke",))
     def allow_earning_again(self, request, queryset):

@@ -15,8 +15,8 @@ from django.utils.translation import ngettext
 from . import evaluation, external, issuance, rules
 from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, EvaluationResult,
                    ExternalCredentialAdded, ExternalCredentialData, LearnerDashboard, MissingRequirement, NextStep,
-                   PlatformLink, RequirementStatus, StackLevel)
-from .models import Award, Credential, Delivery, ExternalCredential, Progress, TrustedIssuer
+                   PlatformLink, RequirementStatus, RevokedBadge, SharingChoices, StackLevel)
+from .models import Award, Credential, Delivery, ExternalCredential, LearnerFact, LearnerSharing, Progress, TrustedIssuer
 from .openbadges import document as ob_document
 from .platform import get_platform
 
@@ -236,14 +236,16 @@ def get_learner_dashboard(user) -> LearnerDashboard:
         user = get_user_model().objects.get(pk=user_id)
     awards = get_learner_awards(user_id)
     progress = get_learner_progress(user_id)
+    revoked = _revoked_awards(user_id)
 
-    slugs = {a.credential_slug for a in awards}
+    slugs = {a.credential_slug for a in awards} | {a.credential.slug for a in revoked}
     for row in progress:
         slugs |= _tree_slugs(row)
     credentials = {c.slug: c for c in Credential.objects.filter(slug__in=slugs).only(
-        "slug", "title", "description", "image", "stack_kind", "criteria", "course_key")}
+        "uuid", "slug", "title", "description", "image", "org", "stack_kind", "criteria", "course_key")}
+    levels = issuance.badge_levels()
 
-    badges = _earned_badges(awards, credentials)
+    badges = _earned_badges(awards, credentials, levels)
     held = {a.credential_slug: a.uuid for a in awards}
     # The courses of what is missing: a course requirement's own, a required credential's course.
     course_keys = {_course_of(s, credentials) for row in progress for s in _all_missing(row)} - {None}
@@ -251,10 +253,121 @@ def get_learner_dashboard(user) -> LearnerDashboard:
     course_names = platform.course_names(sorted(course_keys)) if course_keys else {}
     courses = {key: (course_names.get(key) or key, _absolute(platform.course_url(key))) for key in course_keys}
 
-    statuses = [_credential_status(row, credentials, held, courses) for row in progress]
+    blocked = _revoked_slugs_blocked(revoked)
+    measures = _measures(user_id, progress)
+    measures.update({(slug, rules.CredentialEarned.kind): {"revoked": True} for slug in blocked})
+    statuses = [_credential_status(row, credentials, held, courses, levels, measures) for row in progress
+                if row.earned or row.credential_slug not in blocked]
     statuses.sort(key=lambda s: (s.earned, not s.is_stack, -s.fraction, s.title.casefold()))
     return LearnerDashboard(user_id=user_id, username=user.get_username(), badges_count=len(badges), badges=badges,
-                            progress=statuses, my_credentials_url=my_credentials_url())
+                            progress=statuses, my_credentials_url=my_credentials_url(),
+                            revoked=[_revoked_badge(a, credentials, levels) for a in revoked],
+                            sharing=get_sharing(user_id))
+
+
+def _revoked_awards(user_id):
+    """The learner's revoked awards of credentials they do not hold now: the latest of each, newest first."""
+    held = Award.objects.filter(user_id=user_id, current=True).values("credential_id")
+    latest = {}
+    for award in (Award.objects.filter(user_id=user_id, status=Award.Status.REVOKED)
+                  .exclude(revocation_source=Award.RevocationSource.RETIREMENT)
+                  .exclude(credential_id__in=held).select_related("credential").order_by("-revoked_at", "-pk")):
+        latest.setdefault(award.credential_id, award)
+    return list(latest.values())
+
+
+def _revoked_slugs_blocked(revoked):
+    """Credentials an operator revoked: their progress says nothing (they cannot be earned again)."""
+    return {a.credential.slug for a in revoked if a.blocks_reaward}
+
+
+def _revoked_badge(award, credentials, levels) -> RevokedBadge:
+    credential = credentials.get(award.credential.slug) or award.credential
+    if award.revocation_source == Award.RevocationSource.CRITERIA:
+        reason = _("Its requirements are no longer met.")
+    elif award.revocation_reason and not award.revocation_reason.startswith("revoked by "):
+        reason = award.revocation_reason  # the operator's own words (admin's revoke asks for them)
+    else:
+        reason = _("Revoked by the issuer.")
+    return RevokedBadge(
+        uuid=award.uuid, credential_slug=award.credential.slug, title=award.credential.title,
+        image_url=issuance.badge_image_url(credential, levels), issued_at=award.issued_at,
+        revoked_at=award.revoked_at, reason=reason, can_earn_again=not award.blocks_reaward,
+    )
+
+
+def get_sharing(user) -> SharingChoices:
+    """What the learner shows on their credentials' public pages (both off until they choose)."""
+    choices = LearnerSharing.of(_user_id(user))
+    return SharingChoices(show_name=choices.show_name, show_grade=choices.show_grade)
+
+
+def set_sharing(user, show_name=None, show_grade=None) -> SharingChoices:
+    """Change the learner's sharing choices (None: leave as it is); returns them as they now are."""
+    user_id = _user_id(user)
+    values = {name: bool(value) for name, value in (("show_name", show_name), ("show_grade", show_grade))
+              if value is not None}
+    choices, _created = LearnerSharing.objects.get_or_create(user_id=user_id, defaults=values)
+    if values and any(getattr(choices, name) != value for name, value in values.items()):
+        for name, value in values.items():
+            setattr(choices, name, value)
+        choices.save()
+    return SharingChoices(show_name=choices.show_name, show_grade=choices.show_grade)
+
+
+def _measures(user_id, progress) -> dict:
+    """
+    (course key, kind) → where the learner stands on the grade and completion requirements still
+    missing: {"percent": grade now} and {"done": blocks completed, "total": completable blocks}.
+    """
+    courses = {kind: set() for kind in (rules.CourseGrade.kind, rules.CourseCompletion.kind)}
+    for row in progress:
+        for status in _all_missing(row):
+            if status.kind in courses and status.course_key:
+                courses[status.kind].add(status.course_key)
+    wanted = courses[rules.CourseGrade.kind] | courses[rules.CourseCompletion.kind]
+    if not wanted:
+        return {}
+    measures = {}
+    facts = LearnerFact.objects.filter(user_id=user_id, course_key__in=sorted(wanted),
+                                       kind__in=(rules.GRADE, rules.COMPLETION)).values_list("course_key", "kind", "value")
+    totals = get_platform().completable_blocks(sorted(courses[rules.CourseCompletion.kind])) \
+        if courses[rules.CourseCompletion.kind] else {}
+    for course_key, kind, value in facts:
+        course_key, value = str(course_key), value if isinstance(value, dict) else {}
+        if kind == rules.GRADE and value.get("percent") is not None:
+            measures[(course_key, rules.CourseGrade.kind)] = {"percent": round(float(value["percent"]) * 100, 9)}
+        elif kind == rules.COMPLETION:
+            measures[(course_key, rules.CourseCompletion.kind)] = {
+                "done": int(value.get("completed_blocks") or 0), "total": totals.get(course_key) or 0}
+    for course_key in courses[rules.CourseCompletion.kind]:  # nothing completed yet: 0 blocks done
+        measures.setdefault((course_key, rules.CourseCompletion.kind),
+                            {"done": 0, "total": totals.get(course_key) or 0})
+    return measures
+
+
+def _measured(status: RequirementStatus, measures) -> dict:
+    """The MissingRequirement fields that say where the learner stands, in the requirement's own measure."""
+    if status.kind == rules.CredentialEarned.kind:
+        if status.met or not measures.get((status.credential_slug, status.kind)):
+            return {}
+        return {"progress_text": _("revoked: it cannot be earned again unless the issuer allows it")}
+    measure = measures.get((status.course_key, status.kind))
+    if measure is None or status.met:
+        return {}
+    if status.kind == rules.CourseGrade.kind:
+        return {"current_percent": measure["percent"], "progress_text": _(
+            "your grade %(grade)s %% — %(needed)s %% needed") % {
+            "grade": _percent_text(math.floor(measure["percent"] * 10) / 10),
+            "needed": _percent_text(status.min_percent or 0)}}
+    total = measure["total"]
+    if total <= 0:
+        return {}
+    done = min(measure["done"], total)
+    needed = max(1, math.ceil(round(total * (status.min_percent or 0) / 100, 6)))
+    return {"blocks_done": done, "blocks_needed": needed, "blocks_total": total,
+            "progress_text": ngettext("%(done)d of %(needed)d block done", "%(done)d of %(needed)d blocks done",
+                                      needed) % {"done": done, "needed": needed}}
 
 
 def _absolute(url):
@@ -273,13 +386,13 @@ def _all_missing(row: CredentialProgress):
         yield from _all_missing(child)
 
 
-def _earned_badges(awards, credentials) -> list[EarnedBadge]:
+def _earned_badges(awards, credentials, levels) -> list[EarnedBadge]:
     uuids = [a.uuid for a in awards]
     if not uuids:
         return []
     # Only the two names LinkedIn needs from each signed document, not the documents themselves.
     signed = {row["uuid"]: row for row in Award.objects.filter(uuid__in=uuids).values(
-        "uuid", "document__name", "document__issuer__name")}
+        "uuid", "hidden", "document__name", "document__issuer__name")}
     accounts = getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None) or {}
     links = {}
     deliveries = (Delivery.objects.filter(award__uuid__in=uuids, action=Delivery.Action.ISSUE,
@@ -299,14 +412,15 @@ def _earned_badges(awards, credentials) -> list[EarnedBadge]:
         names = signed.get(award.uuid) or {}
         badges.append(EarnedBadge(
             uuid=award.uuid, credential_slug=award.credential_slug, title=award.title,
-            image_url=issuance.badge_image_url(credential) if credential else None,
+            image_url=issuance.badge_image_url(credential, levels) if credential else None,
             issued_at=award.issued_at, expires_at=award.expires_at,
             public_url=issuance.credential_url(award.uuid),
             json_url=f"{issuance.credential_json_url(award.uuid)}?download=1",
-            linkedin_url=linkedin_url(award_uuid=award.uuid, name=names.get("document__name") or award.title,
-                                      issued_at=award.issued_at, expires_at=award.expires_at,
-                                      issuer_name=names.get("document__issuer__name")),
+            linkedin_url=None if names.get("hidden") else linkedin_url(
+                award_uuid=award.uuid, name=names.get("document__name") or award.title, issued_at=award.issued_at,
+                expires_at=award.expires_at, issuer_name=names.get("document__issuer__name")),
             platform_links=links.get(award.uuid, []),
+            hidden=bool(names.get("hidden")),
         ))
     return badges
 
@@ -318,22 +432,23 @@ def _whole_percent(fraction, earned=False) -> int:
     return max(0, min(100, math.floor(round(fraction * 100, 6))))
 
 
-def _credential_status(row: CredentialProgress, credentials, held, courses) -> CredentialStatus:
+def _credential_status(row: CredentialProgress, credentials, held, courses, levels, measures) -> CredentialStatus:
     credential = credentials.get(row.credential_slug)
     return CredentialStatus(
         credential_slug=row.credential_slug, title=row.title,
         description=credential.description if credential else "",
-        image_url=issuance.badge_image_url(credential) if credential else None,
+        image_url=issuance.badge_image_url(credential, levels) if credential else None,
         earned=row.earned, fraction=row.fraction, percent=_whole_percent(row.fraction, row.earned),
         is_stack=row.is_stack, stack_kind=credential.stack_kind if credential else "",
         award_uuid=held.get(row.credential_slug),
-        next_steps=[] if row.earned else _next_steps(row, credential, credentials, courses),
-        levels=_levels(row, credentials),
-        children=[_credential_status(child, credentials, held, courses) for child in row.children],
+        next_steps=[] if row.earned else _next_steps(row, credential, credentials, courses, measures),
+        levels=_levels(row, credentials, measures),
+        revoked=(row.credential_slug, rules.CredentialEarned.kind) in measures and not row.earned,
+        children=[_credential_status(child, credentials, held, courses, levels, measures) for child in row.children],
     )
 
 
-def _levels(row: CredentialProgress, credentials) -> list[StackLevel]:
+def _levels(row: CredentialProgress, credentials, measures=None) -> list[StackLevel]:
     """For a vertical stack: the ladder up to it (each level requires the one below), lowest first."""
     def vertical(slug):
         credential = credentials.get(slug)
@@ -345,7 +460,9 @@ def _levels(row: CredentialProgress, credentials) -> list[StackLevel]:
     while node is not None and node.credential_slug not in seen:
         seen.add(node.credential_slug)
         ladder.append(StackLevel(node.credential_slug, node.title, node.earned,
-                                 _whole_percent(node.fraction, node.earned)))
+                                 _whole_percent(node.fraction, node.earned),
+                                 revoked=not node.earned and (node.credential_slug, rules.CredentialEarned.kind)
+                                 in (measures or {})))
         node = next((child for child in node.children if vertical(child.credential_slug)), None)
     return ladder[::-1] if len(ladder) > 1 else []
 
@@ -358,7 +475,7 @@ def _course_of(status: RequirementStatus, credentials):
     return str(credential.course_key) if credential is not None and credential.course_key else None
 
 
-def _missing_requirement(status: RequirementStatus, credentials, courses) -> MissingRequirement:
+def _missing_requirement(status: RequirementStatus, credentials, courses, measures) -> MissingRequirement:
     course_key = _course_of(status, credentials)
     course_name, course_url = courses.get(course_key, (course_key, None)) if course_key else (None, None)
     credential_title = None
@@ -370,7 +487,7 @@ def _missing_requirement(status: RequirementStatus, credentials, courses) -> Mis
         fraction=status.fraction, percent=_whole_percent(status.fraction, status.met),
         course_key=course_key, course_name=course_name, course_url=course_url,
         credential_slug=status.credential_slug, credential_title=credential_title,
-        min_percent=status.min_percent, mode=status.mode,
+        min_percent=status.min_percent, mode=status.mode, **_measured(status, measures),
     )
 
 
@@ -404,7 +521,7 @@ def _requirement_text(status: RequirementStatus, course, credential) -> str:
     return _("Meet the requirement at %(path)s") % {"path": status.path}
 
 
-def _next_steps(row: CredentialProgress, credential, credentials, courses) -> list[NextStep]:
+def _next_steps(row: CredentialProgress, credential, credentials, courses, measures) -> list[NextStep]:
     """
     What is still to do, following the criteria tree: every missing requirement of an all-of
     group, and for an any-of or at-least-N group one choice of how many more of which. When the
@@ -417,7 +534,7 @@ def _next_steps(row: CredentialProgress, credential, credentials, courses) -> li
     except rules.InvalidCriteria:
         tree = None
     if tree is None or {leaf.path for leaf in tree.leaves()} != set(statuses):
-        return [_leaf_step(s, credentials, courses) for s in row.missing]
+        return [_leaf_step(s, credentials, courses, measures) for s in row.missing]
 
     def met(node):
         if isinstance(node, rules.Group):
@@ -428,7 +545,7 @@ def _next_steps(row: CredentialProgress, credential, credentials, courses) -> li
         if met(node):
             return []
         if not isinstance(node, rules.Group):
-            return [_leaf_step(statuses[node.path], credentials, courses)]
+            return [_leaf_step(statuses[node.path], credentials, courses, measures)]
         if node.kind == rules.ALL:
             return [step for child in node.children for step in steps(child)]
         return [_choice(node, met, steps)]
@@ -459,6 +576,6 @@ def _choice(node, met, steps) -> NextStep:
     return NextStep(text=text, needed=needed, options=options)
 
 
-def _leaf_step(status, credentials, courses) -> NextStep:
-    requirement = _missing_requirement(status, credentials, courses)
+def _leaf_step(status, credentials, courses, measures) -> NextStep:
+    requirement = _missing_requirement(status, credentials, courses, measures)
     return NextStep(text=requirement.text, needed=1, requirement=requirement)

@@ -89,8 +89,11 @@ class EarnedBadge:
     expires_at: datetime | None
     public_url: str  # the public credential page (absolute)
     json_url: str  # the signed Open Badges 3.0 credential, as a download (absolute)
-    linkedin_url: str  # LinkedIn's "Add to profile" form, filled in
+    # LinkedIn's "Add to profile" form, filled in; None while the learner hides the credential
+    # (its public page, the certification URL, would say "hidden by its holder").
+    linkedin_url: str | None
     platform_links: list[PlatformLink] = field(default_factory=list)
+    hidden: bool = False  # hidden by its holder from its public page: no share action is offered
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,15 @@ class MissingRequirement:
     credential_title: str | None = None
     min_percent: float | None = None
     mode: str | None = None
+    # Where the learner stands, in the requirement's own measure: the grade now (percent) for a
+    # grade requirement; blocks completed and blocks needed (of total) for a completion requirement.
+    current_percent: float | None = None
+    blocks_done: int | None = None
+    blocks_needed: int | None = None
+    blocks_total: int | None = None
+    # That, in words: "your grade 76 % — 80 % needed", "12 of 24 blocks done" (translated); None
+    # when there is nothing to measure (pass a course, earn a certificate, ...).
+    progress_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +146,7 @@ class StackLevel:
     title: str
     earned: bool
     percent: int
+    revoked: bool = False  # revoked by an operator: its progress means nothing until they allow it again
 
 
 @dataclass(frozen=True)
@@ -153,6 +166,30 @@ class CredentialStatus:
     next_steps: list[NextStep] = field(default_factory=list)
     levels: list[StackLevel] = field(default_factory=list)
     children: list[CredentialStatus] = field(default_factory=list)
+    # Revoked by an operator (and not earned again): shown as revoked, not as a percentage.
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class RevokedBadge:
+    """A credential the learner held and that was revoked (and not earned again since)."""
+
+    uuid: UUID
+    credential_slug: str
+    title: str
+    image_url: str | None
+    issued_at: datetime
+    revoked_at: datetime | None
+    reason: str  # why, for the learner (translated; an operator's own words when they gave some)
+    can_earn_again: bool  # False after an operator's revocation, until an operator lifts it
+
+
+@dataclass(frozen=True)
+class SharingChoices:
+    """What the learner shows on the public pages of their credentials (models.LearnerSharing)."""
+
+    show_name: bool = False
+    show_grade: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +202,8 @@ class LearnerDashboard:
     badges: list[EarnedBadge]
     progress: list[CredentialStatus]
     my_credentials_url: str  # the "My credentials" page (absolute)
+    revoked: list[RevokedBadge] = field(default_factory=list)
+    sharing: SharingChoices = field(default_factory=SharingChoices)
 
 
 # --- Uptake reports (``reports.get_uptake_report``): aggregates with a minimum cohort ----------------

@@ -22,8 +22,9 @@ Uploaded images are also served with a sandboxing Content-Security-Policy (views
 file stored before these rules, or one they miss, still cannot run script.
 """
 
+import hashlib
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from xml.etree.ElementTree import TreeBuilder
 
 import defusedxml.ElementTree as SafeElementTree
@@ -32,13 +33,15 @@ from defusedxml import DefusedXmlException
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+try:  # optional: the "png" extra; cairocffi raises OSError when Debian's libcairo2 is missing
+    import cairosvg
+except (ImportError, OSError):
+    cairosvg = None
+
 MAX_BYTES = 512 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CONTENT_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 UPLOAD_TO = "microcred/badges/"  # Credential.image's folder in the storage
-# The badge served for a credential without an uploaded image (issuance.default_badge_image_url).
-DEFAULT_BADGE_NAME = "default.svg"
-DEFAULT_BADGE_FILE = Path(__file__).resolve().parent / "static" / "openedx_microcred" / "default-badge.svg"
 
 _SVG = "http://www.w3.org/2000/svg"
 _XLINK = "http://www.w3.org/1999/xlink"
@@ -276,3 +279,114 @@ def _check_css_url(where, url):
     if not url.strip().startswith("#"):
         _refuse(_("SVG badge styles may only use url(#id), not url(%(url)s) in %(where)s."),
                 url=url[:80], where=where)
+
+
+# --- The default badge: made when a credential has no uploaded image -----------------------------
+
+# Colours of the default badge, (light, dark), by what the credential is. The levels of a stack with
+# levels (bronze → silver → gold → platinum) are told apart by colour, as badge platforms do. Every
+# dark colour carries white text at a contrast of at least 4.5:1 (WCAG AA).
+DEFAULT_COLOURS = {
+    "credential": ("#1d5b8f", "#0a3055"),
+    "stack": ("#0f766e", "#0b4f49"),
+    1: ("#9a5b25", "#6b3a12"),  # bronze
+    2: ("#6b7785", "#3f4752"),  # silver
+    3: ("#a87d12", "#6b4e05"),  # gold
+    4: ("#5f6f86", "#2f3a4b"),  # platinum, and any level above
+}
+DEFAULT_PREFIX = "default-"
+# The raster copy of an SVG badge has the SVG's name and ".png" (a.svg → a.svg.png).
+RASTER_SUFFIX = ".png"
+RASTER_SIZE = 512  # pixels square: more than the 144 px social previews ask, small enough to stay light
+_LINE_CHARS = 13  # characters per title line at the badge's font size
+_TITLE_LINES = 3
+
+
+def _wrap(text, width=_LINE_CHARS, lines=_TITLE_LINES):
+    """The title in at most ``lines`` lines of about ``width`` characters; an ellipsis when cut."""
+    words, result, current = text.split(), [], ""
+    for word in words:
+        while len(word) > width:  # a word longer than a line is broken
+            if current:
+                result.append(current)
+                current = ""
+            result.append(word[:width - 1] + "-")
+            word = word[width - 1:]
+        if current and len(current) + 1 + len(word) > width:
+            result.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    if current:
+        result.append(current)
+    if len(result) > lines:
+        result = result[:lines]
+        result[-1] = result[-1][:width - 1].rstrip() + "…"
+    return result or [""]
+
+
+def _xml_text(value):
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;"))
+
+
+def default_badge_svg(title, org, level=None, is_stack=False) -> bytes:
+    """
+    The default badge of a credential: a hexagon in the colour of what it is (a level's colour for
+    a stack with levels), its title and its organization. The same arguments give the same bytes.
+    """
+    light, dark = DEFAULT_COLOURS[min(level, 4) if level else ("stack" if is_stack else "credential")]
+    title = " ".join(str(title).split())[:255]
+    org = " ".join(str(org).split())[:40]
+    lines = _wrap(title)
+    size = 23 if max(len(line) for line in lines) <= 10 else 20
+    first = 128 - (len(lines) - 1) * (size + 4) / 2 + size / 3
+    tspans = "".join(f'<tspan x="128" y="{first + i * (size + 4):g}">{_xml_text(line)}</tspan>'
+                     for i, line in enumerate(lines))
+    level_text = f'<text x="128" y="62" font-size="13" font-weight="700" letter-spacing="2">LEVEL {level}</text>' \
+        if level else ""
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" viewBox="0 0 256 256" role="img">'
+        f"<title>{_xml_text(title)} — {_xml_text(org)}</title>"
+        f'<defs><linearGradient id="face" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="{light}"/>'
+        f'<stop offset="1" stop-color="{dark}"/></linearGradient></defs>'
+        f'<polygon points="128,6 234,67 234,189 128,250 22,189 22,67" fill="url(#face)" stroke="{dark}" '
+        'stroke-width="6"/>'
+        '<polygon points="128,24 218,76 218,180 128,232 38,180 38,76" fill="none" stroke="#ffffff" '
+        'stroke-opacity="0.55" stroke-width="2"/>'
+        '<g fill="#ffffff" text-anchor="middle" font-family="DejaVu Sans, Verdana, Arial, sans-serif">'
+        f"{level_text}"
+        f'<text font-size="{size}" font-weight="700">{tspans}</text>'
+        f'<text x="128" y="204" font-size="13">{_xml_text(org)}</text>'
+        "</g></svg>"
+    ).encode("utf-8")
+    _check_svg(svg)  # through the uploads' rules: what is served as a badge is always what they allow
+    return svg
+
+
+def default_badge_name(svg: bytes) -> str:
+    """The stored file name of a default badge: named by its content, so a new design is a new URL."""
+    return f"{DEFAULT_PREFIX}{hashlib.sha256(svg).hexdigest()[:20]}.svg"
+
+
+def is_default_badge_name(name: str) -> bool:
+    return bool(_DEFAULT_NAME.fullmatch(name))
+
+
+_DEFAULT_NAME = re.compile(re.escape(DEFAULT_PREFIX) + r"[0-9a-f]{20}\.svg")
+
+
+def rasterizer_available() -> bool:
+    """Whether SVG badges can be turned into PNG here (cairosvg and Debian's libcairo2 installed)."""
+    return cairosvg is not None
+
+
+def svg_to_png(svg: bytes, size=RASTER_SIZE) -> bytes:
+    """
+    A PNG of a badge SVG that passed the upload rules, ``size`` pixels wide. cairosvg is given no
+    URL and no file access: the rules already allow only references inside the image and embedded
+    rasters. Raises RuntimeError when no rasterizer is installed.
+    """
+    if cairosvg is None:
+        raise RuntimeError("no SVG rasterizer: install openedx-microcred[png] and Debian's libcairo2")
+    _check_svg(svg)
+    return cairosvg.svg2png(bytestring=svg, output_width=size, unsafe=False)

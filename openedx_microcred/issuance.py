@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -49,30 +50,99 @@ def status_list_url(number) -> str:
     return f"{lms_root_url()}/microcred/status/{number}"
 
 
-def badge_image_url(credential):
-    """The absolute URL of the credential's badge image (views.badge_image), or None.
+def badge_image_url(credential, levels=None):
+    """The absolute URL of the credential's badge image (views.badge_image): its upload, or its default badge.
 
     Never the storage's own URL: only the plugin's view serves an uploaded SVG in a sandbox.
+    ``levels`` (``badge_levels``) saves a query when many URLs are made at once.
     """
-    if not credential.image:
+    return f"{lms_root_url()}/microcred/badges/{credential.uuid}/{quote(badge_file_name(credential, levels))}"
+
+
+def badge_png_url(credential):
+    """
+    A PNG of the badge, for those that take no SVG (link previews: OpenGraph and X cards): the
+    upload when it is a PNG, else its raster copy; the SVG when no rasterizer is installed here.
+    """
+    name = badge_file_name(credential)
+    if name.lower().endswith(".svg") and images.rasterizer_available():
+        name += images.RASTER_SUFFIX
+    return f"{lms_root_url()}/microcred/badges/{credential.uuid}/{quote(name)}"
+
+
+def badge_file_name(credential, levels=None) -> str:
+    """The file name in the badge's URL: the upload's, or its default badge's (named by content)."""
+    if credential.image:
+        return PurePosixPath(credential.image.name).name
+    return images.default_badge_name(default_badge(credential, levels))
+
+
+def badge_levels() -> dict:
+    """
+    pk → level of every credential in a stack with levels: 1 for a vertical stack that requires no
+    other vertical stack, one more than the highest vertical stack it requires otherwise. One query.
+    """
+    vertical = Credential.StackKind.VERTICAL
+    below = {}
+    for upper, lower, lower_kind in Credential.requires.through.objects.filter(
+            from_credential__stack_kind=vertical).values_list(
+            "from_credential_id", "to_credential_id", "to_credential__stack_kind"):
+        below.setdefault(upper, set())
+        if lower_kind == vertical:
+            below[upper].add(lower)
+    levels = {}
+
+    def level(pk, seen=()):
+        if pk not in levels:
+            lower = [level(child, (*seen, pk)) for child in below.get(pk, ()) if child not in seen]
+            levels[pk] = 1 + max(lower, default=0)
+        return levels[pk]
+
+    for pk in below:
+        level(pk)
+    return levels
+
+
+def default_badge(credential, levels=None) -> bytes:
+    """The default badge SVG of a credential (images.default_badge_svg), remembered by its inputs."""
+    level = None
+    if credential.stack_kind == Credential.StackKind.VERTICAL:
+        level = (badge_levels() if levels is None else levels).get(credential.pk, 1)
+    is_stack = bool(credential.stack_kind)
+    inputs = json.dumps([credential.title, credential.org, level, is_stack], ensure_ascii=False)
+    key = f"microcred.default_badge.{hashlib.sha256(inputs.encode()).hexdigest()}"
+    svg = cache.get(key)
+    if svg is None:
+        svg = images.default_badge_svg(credential.title, credential.org, level=level, is_stack=is_stack)
+        cache.set(key, svg, 24 * 3600)
+    return svg
+
+
+def store_default_badge(credential) -> str | None:
+    """
+    Keep the credential's default badge (and its PNG, where a rasterizer is installed) in the
+    storage under its content name, so that the URL a signed credential carries keeps answering
+    after the title changes. Nothing when the credential has an upload. Returns the stored name.
+    """
+    if credential.image:
         return None
-    name = quote(PurePosixPath(credential.image.name).name)
-    return f"{lms_root_url()}/microcred/badges/{credential.uuid}/{name}"
+    svg = default_badge(credential)
+    name = images.default_badge_name(svg)
+    storage = Credential._meta.get_field("image").storage  # pylint: disable=protected-access
+    save_badge_file(storage, name, svg)
+    if images.rasterizer_available():
+        save_badge_file(storage, name + images.RASTER_SUFFIX, images.svg_to_png(svg))
+    return name
 
 
-def default_badge_image_url(credential) -> str:
-    """
-    The image of a credential that has none uploaded. Every achievement carries an image (OB 3.0
-    wallets show one; Edubadges' microcredential requires it): the plugin's view answers this URL
-    with the default badge (views.badge_image). The generated badge image replaces what is served
-    there, behind this same function.
-    """
-    return f"{lms_root_url()}/microcred/badges/{credential.uuid}/{images.DEFAULT_BADGE_NAME}"
-
-
-def achievement_image_url(credential) -> str:
-    """The image the credential's achievement carries: the uploaded badge, else the default one."""
-    return badge_image_url(credential) or default_badge_image_url(credential)
+def save_badge_file(storage, name, content: bytes):
+    """Store ``content`` as ``name`` in the badge folder unless it is there (names are content hashes)."""
+    path = f"{images.UPLOAD_TO}{name}"
+    if not storage.exists(path):
+        saved = storage.save(path, ContentFile(content))
+        if saved != path:  # another process stored the same bytes first: keep one copy
+            storage.delete(saved)
+    return path
 
 
 def achievement_language(credential) -> str | None:
@@ -191,13 +261,14 @@ def achievement_info(credential, course_names=None, credential_names=None, page_
         grades=document.grade_descriptions(tree, the_id, course_names),
         human_code=credential.slug,
         page_url=page_url,
-        image=achievement_image_url(credential),
+        image=badge_image_url(credential),
     )
 
 
 def build_document(award, key: keys.SigningKey) -> dict:
     """The unsigned OB 3.0 credential of an award (its status index must be allocated)."""
     credential = award.credential
+    store_default_badge(credential)  # the image URL the document carries answers for good
     tree = credential.requirement()
     course_names = _course_names(tree.courses())
     credential_names = dict(Credential.objects.filter(slug__in=tree.credentials()).values_list("slug", "title"))

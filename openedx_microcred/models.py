@@ -544,7 +544,9 @@ class Award(models.Model):
         ordering = ("-issued_at",)
 
     def __str__(self):
-        return f"{self.credential_id} → {self.user_id} ({self.status})"
+        # Admin's titles and its history name the learner and the credential (one query each
+        # unless selected with the award).
+        return f"{self.credential.title} — {self.user.get_username()} ({self.get_status_display()})"
 
 
 class RejectedEvent(models.Model):
@@ -724,3 +726,28 @@ class BackfillRun(models.Model):
 
     def __str__(self):
         return f"back-fill {self.pk} {self.scope} {self.target} ({self.state})"
+
+
+class LearnerSharing(models.Model):
+    """
+    What a learner shows on the public pages of their credentials, beyond the credential itself
+    (docs/privacy.md): their name, their grade. Both off until the learner turns them on; no row
+    means both off.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                                primary_key=True)
+    show_name = models.BooleanField(default=False, help_text=_("Show the learner's name on their public pages."))
+    show_grade = models.BooleanField(default=False, help_text=_("Show the grades on their public pages."))
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = _("learner sharing choices")
+
+    def __str__(self):
+        return f"{self.user_id} name={self.show_name} grade={self.show_grade}"
+
+    @classmethod
+    def of(cls, user_id) -> "LearnerSharing":
+        """The learner's choices (the defaults, unsaved, when they never chose)."""
+        return cls.objects.filter(user_id=user_id).first() or cls(user_id=user_id)

@@ -19,6 +19,7 @@ docs/reports.md defines every figure; docs/decisions/0006-uptake-report-privacy.
 from __future__ import annotations
 
 import statistics
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -648,6 +649,8 @@ class ChartBar:
     y: float
     width: float  # 0 when suppressed, empty or not applicable: no bar is drawn
     text_x: float
+    # The label in lines that fit beside the bar (none is cut short): (baseline y in the bar, text).
+    lines: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -670,19 +673,25 @@ def bar_chart(chart_id, title, items, *, unit=COUNT, scale=None, label_width=230
     ``items``: (key, label, ReportCell). Bars are scaled to ``scale`` (default: the largest shown
     value); a suppressed cell gets no bar at all, since its length would give the number away.
     """
-    bar_height, gap = 22, 10
+    bar_height, gap, line_height = 22, 10, 17
     shown_values = [c.value for _key, _label, c in items if not c.suppressed and c.value is not None]
     top = scale or max(shown_values, default=0) or 1
-    bars = []
-    for i, (key, label, c) in enumerate(items):
+    bars, y = [], 0
+    for key, label, c in items:
         width = 0.0
         if not c.suppressed and c.value:
             width = round(plot_width * min(c.value, top) / top, 1)
+        # About 7.5 px a character at 14 px: a label wraps at the words rather than being cut.
+        lines = tuple(textwrap.wrap(str(label), width=max(8, label_width // 8), break_long_words=True)) or ("",)
         bars.append(ChartBar(key=key, label=label, text=cell_text(c, unit), suppressed=c.suppressed,
-                             y=i * (bar_height + gap), width=width, text_x=label_width + width + 6))
+                             y=y, width=width, text_x=label_width + width + 6,
+                             lines=tuple((16 + i * line_height, line) for i, line in enumerate(lines))))
+        y += max(bar_height, 16 + (len(lines) - 1) * line_height + 6) + gap
     description = "; ".join(f"{b.label}: {b.text}" for b in bars)
+    # Room right of the longest bar for its value ("hidden", "12 %", ...).
+    text_room = max([120] + [8 * len(b.text) + 12 for b in bars])
     return BarChart(id=chart_id, title=title, description=description, bars=bars,
-                    width=label_width + plot_width + 120, height=max(1, len(bars)) * (bar_height + gap),
+                    width=label_width + plot_width + text_room, height=max(bar_height + gap, y),
                     label_width=label_width, plot_width=plot_width, bar_height=bar_height)
 
 

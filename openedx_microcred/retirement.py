@@ -38,8 +38,8 @@ from django.utils.crypto import salted_hmac
 
 from .awards import revoke_awards
 from .issuance import resign_stacks_naming
-from .models import (Award, Delivery, ExternalCredential, LearnerFact, LearnerLock, Progress, RejectedEvent,
-                     RetirementRecord)
+from .models import (Award, Delivery, ExternalCredential, LearnerFact, LearnerLock, LearnerSharing, Progress,
+                     RejectedEvent, RetirementRecord)
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,7 @@ def retire_learner(user, source="") -> RetirementResult:
         facts += uploaded
         progress, _ = Progress.objects.filter(user_id=user_id).delete()
         LearnerLock.objects.filter(user_id=user_id).delete()
+        LearnerSharing.objects.filter(user_id=user_id).delete()
         rejected = _delete_rejected_events(user_id, names)
 
         result = RetirementResult(record, len(revoked), queued, documents, facts, progress, rejected)

@@ -9,6 +9,7 @@ app_name = "openedx_microcred"
 urlpatterns = [
     path("api/", include("openedx_microcred.rest_api.urls")),
     path("my/", views.my_credentials, name="my-credentials"),
+    path("my/sharing/", views.sharing, name="sharing"),
     path("my/credentials/<uuid:award_uuid>/visibility/", views.credential_visibility,
          name="credential-visibility"),
     path("my/external/", views.external_credential_add, name="external-credential-add"),

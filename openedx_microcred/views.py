@@ -9,7 +9,7 @@ import logging
 from pathlib import PurePosixPath
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousFileOperation
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden, JsonResponse
@@ -22,9 +22,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from edx_django_utils.ip import get_safest_client_ip
 
-from . import api, delivery, images, issuance, limits, retirement
+from . import api, delivery, images, issuance, limits, retirement, vocabularies
 from .models import Award, Credential, ExternalCredential, StatusList
 from .openbadges import document
+from .platform import get_platform
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,6 @@ def _my_credentials_page(request, external_error=None, status=200):
         "in_progress": in_progress,
         "listed": {s.credential_slug for s in in_progress},  # what a missing credential can link to
         "now": timezone.now(),
-        # The badges whose public page the learner has hidden (credential_visibility).
-        "hidden": set(Award.objects.filter(user_id=request.user.pk, hidden=True).values_list("uuid", flat=True)),
     }, status=status)
 
 
@@ -93,6 +92,28 @@ def external_credential_remove(request, pk):
         raise Http404("no such credential of yours") from exc
     messages.success(request, _("The credential was removed."), fail_silently=True)
     return redirect(f"{reverse('openedx_microcred:my-credentials')}#external-credentials-heading")
+
+
+_CHECKBOX_VALUES = {"1": True, "on": True, "true": True, "0": False, "false": False, "off": False}
+
+
+@require_POST
+@login_required
+def sharing(request):
+    """
+    The "My credentials" page's sharing choices (a plain form, no script needed): an unticked box is
+    not sent, so a missing field is "no"; anything but a checkbox value is a 400 that changes nothing.
+    """
+    values = {}
+    for name in ("show_name", "show_grade"):
+        raw = request.POST.getlist(name)
+        if len(raw) > 1 or (raw and raw[0].strip().lower() not in _CHECKBOX_VALUES):
+            return HttpResponse(_("%(field)s must be a checkbox value (1 or 0).") % {"field": name},
+                                status=400, content_type="text/plain; charset=utf-8")
+        values[name] = _CHECKBOX_VALUES[raw[0].strip().lower()] if raw else False
+    api.set_sharing(request.user, **values)
+    messages.success(request, _("Your choices are saved: your public pages show them now."), fail_silently=True)
+    return redirect(f"{reverse('openedx_microcred:my-credentials')}#sharing-heading")
 
 
 @require_POST
@@ -175,8 +196,13 @@ def credential_page(request, award_uuid):
     achievement = credential["credentialSubject"]["achievement"]
     verification = issuance.verify_credential(credential)
     issuer = credential["issuer"]
+    choices = api.get_sharing(award.user_id)
+    holder = _holder_name(award.user_id) if choices.show_name else None
+    # Shared only while it is valid and public: not when revoked, expired or hidden by its holder.
+    shareable = award.status == Award.Status.ACTIVE and not award.hidden and verification.valid
     linkedin = api.linkedin_url(award_uuid=award.uuid, name=credential["name"], issued_at=award.issued_at,
-                                expires_at=award.expires_at, issuer_name=issuer.get("name"))
+                                expires_at=award.expires_at, issuer_name=issuer.get("name")) if shareable else None
+    results = credential["credentialSubject"].get("result", [])
     return render(request, "openedx_microcred/credential_page.html", {
         "credential": credential,
         "achievement": achievement,
@@ -184,13 +210,87 @@ def credential_page(request, award_uuid):
         "award": award,
         "verification": verification,
         "json_url": issuance.credential_json_url(award.uuid),
+        "page_url": issuance.credential_url(award.uuid),
         "linkedin_url": linkedin,
-        "pretty_json": json.dumps(credential, indent=2, ensure_ascii=False),
+        "shareable": shareable,
+        "revoked": award.status != Award.Status.ACTIVE,
+        "holder_name": holder,
+        "show_grade": choices.show_grade,
+        "preview_image": issuance.badge_png_url(award.credential),
+        "preview_description": _preview_description(credential, issuer, holder),
+        # The signed document holds the grade: shown on the page only when the learner shares it.
+        "pretty_json": json.dumps(credential, indent=2, ensure_ascii=False) if choices.show_grade or not results else None,
         "learning_outcomes": [a.get("targetName") for a in achievement.get("alignment", [])
                               if a.get("targetType") == document.TARGET_TYPE_LEARNING_OUTCOME],
-        "results": credential["credentialSubject"].get("result", []),
+        "eu": eu_elements(credential),
+        "results": results if choices.show_grade else [],
         "hidden_from_public": award.hidden,  # only its holder gets this far
     })
+
+
+def _holder_name(user_id):
+    user = get_platform().user_data(user_id)
+    name = (user.pii.name or "").strip() if user is not None else ""
+    return name[:255] or None
+
+
+def _preview_description(credential, issuer, holder):
+    """The text of a link preview (OpenGraph, X card): who holds what, from whom."""
+    if holder:
+        text = _("%(holder)s holds %(name)s, issued by %(issuer)s.") % {
+            "holder": holder, "name": credential["name"], "issuer": issuer.get("name")}
+    else:
+        text = _("%(name)s, issued by %(issuer)s.") % {"name": credential["name"], "issuer": issuer.get("name")}
+    description = (credential.get("description") or "").strip()
+    return f"{text} {description}"[:300] if description else text
+
+
+def eu_elements(credential) -> dict:
+    """
+    The EU microcredential elements a signed credential carries (Council Recommendation 2022,
+    annex I), read from the document as it is stored: what the public page shows, element by
+    element (templates: openedx_microcred/_eu_elements.html). Only what is there.
+    """
+    achievement = credential["credentialSubject"]["achievement"]
+    alignments = [a for a in achievement.get("alignment", []) if isinstance(a, dict)]
+    eqf = next((a for a in alignments if a.get("targetType") == document.TARGET_TYPE_EQF), None)
+    quality = next((a for a in alignments if a.get("targetType") == document.TARGET_TYPE_QUALITY_ASSURANCE), None)
+    address = credential.get("issuer", {}).get("address") or {}
+    identity = achievement.get("identityChecked", achievement.get("identityVerified"))
+    return {
+        "eqf_level": eqf.get("targetCode") if eqf else None,
+        "eqf_url": eqf.get("targetUrl") if eqf else None,
+        "credits": achievement.get("creditsAvailable"),
+        "workload_hours": achievement.get("workloadHours"),
+        # Controlled choices are ELM concepts (their label); credentials signed before they were
+        # carry the earlier free text under the Edubadges-style names.
+        "assessment": _concept_label(achievement.get("assessmentMethod")) or achievement.get("assessmentType"),
+        "participation": _concept_label(achievement.get("learningMode")) or achievement.get("participationForm"),
+        "supervision": _concept_label(achievement.get("supervisionMethod")),
+        "quality_assurance": _quality_assurance_text(quality) or achievement.get("qualityAssurance"),
+        "quality_assurance_url": quality.get("targetUrl") if quality else None,
+        "identity_verified": identity if isinstance(identity, bool) else None,
+        "prerequisites": achievement.get("prerequisites"),
+        "country": address.get("addressCountryCode"),
+        "language": achievement.get("inLanguage"),
+    }
+
+
+def _concept_label(concept):
+    """A concept's label in the page's language when it is one of ours, else as the credential says it."""
+    if not isinstance(concept, dict):
+        return None
+    term = vocabularies.term_for_iri(concept.get("id"))
+    return _(term.label) if term else concept.get("prefLabel")  # pylint: disable=translation-of-non-string
+
+
+def _quality_assurance_text(alignment):
+    """What the quality-assurance alignment says: its description, else its framework and code."""
+    if not alignment:
+        return None
+    if alignment.get("targetDescription"):
+        return alignment["targetDescription"]
+    return " ".join(str(alignment[k]) for k in ("targetFramework", "targetCode") if alignment.get(k)) or None
 
 
 @require_GET
@@ -233,25 +333,49 @@ def badge_image(request, credential_uuid, name):
     and a replaced image is still served: credentials already issued carry its URL in their signed
     document. Badge images are public, as in the credentials that carry them.
     """
-    credential = get_object_or_404(Credential.objects.only("image"), uuid=credential_uuid)
+    credential = get_object_or_404(Credential.objects.only("image", "title", "org", "stack_kind"),
+                                   uuid=credential_uuid)
     content_type = images.CONTENT_TYPES.get(PurePosixPath(name).suffix.lower())
     if content_type is None or name.startswith(".") or "/" in name or "\\" in name:
         raise Http404("no such badge image")
     field = credential.image
-    if name == images.DEFAULT_BADGE_NAME and not (field and PurePosixPath(field.name).name == name):
-        response = FileResponse(open(images.DEFAULT_BADGE_FILE, "rb"), content_type=content_type)
-        for header, value in BADGE_IMAGE_HEADERS.items():
-            response[header] = value
-        return response
     path = field.name if field and PurePosixPath(field.name).name == name else f"{images.UPLOAD_TO}{name}"
+    storage = field.storage
+    if not storage.exists(path):
+        _make_badge_file(credential, name, storage)
     try:
-        stored = field.storage.open(path, "rb")
+        stored = storage.open(path, "rb")
     except (OSError, SuspiciousFileOperation) as exc:
         raise Http404("no such badge image in storage") from exc
     response = FileResponse(stored, content_type=content_type)
     for header, value in BADGE_IMAGE_HEADERS.items():
         response[header] = value
     return response
+
+
+def _make_badge_file(credential, name, storage):
+    """
+    Store a badge file that is made, not uploaded, the first time it is asked for: the credential's
+    current default badge (named by its content), or the PNG copy of a stored SVG badge.
+    """
+    source_name = name[:-len(images.RASTER_SUFFIX)] if name.endswith(".svg" + images.RASTER_SUFFIX) else name
+    if images.is_default_badge_name(source_name):
+        if not credential.image and issuance.badge_file_name(credential) == source_name:
+            issuance.store_default_badge(credential)  # the SVG, and its PNG where it can be made
+        if source_name == name or storage.exists(name):
+            return
+    if name.endswith(".svg" + images.RASTER_SUFFIX) and images.rasterizer_available():
+        source = f"{images.UPLOAD_TO}{name[:-len(images.RASTER_SUFFIX)]}"
+        try:
+            with storage.open(source, "rb") as svg:
+                data = svg.read(images.MAX_BYTES + 1)
+        except (OSError, SuspiciousFileOperation):
+            return
+        try:
+            issuance.save_badge_file(storage, name, images.svg_to_png(data))
+        except (ValidationError, RuntimeError, ValueError, MemoryError) as exc:
+            # A stored SVG that the rules now refuse, or that cairo cannot draw: no PNG of it.
+            log.warning("openedx-microcred: no PNG of badge %s: %s", source, exc)
 
 
 @require_GET

@@ -133,6 +133,14 @@ def term(vocabulary: str, key: str) -> Term:
         raise ValueError(f"{key!r} is not a term of the {vocabulary.replace('_', ' ')} vocabulary") from None
 
 
+_BY_IRI = {t.iri: t for terms in (LEARNING_MODES, ASSESSMENT_TYPES, SUPERVISION_TYPES) for t in terms}
+
+
+def term_for_iri(iri) -> Term | None:
+    """The term a credential names by its IRI (a concept's ``id``), or None for one we do not list."""
+    return _BY_IRI.get(iri) if isinstance(iri, str) else None
+
+
 def choices(terms) -> list:
     """(key, label) pairs for a form or a model field, the labels translated where they are shown."""
     return [(t.key, gettext_lazy(t.label)) for t in terms]  # pylint: disable=translation-of-non-string

@@ -145,6 +145,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = int(os.environ.get("SANDBOX_CELERY_PREFETCH"
 if os.environ.get("SANDBOX_CELERY_QUEUE"):
     MICROCRED_CELERY_QUEUE = os.environ["SANDBOX_CELERY_QUEUE"]
 # Badge platform accounts and the delivery policy as JSON (MICROCRED_PLATFORM_ACCOUNTS, MICROCRED_DELIVERY).
+# The demo has three learners: `make demo` lowers the uptake reports' minimum cohort (10 by default)
+# so that its reports show figures. A deployment keeps it at 10 or more (docs/reports.md).
+if os.environ.get("SANDBOX_REPORT_MIN_COHORT"):
+    MICROCRED_REPORT_MIN_COHORT = int(os.environ["SANDBOX_REPORT_MIN_COHORT"])
 if os.environ.get("SANDBOX_PLATFORM_ACCOUNTS"):
     MICROCRED_PLATFORM_ACCOUNTS = json.loads(os.environ["SANDBOX_PLATFORM_ACCOUNTS"])
 if os.environ.get("SANDBOX_DELIVERY_POLICY"):

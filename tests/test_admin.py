@@ -406,7 +406,8 @@ def test_revoke_touches_only_active_awards(admin_client, catalog, learner, djang
     BADGE_REVOKED.connect(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            response = action(admin_client, "award", "revoke", [already, active])
+            response = action(admin_client, "award", "revoke", [already, active], confirm="yes",
+                              reason="Plagiarism found in the final project")
     finally:
         BADGE_REVOKED.disconnect(receiver)
 
@@ -414,7 +415,7 @@ def test_revoke_touches_only_active_awards(admin_client, catalog, learner, djang
     assert any("1 selected award was not active" in m for m in msgs(response))
     active.refresh_from_db()
     assert active.status == Award.Status.REVOKED and active.current is None and active.revoked_at
-    assert active.revocation_reason == "revoked by admin"
+    assert active.revocation_reason == "Plagiarism found in the final project"
     already.refresh_from_db()
     assert already.revocation_reason == "criteria no longer met: criteria"  # not touched again
     assert already.revoked_at < timezone.now() - timedelta(days=2)
@@ -570,7 +571,8 @@ def test_operator_revoke_then_allow_earning_again(admin_client, db, django_captu
     award = Award.objects.get()
     changelist = reverse("admin:openedx_microcred_award_changelist")
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(changelist, {"action": "revoke", "_selected_action": [award.pk]})
+        admin_client.post(changelist, {"action": "revoke", "_selected_action": [award.pk], "confirm": "yes",
+                                       "reason": "Asked by the course team"})
     award.refresh_from_db()
     assert (award.status, award.revocation_source, award.blocks_reaward) == ("revoked", "operator", True)
     assert not Award.objects.filter(current=True).exists()  # the evaluation that followed did not re-award
@@ -579,3 +581,27 @@ def test_operator_revoke_then_allow_earning_again(admin_client, db, django_captu
                                      follow=True)
     assert "Lifted 1 block" in response.content.decode()
     assert Award.objects.filter(current=True).count() == 1
+
+
+def test_revoking_asks_for_confirmation_and_a_reason_first(admin_client, catalog, learner):
+    award = Award.objects.get(credential=catalog["basics"])
+    first = action(admin_client, "award", "revoke", [award])
+    page = first.content.decode()
+    assert first.status_code == 200 and "Revoke these awards?" in page and "csrfmiddlewaretoken" in page
+    assert f"Py Basics — {learner.username}" in page and 'name="reason"' in page
+    award.refresh_from_db()
+    assert award.status == Award.Status.ACTIVE  # nothing happens before the confirmation
+    blank = action(admin_client, "award", "revoke", [award], confirm="yes", reason="   ")
+    assert "Please give a reason." in blank.content.decode()
+    award.refresh_from_db()
+    assert award.status == Award.Status.ACTIVE
+    action(admin_client, "award", "revoke", [award], confirm="yes", reason="Identity could not be confirmed")
+    award.refresh_from_db()
+    assert award.status == Award.Status.REVOKED and award.revocation_reason == "Identity could not be confirmed"
+
+
+def test_an_award_is_named_by_its_credential_and_its_learner(admin_client, catalog, learner):
+    award = Award.objects.get(credential=catalog["basics"])
+    assert str(award) == f"Py Basics — {learner.username} (Active)"
+    page = admin_client.get(reverse("admin:openedx_microcred_award_change", args=[award.pk])).content.decode()
+    assert f"Py Basics — {learner.username} (Active)" in page

@@ -13,6 +13,7 @@ IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_IMAGE_BYTES = 300 * 1024
 GUIDE = ROOT / "docs" / "course-team-guide.md"
+LEARNER_GUIDE = ROOT / "docs" / "learner-guide.md"
 GUIDE_IMAGES = ROOT / "docs" / "images" / "course-team"
 
 
@@ -37,7 +38,8 @@ def test_every_setting_is_in_the_configuration_reference(name):
 
 
 @pytest.mark.parametrize("doc", ["README.md", "docs/index.md", "docs/configuration.md",
-                                 "docs/operator-guide.md", "docs/architecture.md", "docs/course-team-guide.md"])
+                                 "docs/operator-guide.md", "docs/architecture.md", "docs/course-team-guide.md",
+                                 "docs/learner-guide.md"])
 def test_every_linked_doc_exists(doc):
     source = ROOT / doc
     missing = [t for t in _local_links(source) if not (source.parent / t).exists()]
@@ -69,16 +71,18 @@ def test_every_image_of_a_doc_is_a_small_png_with_alt_text(doc):
 
 def test_the_guide_shows_every_screenshot_and_each_comes_from_the_browser_tests():
     """
-    The course team guide's pictures are taken by the browser walk (``docs_screenshot`` in
-    tests/browser/, ``make docs-screenshots``): none is hand-made, none is left over.
+    The course team guide's and the learner guide's pictures are taken by the browser walk
+    (``docs_screenshot`` in tests/browser/, ``make docs-screenshots``): none is hand-made, none is
+    left over.
     """
     files = sorted(GUIDE_IMAGES.iterdir())
     assert files, "docs/images/course-team/ is empty: run make docs-screenshots"
-    shown = {(GUIDE.parent / target).resolve() for _alt, target in _local_images(GUIDE)}
+    shown = {(guide.parent / target).resolve() for guide in (GUIDE, LEARNER_GUIDE)
+             for _alt, target in _local_images(guide)}
     sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests" / "browser").glob("*.py"))
     not_png = [f.name for f in files if f.suffix != ".png"]
     not_shown = [f.name for f in files if f.resolve() not in shown]
     not_produced = [f.name for f in files if f'"{f.stem}"' not in sources]
     assert not not_png, f"docs/images/course-team/ holds files that are not PNG screenshots: {not_png}"
-    assert not not_shown, f"docs/course-team-guide.md does not show: {not_shown}"
+    assert not not_shown, f"neither docs/course-team-guide.md nor docs/learner-guide.md shows: {not_shown}"
     assert not not_produced, f"no browser test (docs_screenshot) makes: {not_produced}; run make docs-screenshots"

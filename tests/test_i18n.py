@@ -267,6 +267,8 @@ def data_values(*extra):
     for award in Award.objects.exclude(document=None):
         issuer = award.document["issuer"]
         values |= {issuer.get("name", ""), award.document["name"],
+                   (issuer.get("address") or {}).get("addressCountryCode", ""),  # codes, shown as they are
+                   award.document["credentialSubject"]["achievement"].get("inLanguage", ""),
                    award.document["credentialSubject"]["achievement"]["criteria"]["narrative"]}
     return sorted((v for v in values if v and v.strip()), key=len, reverse=True)
 

@@ -55,7 +55,7 @@ def test_the_badge_image_is_in_the_credential_and_on_its_page(client, learner, m
     image = award.document["credentialSubject"]["achievement"]["image"]
     assert image == {"id": f"http://127.0.0.1:8000/microcred/badges/{credential.uuid}/basics.png", "type": "Image"}
     page = client.get(f"/microcred/credentials/{award.uuid}/").content.decode()
-    assert f'<img src="{image["id"]}"' in page
+    assert f'<img class="badge" src="{image["id"]}"' in page
     assert client.get(urlsplit(image["id"]).path).status_code == 200
 
 
@@ -146,7 +146,7 @@ def emitted_image_urls(client, award):
     credential = award.credential
     urls = {"credential": award.document["credentialSubject"]["achievement"]["image"]["id"]}
     page = client.get(f"/microcred/credentials/{award.uuid}/").content.decode()
-    urls["public page"] = re.search(r'<img src="([^"]+)"', page).group(1)
+    urls["public page"] = re.search(r'<img class="badge" src="([^"]+)"', page).group(1)
     client.force_login(award.user)
     mine = client.get("/microcred/my/").content.decode()
     urls["learner page"] = re.search(r'<img class="badge-image" src="([^"]+)"', mine).group(1)
@@ -221,4 +221,4 @@ def test_a_badge_image_url_is_only_read_and_goes_when_the_file_does(client, make
     assert client.get(current).status_code == 404
     credential.image = ""
     credential.save()
-    assert badge_image_url(credential) is None
+    assert "/default-" in badge_image_url(credential)  # with no upload, the default badge

@@ -382,7 +382,10 @@ def test_grades_and_learning_outcomes_are_in_the_credential_and_on_its_page(clie
     assert outcome_urls == [f"{issuance.credential_url(award.uuid)}#learning-outcome-{n}" for n in (1, 2)]
     jsonschema.Draft201909Validator(SCHEMA).validate(award.document)
     page = client.get(f"/microcred/credentials/{award.uuid}/").content.decode()
-    assert 'id="learning-outcome-2">Present findings' in page and "85%" in page
+    assert 'id="learning-outcome-2">Present findings' in page and "85%" not in page  # the learner's choice
+    api.set_sharing(learner, show_grade=True)
+    page = client.get(f"/microcred/credentials/{award.uuid}/").content.decode()
+    assert "85%" in page
 
 
 # --- Settings that are lazy translations, as edx-platform's are --------------------------------

@@ -178,7 +178,8 @@ def test_global_staff_may_read_any_learner(client, earned, learner, staff):
     # Without a username, staff see their own (empty) record.
     assert get(client, WIDGET).json() == {
         "user_id": staff.pk, "username": "sam", "badges_count": 0, "badges": [], "progress": [],
-        "my_credentials_url": f"{issuance.lms_root_url()}/microcred/my/"}
+        "my_credentials_url": f"{issuance.lms_root_url()}/microcred/my/", "revoked": [],
+        "sharing": {"show_name": False, "show_grade": False}}
 
 
 def test_an_inactive_staff_account_is_not_global_staff(client, earned, staff):

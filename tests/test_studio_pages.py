@@ -195,6 +195,18 @@ def test_the_list_shows_credentials_stacks_and_actions(course_staff, make_creden
     assert "New credential" in links and "New stack" in links
 
 
+def test_the_list_shows_each_credentials_badge_its_default_when_none_was_uploaded(course_staff, make_credential,
+                                                                                 settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    basics = make_credential("py-basics", {"type": "course_passed", "course": C1}, title="Python Basics",
+                             course_key=C1)
+    tree = page(course_staff.get(course_url()))
+    thumb = tree.get_element_by_id("credential-py-basics").find(".//img")
+    assert thumb.get("class") == "badge-thumb" and thumb.get("alt") == ""
+    # The LMS serves it (tests/test_default_badge.py): Studio's pages point there.
+    assert thumb.get("src") == issuance.badge_image_url(basics) and "/default-" in thumb.get("src")
+
+
 # --- Creating and editing a credential ------------------------------------------------------------
 
 

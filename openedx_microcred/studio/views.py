@@ -255,7 +255,7 @@ def _builder_context(course_key, credential=None, criteria=None):
 # --- Pages ---------------------------------------------------------------------------------------
 
 
-def _row(user, credential, home):
+def _row(user, credential, home, levels=None):
     requires = list(credential.requires.all())
     can_manage = (permissions.can_manage_course(user, credential.course_key) if credential.course_key
                   else permissions.can_manage_org(user, credential.org))
@@ -267,6 +267,7 @@ def _row(user, credential, home):
         "can_publish": credential.state != Credential.State.ACTIVE,
         "can_archive": credential.state != Credential.State.ARCHIVED,
         "urls": _credential_urls(credential, home),
+        "badge_url": issuance.badge_image_url(credential, levels),  # the upload, or the default badge
     }
 
 
@@ -282,11 +283,12 @@ def course_credentials(request, course_key):
                  .exclude(pk__in=Credential.objects.filter(course_key=key).values("pk"))
                  .prefetch_related("requires").distinct().order_by("title", "slug"))
     names = get_platform().course_names([str(key)])
+    levels = issuance.badge_levels()
     return render(request, TEMPLATES + "course.html", {
         "course_key": key,
         "course_label": _course_label(key, names),
-        "rows": [_row(request.user, c, key) for c in own],
-        "elsewhere": [_row(request.user, c, key) for c in elsewhere],
+        "rows": [_row(request.user, c, key, levels) for c in own],
+        "elsewhere": [_row(request.user, c, key, levels) for c in elsewhere],
     })
 
 

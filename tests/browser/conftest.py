@@ -97,7 +97,13 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site_env():
+    """Settings of the module's LMS and Studio, as SANDBOX_* variables; a module overrides it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, site_env):
     """A fresh LMS and Studio for each test module: users, courses and course teams, no catalog."""
     root = tmp_path_factory.mktemp("site")
     lms_port, cms_port = _free_port(), _free_port()
@@ -109,6 +115,7 @@ def site(tmp_path_factory):
         SANDBOX_CACHE_DIR=str(root / "cache"),
         SANDBOX_LMS_ROOT_URL=f"http://127.0.0.1:{lms_port}",
         SANDBOX_CMS_ROOT_URL=f"http://127.0.0.1:{cms_port}",
+        **site_env,
     )
     site = Site(lms="", cms="", env=env, processes=[])
     site.manage("migrate", "--no-input")
@@ -212,3 +219,11 @@ def accessibility_violations(page, impacts=("serious", "critical")):
     results = Axe().run(page)
     return {v["id"]: f'{v["help"]} ({len(v["nodes"])} nodes: {v["nodes"][0]["target"]})'
             for v in results.response["violations"] if v.get("impact") in impacts}
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def no_horizontal_scroll(page):
+    """Whether the page fits its viewport's width (nothing to scroll sideways to)."""
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")

@@ -105,8 +105,10 @@ class EarnedBadgeSerializer(_Out):
     expires_at = serializers.DateTimeField(allow_null=True)
     public_url = serializers.URLField(help_text=_("The public credential page."))
     json_url = serializers.URLField(help_text=_("The signed Open Badges 3.0 credential, as a download."))
-    linkedin_url = serializers.URLField(help_text=_("LinkedIn's \"Add to profile\" form, filled in."))
+    linkedin_url = serializers.URLField(allow_null=True, help_text=_(
+        "LinkedIn's \"Add to profile\" form, filled in; null while the learner hides the credential."))
     platform_links = PlatformLinkSerializer(many=True)
+    hidden = serializers.BooleanField(help_text=_("Hidden by its holder: offer no share action."))
 
 
 class MissingRequirementSerializer(_Out):
@@ -122,6 +124,12 @@ class MissingRequirementSerializer(_Out):
     credential_title = serializers.CharField(allow_null=True)
     min_percent = serializers.FloatField(allow_null=True)
     mode = serializers.CharField(allow_null=True)
+    current_percent = serializers.FloatField(allow_null=True, help_text=_("A grade requirement: the grade now."))
+    blocks_done = serializers.IntegerField(allow_null=True, help_text=_("A completion requirement: blocks completed."))
+    blocks_needed = serializers.IntegerField(allow_null=True, help_text=_("A completion requirement: blocks needed."))
+    blocks_total = serializers.IntegerField(allow_null=True, help_text=_("A completion requirement: blocks in the course."))
+    progress_text = serializers.CharField(allow_null=True, help_text=_(
+        "Where the learner stands, in words: \"your grade 76 % — 80 % needed\", \"12 of 24 blocks done\"."))
 
 
 class NextStepSerializer(_Out):
@@ -138,6 +146,7 @@ class StackLevelSerializer(_Out):
     title = serializers.CharField()
     earned = serializers.BooleanField()
     percent = serializers.IntegerField()
+    revoked = serializers.BooleanField(help_text=_("Revoked by the issuer: show no percentage."))
 
 
 class CredentialStatusSerializer(_Out):
@@ -153,9 +162,32 @@ class CredentialStatusSerializer(_Out):
     award_uuid = serializers.UUIDField(allow_null=True)
     next_steps = NextStepSerializer(many=True)
     levels = StackLevelSerializer(many=True)
+    revoked = serializers.BooleanField(help_text=_("Revoked by the issuer: show \"revoked\", no percentage."))
 
 
 _nest(CredentialStatusSerializer, "children", _("For a stack: the same for each credential in it."))
+
+
+class RevokedBadgeSerializer(_Out):
+    uuid = serializers.UUIDField()
+    credential_slug = serializers.CharField()
+    title = serializers.CharField()
+    image_url = serializers.URLField(allow_null=True)
+    issued_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField(help_text=_("Why it was revoked, for the learner."))
+    can_earn_again = serializers.BooleanField()
+
+
+class SharingSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+    show_name = serializers.BooleanField(required=False, help_text=_("Show my name on my credentials' public pages."))
+    show_grade = serializers.BooleanField(required=False, help_text=_("Show my grades on my credentials' public pages."))
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields) if hasattr(self.initial_data, "keys") else set()
+        if unknown:
+            raise serializers.ValidationError({name: [_("Unknown field.")] for name in sorted(unknown)})
+        return attrs
 
 
 class LearnerDashboardSerializer(_Out):
@@ -165,6 +197,8 @@ class LearnerDashboardSerializer(_Out):
     badges = EarnedBadgeSerializer(many=True)
     progress = CredentialStatusSerializer(many=True)
     my_credentials_url = serializers.URLField()
+    revoked = RevokedBadgeSerializer(many=True, help_text=_("Revoked credentials not earned again: no share action."))
+    sharing = SharingSerializer()
 
 
 class MyAwardsSerializer(_Out):
@@ -384,3 +418,27 @@ class MyExternalCredentialDetailView(ApiViewMixin, APIView):
         except ExternalCredential.DoesNotExist as exc:
             raise NotFound(NO_SUCH_EXTERNAL) from exc
         return Response(status=204)
+class SharingView(ApiViewMixin, APIView):
+    """
+    What the requester's credentials' public pages show besides the credential: their name, their
+    grades (docs/privacy.md: both off until the learner turns them on).
+    """
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(summary=_("My sharing choices"), responses={200: SharingSerializer, 401: _ERRORS[401]})
+    def get(self, request):
+        return Response(SharingSerializer(api.get_sharing(request.user)).data)
+
+    @extend_schema(
+        summary=_("Change my sharing choices"), request=SharingSerializer,
+        responses={200: SharingSerializer,
+                   400: OpenApiResponse(description=_("A value that is not a boolean, or an unknown field.")),
+                   401: _ERRORS[401]},
+    )
+    def put(self, request):
+        body = SharingSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(SharingSerializer(api.set_sharing(request.user, **body.validated_data)).data)
+
+    patch = put

@@ -15,6 +15,7 @@ urlpatterns = [
     # The requesting learner's own awards and progress.
     path("me/awards/", learner.MyAwardsView.as_view(), name="my-awards"),
     path("me/awards/<uuid:uuid>/visibility/", learner.AwardVisibilityView.as_view(), name="my-award-visibility"),
+    path("me/sharing/", learner.SharingView.as_view(), name="my-sharing"),
     path("me/progress/", learner.MyProgressView.as_view(), name="my-progress"),
     path("me/external-credentials/", learner.MyExternalCredentialsView.as_view(), name="my-external-credentials"),
     path("me/external-credentials/<int:id>/", learner.MyExternalCredentialDetailView.as_view(),

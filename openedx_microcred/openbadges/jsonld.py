@@ -48,6 +48,7 @@ __all__ = [
     "JsonLdError",
     "canonize",
     "document_loader",
+    "documents_version",
     "processing_options",
     "register_document",
     "undefined_terms",
@@ -83,6 +84,9 @@ _LOADING_FAILED = "loading document failed"
 _parsed_files: dict[str, Any] = {}
 # Documents registered at run time (URL -> JSON).
 _registered: dict[str, Any] = {}
+# Counts changes to _registered, so that caches of what documents mean (canonical.py) know when to
+# forget: a registered context can change what a credential's terms expand to.
+_documents_version = 0
 _lock = threading.Lock()
 
 
@@ -180,16 +184,25 @@ def register_document(url: str, document: Any) -> None:
     """
     if url in BUNDLED_CONTEXTS or _is_microcred_context_url(url):
         raise ValueError(f"{url} is a bundled JSON-LD context and cannot be replaced")
+    global _documents_version
     with _lock:
         _registered[url] = copy.deepcopy(document)
         _resolved_contexts.clear()
+        _documents_version += 1
 
 
 def unregister_document(url: str) -> None:
     """Forget a document added with :func:`register_document` (no error if unknown)."""
+    global _documents_version
     with _lock:
         _registered.pop(url, None)
         _resolved_contexts.clear()
+        _documents_version += 1
+
+
+def documents_version() -> int:
+    """A number that changes whenever a document is registered or unregistered."""
+    return _documents_version
 
 
 def processing_options(**extra) -> dict:

@@ -16,6 +16,10 @@ Before checking a signature, :func:`verify_proof` rejects documents that use ter
 defines, as Digital Bazaar's verifiers (JSON-LD safe mode) do: pyld would drop such a field from
 the canonical form, so the signature would say nothing about it, and outside verifiers would
 refuse the credential anyway. Call :func:`openbadges.jsonld.undefined_terms` before signing, too.
+
+Canonicalization and the undefined-terms check go through :mod:`openbadges.canonical`, which gives
+pyld's exact bytes from a per-shape template and Oxigraph's RDFC-1.0 when it safely can, and
+pyld's full path otherwise.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ import base58
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .jsonld import JsonLdError, canonize, undefined_terms
+from .canonical import canonize, undefined_terms
+from .jsonld import JsonLdError
 
 __all__ = [
     "CRYPTOSUITE",

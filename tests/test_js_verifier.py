@@ -302,3 +302,23 @@ def test_python_signed_did_web_with_rotated_key():
     result = js_verify(signed_with(new, "key-3"), documents, now=VERIFY_AT)
     assert result["verified"] is False
     assert any(f"{issuer}#key-3" in e for e in result["errors"]), result
+
+
+# --- the canonicalization corpus, signed through the template path ---------------------------
+
+
+def test_every_credential_of_the_corpus_is_accepted_on_both_signing_paths(signer):
+    """tests/credential_corpus.py: the first award of each credential is canonicalized by pyld, the
+    next ones from the template by Oxigraph (openbadges/canonical.py): outside, both verify."""
+    from openedx_microcred.openbadges import canonical
+
+    from .credential_corpus import CORPUS
+
+    canonical.clear_caches()
+    before = canonical.cache_info()["templated"]
+    for name, make in sorted(CORPUS.items()):
+        for n in (0, 1):
+            credential = signer.sign(make(n, issuer=signer.issuer))
+            result = js_verify(credential, now="2027-06-01T00:00:00Z")
+            assert result == {"verified": True, "statusRevoked": None, "errors": []}, (name, n, result)
+    assert canonical.cache_info()["templated"] >= before + 2 * len(CORPUS)  # documents and proofs of n = 1

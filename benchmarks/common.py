@@ -159,7 +159,7 @@ def recording_writes():
 
 def cursor_floor(writes, alias):
     """
-    Seconds to run ``writes`` (per event, as WriteRecorder cut them) through Django's cursor on
+    (Seconds, CPU seconds) to run ``writes`` (per event, as WriteRecorder cut them) through Django's cursor on
     database ``alias``, one transaction per event: the same rows written without the ORM building
     them, nor the reads that decide them. ``alias`` must hold the database as it was before the
     events (its autoincrement counters too, so that ids match the statements' parameters).
@@ -167,7 +167,7 @@ def cursor_floor(writes, alias):
     from django.db import connections, transaction  # pylint: disable=import-outside-toplevel
 
     connection = connections[alias]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for event_writes in writes:
         if not event_writes:
             continue
@@ -177,7 +177,7 @@ def cursor_floor(writes, alias):
                     cursor.executemany(sql, params)
                 else:
                     cursor.execute(sql, params)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 @contextmanager

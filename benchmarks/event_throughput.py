@@ -62,14 +62,14 @@ def anchor_queries(credentials):
 
 
 def run(events, strategy):
-    """(seconds, the recorder: statements, queries and the writes of each event)."""
+    """(seconds, CPU seconds, the recorder: statements, queries and the writes of each event)."""
     with common.evaluation_strategy(strategy), common.recording_writes() as recorder:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for signal, data, event_id in events:
             common.send(signal, data, event_id=event_id)
             recorder.next_event()
-        elapsed = time.perf_counter() - start
-    return elapsed, recorder
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return elapsed, cpu, recorder
 
 
 def snapshot_for_floor(size):
@@ -99,7 +99,7 @@ def main():
     results = []
     print("SQL statements per event: ours and the naive strategy measured, the anchor's 5·K + 34 beside;")
     print("floor: the same writes through Django's cursor (one transaction per event), measured in the run")
-    print(f"{'credentials':>11} {'strategy':>9} {'events':>7} {'events/s':>9} {'µs/event':>10} {'queries/event':>14} "
+    print(f"{'credentials':>11} {'strategy':>9} {'events':>7} {'events/s':>9} {'µs/event':>10} {'CPU µs':>8} {'queries/event':>14} "
           f"{'statements/event':>17} {'anchor 5K+34':>13} {'speed-up':>9}")
     for size in [int(s) for s in args.sizes.split(",")]:
         courses = common.build_catalog(size, bulk_index=size >= 1000)
@@ -112,27 +112,30 @@ def main():
             events = list(make_events(count, courses, learners, seed))
             if strategy == "indexed":
                 floor_path = snapshot_for_floor(size)
-            elapsed, recorder = run(events, strategy)
+            elapsed, cpu, recorder = run(events, strategy)
             row[strategy] = {"events": count, "events_per_s": count / elapsed, "us_per_event": elapsed / count * 1e6,
+                             "cpu_us_per_event": cpu / count * 1e6,
                              "queries_per_event": recorder.queries / count,
                              "statements_per_event": recorder.statements / count,
                              "writes_per_event": sum(map(len, recorder.writes)) / count}
             if strategy == "indexed":
-                floor = common.cursor_floor(recorder.writes, "floor")
+                floor, floor_cpu = common.cursor_floor(recorder.writes, "floor")
                 connections["floor"].close()
                 floor_path.unlink()
-                row["cursor_floor"] = {"us_per_event": floor / count * 1e6,
+                row["cursor_floor"] = {"us_per_event": floor / count * 1e6, "cpu_us_per_event": floor_cpu / count * 1e6,
                                        "writes_per_event": row["indexed"]["writes_per_event"]}
         row["speedup"] = row["indexed"]["events_per_s"] / row["naive"]["events_per_s"]
         for strategy in ("indexed", "naive"):
             r = row[strategy]
             print(f"{size:>11} {strategy:>9} {r['events']:>7} {r['events_per_s']:>9.1f} {r['us_per_event']:>10.0f} "
+                  f"{r['cpu_us_per_event']:>8.0f} "
                   f"{r['queries_per_event']:>14.1f} {r['statements_per_event']:>17.1f} {anchor_queries(size):>13,} "
                   f"{row['speedup'] if strategy == 'indexed' else 1.0:>8.1f}x")
         floor = row["cursor_floor"]
         print(f"{size:>11} {'floor':>9} {row['indexed']['events']:>7} {1e6 / floor['us_per_event']:>9.0f} "
-              f"{floor['us_per_event']:>10.0f} {'':>14} {floor['writes_per_event']:>17.1f} {'':>13} "
-              f"{row['indexed']['us_per_event'] / floor['us_per_event']:>8.1f}x ours / floor")
+              f"{floor['us_per_event']:>10.0f} {floor['cpu_us_per_event']:>8.0f} {'':>14} {floor['writes_per_event']:>17.1f} "
+              f"{'':>13} {row['indexed']['us_per_event'] / floor['us_per_event']:>8.1f}x ours / floor "
+              f"({row['indexed']['cpu_us_per_event'] / floor['cpu_us_per_event']:.1f}x in CPU)")
         results.append(row)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"machine": common.machine(), "sizes": results}, indent=2))

@@ -25,7 +25,7 @@ from openedx_microcred.openbadges.proof import hash_data, sign, verify_proof
 from .credential_corpus import CORPUS, VECTOR
 
 VECTOR_DIR = Path(__file__).resolve().parent / "data" / "ob3-test-vector"
-SHARED_VECTOR_DIR = Path(__file__).resolve().parents[3] / "shared" / "ob3" / "test-vector"
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -97,12 +97,14 @@ def test_1edtech_vector_canonical_forms_byte_for_byte_on_both_paths():
     assert templated() == before + 2
 
 
-def test_the_shared_copy_of_the_vector_is_the_one_tested():
+def test_the_vector_tested_is_the_projects_shared_copy():
+    """tests/data holds a copy of the project's shared/ob3/test-vector (beside the repository)."""
+    candidates = [root / "shared" / "ob3" / "test-vector" for root in (REPO.parent, REPO.parent.parent)]
+    shared = next((path for path in candidates if path.is_dir()), None)
+    if shared is None:
+        pytest.skip("the project's shared/ folder is not beside this checkout")
     for name in ("obv3p0-eddsa-rdfc-2022.json", "document-canon.nq", "proof-canon.nq"):
-        shared = SHARED_VECTOR_DIR / name
-        if shared.exists():  # beside the repository in the project's workspace only
-            assert json.loads(shared.read_text()) == json.loads((VECTOR_DIR / name).read_text()) \
-                if name.endswith(".json") else shared.read_text() == (VECTOR_DIR / name).read_text()
+        assert (shared / name).read_bytes() == (VECTOR_DIR / name).read_bytes(), name
 
 
 # --- hostile values --------------------------------------------------------------------------
@@ -119,8 +121,8 @@ HOSTILE_TEXT = [
 # Where the shape has an IRI (subject and object positions) and where it has literals.
 IRI_PLACES = [("id",), ("issuer", "id"), ("credentialSubject", "achievement", "id"),
               ("credentialSubject", "achievement", "criteria", "id")]
-LITERAL_PLACES = [("name",), ("credentialSubject", "achievement", "name"),
-                  ("credentialSubject", "achievement", "description"), ("issuer", "name")]
+LITERAL_PLACES = [("credentialSubject", "achievement", "name"), ("credentialSubject", "achievement", "description"),
+                  ("issuer", "name")]
 HOSTILE_IRI = [
     "https://x.example/a b", "https://x.example/<a>", 'https://x.example/"', "https://x.example/{a}",
     "https://x.example/a\\b", "https://x.example/\u00e9", "https://x.example/%zz", "https://x.example/%41",
@@ -151,13 +153,15 @@ def _compare(document):
 
 @pytest.mark.parametrize("path", LITERAL_PLACES + IRI_PLACES)
 def test_hostile_values_come_out_as_pyld_writes_them(path):
-    make = CORPUS["eu-elements"]
+    make = CORPUS["plain"]
     canonical.canonize(make(0))  # the template exists: every value below meets it first
+    before = templated()
     for n, value in enumerate(HOSTILE_TEXT + HOSTILE_IRI, start=1):
         document = make(n)
         _set(document, path, value)
         _compare(document)
-        _compare(make(n + 500))  # and the template still serves ordinary awards
+    assert templated() > before  # the harmless ones did go through the template
+    _compare(make(1000))  # and it still serves ordinary awards
 
 
 def test_values_pyld_and_oxigraph_write_differently_take_pyld_path():

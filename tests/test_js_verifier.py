@@ -16,6 +16,9 @@ import base58
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from openedx_microcred.openbadges import canonical
+
+from .credential_corpus import CORPUS
 from .jsverify import js_verify
 
 # 1EdTech's eddsa-rdfc-2022 example for OB 3.0 (key pair, credential, proof options, proofValue),
@@ -310,10 +313,6 @@ def test_python_signed_did_web_with_rotated_key():
 def test_every_credential_of_the_corpus_is_accepted_on_both_signing_paths(signer):
     """tests/credential_corpus.py: the first award of each credential is canonicalized by pyld, the
     next ones from the template by Oxigraph (openbadges/canonical.py): outside, both verify."""
-    from openedx_microcred.openbadges import canonical
-
-    from .credential_corpus import CORPUS
-
     canonical.clear_caches()
     before = canonical.cache_info()["templated"]
     for name, make in sorted(CORPUS.items()):

@@ -24,17 +24,19 @@ Why substitution gives exactly what pyld gives, value by value:
   an IRI or a literal by the same branches whatever its characters (the IRI expansion looks only at
   the scheme, ``//`` and whether the whole value is a term), so the real value lands where its
   sentinel did, unchanged.
-* A shape is templated only if every sentinel reappears whole, and only as a subject or object IRI
-  or as a literal's lexical form; a sentinel that vanished (a relative IRI pyld drops), appears
-  inside another term (a compact IRI, ``@vocab``, ``@json``) or as a predicate, datatype or graph
-  name makes the shape "always the full path".
+* A string is a slot only if its sentinel reappears whole, and only as a subject or object IRI or
+  as a literal's lexical form. A string whose sentinel vanished (a relative IRI pyld drops, a term
+  read through ``@vocab`` such as ``proofPurpose``), appears inside another term (a compact IRI,
+  ``@json``), as a type, predicate, datatype or language becomes a *constant* of the template: the
+  template is built again with its real value, and serves only documents with that same value
+  there. If that still leaves a bad slot the shape always takes the full path.
 * At substitution a value must still be one its slot can take: an IRI slot's value must be of the
   slot's class and not a term name of any context in play; a literal's value must not contain the
   characters pyld and Oxigraph write differently in N-Quads (C0 controls other than tab, LF and
   CR, DEL, U+FFFE, U+FFFF; measured over every code point) nor lone surrogates. Otherwise that
   document takes the full path (pyld), which is always correct.
-* The first document of each shape is canonicalized both ways; if the two differ the shape is
-  marked "always the full path". Documents repeated in identical parts collapse in the RDF set on
+* The first document of each template is canonicalized both ways; if the two differ the template
+  is dropped (those documents always take the full path). Documents repeated in identical parts collapse in the RDF set on
   both paths alike (pyld's node map and Oxigraph's dataset both hold sets).
 
 Registering or removing a document (:func:`jsonld.register_document`) empties the caches, since a
@@ -43,7 +45,6 @@ context's meaning may have changed.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from typing import Any
@@ -75,7 +76,9 @@ class _NotTemplatable(Exception):
 
 
 class _BoundedCache(dict):
-    MAX_ENTRIES = 512
+    """Emptied when full: a deployment has a few shapes per credential, not hundreds."""
+
+    MAX_ENTRIES = 256
 
     def __setitem__(self, key, value):
         if len(self) >= self.MAX_ENTRIES and key not in self:
@@ -110,7 +113,7 @@ class _Template:
         return "".join(out)
 
 
-_templates = _BoundedCache()  # (documents version, shape) -> _Template, or None: full path
+_templates = _BoundedCache()  # (documents version, shape) -> _ShapeEntry (_UNTEMPLATABLE: pyld always)
 _undefined = _BoundedCache()  # (documents version, shape) -> tuple of undefined terms
 _lock = threading.Lock()
 _stats = {"templated": 0, "full": 0}
@@ -136,7 +139,8 @@ def _string_class(value: str) -> str:
 
 # Tokens of a shape besides keys and values' classes (objects, so that no key or value equals one).
 _OPEN_OBJECT, _OPEN_LIST, _CLOSE = object(), object(), object()
-_classes: dict[str, str] = {}  # string -> its class: most strings recur from one award to the next
+_classes: dict[str, str] = {}  # short string -> its class: most strings recur from one award to the next
+_CLASSES_MAX, _CLASSED_LENGTH_MAX = 4096, 256
 
 
 def _shape(document: Any) -> tuple[tuple, list[str]]:
@@ -151,7 +155,7 @@ def _shape(document: Any) -> tuple[tuple, list[str]]:
     values: list[str] = []
     append = tokens.append
     classes = _classes
-    if len(classes) > 4096:
+    if len(classes) > _CLASSES_MAX:
         classes.clear()
 
     def walk(node):
@@ -167,7 +171,9 @@ def _shape(document: Any) -> tuple[tuple, list[str]]:
                     else:
                         string_class = classes.get(value)
                         if string_class is None:
-                            string_class = classes[value] = _string_class(value)
+                            string_class = _string_class(value)
+                            if len(value) <= _CLASSED_LENGTH_MAX:
+                                classes[value] = string_class
                         append(string_class)
                         values.append(value)
                 elif key in _SHAPE_KEYS or key[:1] == "@":
@@ -183,7 +189,9 @@ def _shape(document: Any) -> tuple[tuple, list[str]]:
         elif isinstance(node, str):
             string_class = classes.get(node)
             if string_class is None:
-                string_class = classes[node] = _string_class(node)
+                string_class = _string_class(node)
+                if len(node) <= _CLASSED_LENGTH_MAX:
+                    classes[node] = string_class
             append(string_class)
             values.append(node)
         elif node is None or isinstance(node, (bool, int, float)):
@@ -368,7 +376,7 @@ class _ShapeEntry:
     """
 
     __slots__ = ("verbatim", "templates")
-    MAX_TEMPLATES = 64
+    MAX_TEMPLATES = 8  # with MAX_ENTRIES shapes: at most ≈ 2,000 templates of ≈ 15 kB
 
     def __init__(self, verbatim: frozenset):
         self.verbatim = verbatim

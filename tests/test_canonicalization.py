@@ -250,3 +250,14 @@ def test_random_values_come_out_as_pyld_writes_them(name, description, iri):
     document["credentialSubject"]["achievement"]["description"] = description
     document["credentialSubject"]["achievement"]["id"] = iri
     _compare(document)
+
+
+def test_a_first_award_whose_values_refuse_the_template_does_not_close_it_to_the_next():
+    make = CORPUS["plain"]
+    first = make(0)
+    first["credentialSubject"]["achievement"]["name"] = "control \x01 character"
+    assert canonical.canonize(first) == jsonld.canonize(first)
+    canonical.canonize(make(1))  # builds the template, checked on this award
+    before = templated()
+    assert canonical.canonize(make(2)) == jsonld.canonize(make(2))
+    assert templated() == before + 1

@@ -417,17 +417,33 @@ def canonize(document: dict) -> str:
 _UNTEMPLATABLE = _ShapeEntry(frozenset())
 
 
-def _checked(template: _Template | None, values: list[str], expected: str) -> _Template | None:
-    """``template`` if it reproduces pyld's ``expected`` bytes for this document, else None."""
+_UNCHECKED = object()  # the template could not be checked on this document (its values refuse it)
+
+
+def _checked(template: _Template | None, values: list[str], expected: str):
+    """
+    ``template`` if it reproduces pyld's ``expected`` bytes for this document, None if it does not,
+    or _UNCHECKED when this document's values cannot go through a template (check on the next).
+    """
     if template is None:
         return None
     nquads = template.fill(values)
+    if nquads is None:
+        return _UNCHECKED
     try:
-        if nquads is None or _rdfc(nquads) != expected:
+        if _rdfc(nquads) != expected:
             return None
     except (SyntaxError, ValueError):
         return None
     return template
+
+
+def _keep(entry: _ShapeEntry, constants: tuple, checked) -> None:
+    if checked is _UNCHECKED:
+        return
+    if len(entry.templates) >= entry.MAX_TEMPLATES:
+        entry.templates.clear()
+    entry.templates[constants] = checked
 
 
 def _first_of_shape(document: dict, key: tuple, values: list[str]) -> str:
@@ -440,10 +456,10 @@ def _first_of_shape(document: dict, key: tuple, values: list[str]) -> str:
         entry = _UNTEMPLATABLE
     else:
         entry = _ShapeEntry(frozenset())
-    if entry is not _UNTEMPLATABLE:
-        constants = tuple(values[slot] for slot in sorted(entry.verbatim))
-        entry.templates[constants] = _checked(template, values, expected)
     with _lock:
+        if entry is not _UNTEMPLATABLE:
+            constants = tuple(values[slot] for slot in sorted(entry.verbatim))
+            _keep(entry, constants, _checked(template, values, expected))
         _templates[key] = entry
     return expected
 
@@ -452,9 +468,7 @@ def _first_of_constants(document: dict, entry: _ShapeEntry, constants: tuple, va
     expected = _full(document)
     template, bad = _build_template(document, values, entry.verbatim)
     with _lock:
-        if len(entry.templates) >= entry.MAX_TEMPLATES:
-            entry.templates.clear()
-        entry.templates[constants] = None if bad else _checked(template, values, expected)
+        _keep(entry, constants, None if bad else _checked(template, values, expected))
     return expected
 
 

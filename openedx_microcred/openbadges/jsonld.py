@@ -258,6 +258,9 @@ def canonize(document: dict) -> str:
 
     A context that cannot be loaded raises ``JsonLdError`` (code ``loading document failed``)
     naming its URL.
+
+    This is the reference every credential is signed over; :func:`canonical.canonize` gives the
+    same text faster, and falls back to this.
     """
     with _loader_errors_first():
         return jsonld.normalize(

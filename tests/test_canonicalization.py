@@ -261,3 +261,17 @@ def test_a_first_award_whose_values_refuse_the_template_does_not_close_it_to_the
     before = templated()
     assert canonical.canonize(make(2)) == jsonld.canonize(make(2))
     assert templated() == before + 1
+
+
+def test_typed_literals_keep_their_lexical_form_on_both_paths():
+    """validFrom is an xsd:dateTime: neither path may normalize what the issuer wrote."""
+    make = CORPUS["eu-elements"]
+    canonical.canonize(make(0))
+    before = templated()
+    values = ["2026-01-01T00:00:00.000+00:00", "2026-1-1", "0010", " 2026-01-01T00:00:00Z ", "yesterday",
+              "2026-01-01T00:00:00.5000Z", "+002026-01-01T00:00:00Z", "2026-01-01T24:00:00Z"]
+    for n, value in enumerate(values, start=1):
+        document = make(n)
+        document["validFrom"] = value
+        _compare(document)
+    assert templated() == before + len(values)

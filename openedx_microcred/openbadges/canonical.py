@@ -308,7 +308,7 @@ def _build_template(document: Any, values: list[str], verbatim: frozenset) -> tu
     by_sentinel = {value: slot for slot, value in enumerate(sentinels) if slot not in verbatim}
     try:
         terms = _context_terms(document)
-        dataset = pyld_jsonld.to_rdf(_with_sentinels(document, sentinels), jsonld.processing_options())
+        dataset = jsonld.to_rdf(_with_sentinels(document, sentinels))
     except (_NotTemplatable, pyld_jsonld.JsonLdError):
         return None, set()
     literal_slots: set[int] = set()

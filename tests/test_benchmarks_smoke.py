@@ -103,7 +103,7 @@ def test_signing_reports_every_figure_beside_bare_ed25519(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
-    for name in ("sign", "verify", "sign_first", "sign_pyld"):
+    for name in ("sign", "verify", "sign_first", "sign_full", "sign_pyld"):
         row = report[name]
         assert row["per_cpu_second"] > 0 and row["bare_ed25519_per_cpu_second"] > 0 and row["ratio"] > 0, name
     assert report["sign_vs_pyld"] > 0

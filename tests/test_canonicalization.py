@@ -283,3 +283,22 @@ def test_typed_literals_keep_their_lexical_form_on_both_paths():
         document["validFrom"] = value
         _compare(document)
     assert templated() == before + len(values)
+
+
+@pytest.mark.parametrize("name", ["status-list", "eu-elements"])
+def test_verification_takes_the_template_path_too(name):
+    """Status lists and the public credential pages verify with proof.verify_proof."""
+    key = Ed25519PrivateKey.generate()
+    method = did.did_key_verification_method(key.public_key())
+    make = CORPUS[name]
+    signed = [sign(make(n, issuer=did.did_key(key.public_key())), key, method) for n in range(3)]
+    canonical.clear_caches()
+    assert verify_proof(signed[0], did.resolve_verification_method)  # builds the templates
+    before = templated()
+    for credential in signed[1:]:
+        assert verify_proof(credential, did.resolve_verification_method)
+    assert templated() == before + 4  # document and proof configuration, twice
+    tampered = copy.deepcopy(signed[2])
+    tampered["validFrom"] = "2027-01-01T00:00:00Z"  # a slot of the template: still checked
+    result = verify_proof(tampered, did.resolve_verification_method)
+    assert result.reason == "signature does not match"

@@ -105,3 +105,31 @@ def test_external_verify_reports_every_size(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert [row["objects"] for row in rows] == [9, 27]
     assert all(row["seconds"] > 0 and math.isfinite(row["vs_smallest"]) for row in rows)
+def test_signing_reports_every_figure_beside_bare_ed25519(tmp_path):
+    out = tmp_path / "signing.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "signing.py"), "--count", "40", "--rounds", "1", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    for name in ("sign", "verify", "sign_first", "sign_full", "sign_pyld"):
+        row = report[name]
+        assert row["per_cpu_second"] > 0 and row["bare_ed25519_per_cpu_second"] > 0 and row["ratio"] > 0, name
+    assert report["sign_vs_pyld"] > 0
+
+
+def test_event_throughput_prints_the_anchor_formula_and_the_cursor_floor(tmp_path):
+    out = tmp_path / "event_throughput.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "event_throughput.py"), "--sizes", "10,100", "--events", "40",
+         "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "anchor 5K+34" in result.stdout and "floor" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["machine"]["cores"]
+    for row in report["sizes"]:
+        assert row["anchor_queries_per_event"] == 5 * row["credentials"] + 34
+        for strategy in ("indexed", "naive"):
+            assert row[strategy]["events_per_s"] > 0 and row[strategy]["statements_per_event"] > 0
+        assert row["cursor_floor"]["us_per_event"] > 0 and row["cursor_floor"]["writes_per_event"] > 0

@@ -16,7 +16,12 @@ import base58
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from openedx_microcred.openbadges import canonical
+from openedx_microcred.openbadges import document as ob
+
+from .credential_corpus import CORPUS
 from .jsverify import js_verify
+from .test_ob3_document import issued
 
 # 1EdTech's eddsa-rdfc-2022 example for OB 3.0 (key pair, credential, proof options, proofValue),
 # shared with test_proof.py.
@@ -309,10 +314,6 @@ def test_python_signed_eu_microcredential_verifies(signer):
     quality assurance as an alignment, the issuer's address and institution code) as document.py
     builds it: every term is defined (safe mode drops none), and it verifies; without the
     MicrocredentialAchievement type the same terms are undefined and the credential is rejected."""
-    from openedx_microcred.openbadges import document as ob
-
-    from .test_ob3_document import issued
-
     unsigned = ob.build_credential(issued())
     unsigned["issuer"]["id"] = signer.issuer
     achievement = unsigned["credentialSubject"]["achievement"]
@@ -326,3 +327,17 @@ def test_python_signed_eu_microcredential_verifies(signer):
     result = js_verify(signer.sign(untyped, check_terms=False), now=during)
     assert result["verified"] is False
     assert any("Dropping property that did not expand" in e for e in result["errors"])
+# --- the canonicalization corpus, signed through the template path ---------------------------
+
+
+def test_every_credential_of_the_corpus_is_accepted_on_both_signing_paths(signer):
+    """tests/credential_corpus.py: the first award of each credential is canonicalized by pyld, the
+    next ones from the template by Oxigraph (openbadges/canonical.py): outside, both verify."""
+    canonical.clear_caches()
+    before = canonical.cache_info()["templated"]
+    for name, make in sorted(CORPUS.items()):
+        for n in (0, 1):
+            credential = signer.sign(make(n, issuer=signer.issuer))
+            result = js_verify(credential, now="2027-06-01T00:00:00Z")
+            assert result == {"verified": True, "statusRevoked": None, "errors": []}, (name, n, result)
+    assert canonical.cache_info()["templated"] >= before + 2 * len(CORPUS)  # documents and proofs of n = 1

@@ -527,3 +527,14 @@ def test_canonize_does_not_invent_iris_for_relative_references():
     credential["credentialSubject"]["achievement"]["type"].append("MicroCredential")
     assert "example.org/base" not in jsonld.canonize(credential)
     assert jsonld.canonize(credential) == DOCUMENT_CANON
+
+
+def test_the_signed_copy_shares_no_container_with_the_input(key):
+    credential = vector_credential()
+    credential["credentialSubject"]["tuple"] = ({"a": [1]},)  # not JSON, but copied all the same
+    signed = sign(credential, key, "did:key:x#x", check_terms=False)
+    signed["credentialSubject"]["achievement"]["name"] = "changed"
+    signed["credentialSubject"]["tuple"][0]["a"].append(2)
+    signed["type"].append("X")
+    assert credential == dict(vector_credential(), credentialSubject=dict(
+        vector_credential()["credentialSubject"], tuple=({"a": [1]},)))

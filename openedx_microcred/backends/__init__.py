@@ -42,11 +42,11 @@ def get_backend(account_name):
     return import_string(BACKENDS[kind])(account_name, config)
 
 
-def target_key(account_name) -> str:
-    """The key a credential's target uses for what to issue on this account's platform ("" if unknown)."""
-    kind = (account_config(account_name) if account_name in (getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None)
-                                                            or {}) else {}).get("backend")
-    return import_string(BACKENDS[kind]).target_key if kind in BACKENDS else ""
+def backend_class(account_name):
+    """The backend class of a configured account, or None (unknown account or backend)."""
+    accounts = getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None) or {}
+    kind = (accounts.get(account_name) or {}).get("backend") if isinstance(accounts.get(account_name), dict) else None
+    return import_string(BACKENDS[kind]) if kind in BACKENDS else None
 
 
 def account_templates(account_name):

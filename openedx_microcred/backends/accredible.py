@@ -145,6 +145,10 @@ class AccredibleBackend(BadgeBackend):
             if not groups or not isinstance(meta, dict) or not meta.get("next_page"):
                 return
 
+    @staticmethod
+    def target_value(text):
+        return int(text) if text.isdigit() else text  # Accredible's group ids are numbers
+
     def list_templates(self) -> list:
         """The issuer's groups (a credential's design and settings in Accredible)."""
         return [(str(g["id"]), str(g.get("name") or g.get("course_name") or g["id"])) for g in self._groups()]

@@ -103,6 +103,11 @@ class BadgeBackend(ABC):
         """Problems with a credential's target settings for this account (e.g. an unknown template)."""
         return []
 
+    @staticmethod
+    def target_value(text: str):
+        """The value to store under ``target_key`` for an id picked or typed as ``text``."""
+        return text
+
     def list_templates(self) -> list | None:
         """
         (id, name) of everything a target of this account can name under ``target_key``, as the

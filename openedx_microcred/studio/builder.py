@@ -295,6 +295,8 @@ def place_errors(rows, messages):
             rest.append(message)
             continue
         name, text = match.group(2) or "", match.group(3)
+        if not name and not row.is_group:  # about the requirement as a whole: what it names is the cause
+            name = "credential" if row.type == rules.CredentialEarned.kind else "course"
         row.add_error(name, text)
     return rest
 
@@ -317,11 +319,14 @@ class TargetRow:
 
 
 def target_rows_from_list(targets, target_keys):
-    """Rows of a list of targets (of a valid shape); ``target_keys``: account -> its backend's target key."""
+    """
+    Rows of a list of targets (of a valid shape); ``target_keys``: account → (its backend's target
+    key, the function that turns a picked id into the value stored).
+    """
     rows = []
     for target in targets or []:
         account = str(target.get("account", ""))
-        key = target_keys.get(account)
+        key = target_keys.get(account, ("", None))[0]
         extra = {k: v for k, v in target.items() if k not in ("account", key)}
         rows.append(TargetRow(account, str(target.get(key, "")) if key else "", extra))
     return rows
@@ -356,8 +361,8 @@ def targets_from_rows(rows, target_keys):
         if not row.account:
             continue
         target = {"account": row.account, **{k: v for k, v in row.extra.items() if k != "account"}}
-        key = target_keys.get(row.account)
+        key, value = target_keys.get(row.account, ("", None))
         if key and row.template:
-            target[key] = row.template
+            target[key] = value(row.template)
         targets.append(target)
     return targets

@@ -299,9 +299,12 @@ def account_choices(org):
 
 
 def _target_keys(accounts):
-    keys = {a["name"]: a["key"] for a in accounts}
+    """account → (its target key, how its backend stores a picked id), for every configured account."""
+    keys = {}
     for name in organizations.accounts():
-        keys.setdefault(name, backends.target_key(name))
+        backend = backends.backend_class(name)
+        if backend is not None:
+            keys[name] = (backend.target_key, backend.target_value)
     return keys
 
 
@@ -334,8 +337,8 @@ def resolve_editors(post, default_course, accounts):
 
     targets = builder.target_rows_from_post(post)
     keys = _target_keys(accounts)
-    if targets is not None and _same_json(post.get("platform_targets", "") or "[]",
-                                          post.get("platform_targets_shown", "") or "[]"):
+    if targets is not None and _same_json(post.get("platform_targets", "").strip() or "[]",
+                                          post.get("platform_targets_shown", "").strip() or "[]"):
         pt_action = post.get("pt-action", "")
         if pt_action == "add" and len(targets) < limits.MAX_PLATFORM_TARGETS:
             targets.append(builder.TargetRow(accounts[0]["name"] if len(accounts) == 1 else ""))

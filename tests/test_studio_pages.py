@@ -712,3 +712,18 @@ def test_the_platform_picker_lists_the_accounts_templates(course_staff, platform
     assert Credential.objects.get(slug="python-basics").platform_targets == [
         {"account": "credly", "template_id": credly.default_template_id},
         {"account": "accredible", "group_id": accredible.default_group_id}]
+
+
+def test_a_badge_chosen_before_a_builder_button_is_kept_for_the_save(course_staff):
+    tree = _new_page(course_staff)
+    data = browser_post(tree, button=("cb-action", "combine-0"), title="With badge",
+                        image=SimpleUploadedFile("badge.png", PNG, "image/png"))
+    tree = page(course_staff.post(new_url(), data))
+    assert "Badge image chosen: badge.png" in tree.get_element_by_id("pending-image").text_content()
+    assert not Credential.objects.exists()
+    assert course_staff.post(new_url(), browser_post(tree)).status_code == 302
+    assert Credential.objects.get().image.name.endswith(".png")
+    # Another user cannot use the token.
+    other = _client(_user("intruder", ("DemoX", C1, "staff")))
+    response = other.post(new_url(), browser_post(tree, title="Stolen", slug="stolen"))
+    assert response.status_code == 302 and not Credential.objects.get(slug="stolen").image

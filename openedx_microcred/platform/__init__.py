@@ -63,6 +63,14 @@ class PlatformAdapter:
         """
         return []
 
+    def studio_links(self, course_key) -> dict:
+        """
+        Where Studio's own pages of a course are, for the header and breadcrumbs of the plugin's
+        Studio pages: "home" (Studio's course list), "outline" (the course outline) and "pages"
+        (Pages & Resources), each a URL or None where there is no such page.
+        """
+        return {"home": None, "outline": None, "pages": None}
+
     def course_url(self, course_key) -> str | None:
         """Where a learner finds the course (absolute, or a path on the LMS); None if unknown."""
         return None

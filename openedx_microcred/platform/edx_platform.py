@@ -87,6 +87,14 @@ class EdxPlatformAdapter(PlatformAdapter):
         keys.update(self.org_courses(org_wide))
         return sorted(key for key in keys if str(CourseKey.from_string(key).org).lower() in wanted)
 
+    def studio_links(self, course_key):
+        # The course authoring MFE where it is configured (Sumac and later), Studio's legacy pages otherwise.
+        mfe = (getattr(settings, "COURSE_AUTHORING_MICROFRONTEND_URL", None) or "").rstrip("/")
+        if mfe:
+            return {"home": f"{mfe}/home", "outline": f"{mfe}/course/{course_key}",
+                    "pages": f"{mfe}/course/{course_key}/pages-and-resources"}
+        return {"home": "/home/", "outline": f"/course/{course_key}", "pages": f"/course/{course_key}/pages-and-resources"}
+
     def course_url(self, course_key):
         return f"/courses/{course_key}/about"
 

@@ -12,13 +12,16 @@ errors are shown next to the fields they are about.
 
 import json
 import re
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,6 +33,7 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from .. import backends, catalog, issuance, limits, models, organizations, permissions, rules
+from ..images import validate_badge_image
 from ..models import Credential
 from ..openbadges import document
 from ..platform import get_platform
@@ -284,6 +288,7 @@ class Editors:
     notice: str = ""
     problem: str = ""
     rows_unreadable: bool = False
+    pending_image: tuple = ("", "", "")  # (token, file name, why it was refused)
 
 
 def account_choices(org):
@@ -453,6 +458,8 @@ def builder_view(form, editors, picker, accounts):
         "picker_rows": picker_rows,
         "picker_accounts": accounts,
         "picker_can_add": len(picker_rows) < limits.MAX_PLATFORM_TARGETS and bool(accounts),
+        "pending_image": editors.pending_image[0],
+        "pending_image_name": editors.pending_image[1],
     }
 
 
@@ -518,6 +525,45 @@ def _render_credential_form(request, form, course_key, credential=None, status=2
     return render(request, TEMPLATES + "credential_form.html", context, status=status)
 
 
+PENDING_IMAGE_SECONDS = 24 * 60 * 60
+
+
+def _pending_image_key(user, token):
+    return f"microcred:pending-image:{user.pk}:{token}"
+
+
+def _keep_pending_image(request, post):
+    """
+    A badge image chosen before a builder button was pressed, kept (checked, in the cache, for its
+    user only) so that it is not lost when the page is shown again: (token, file name, error).
+    """
+    upload = request.FILES.get("image")
+    token = post.get("pending_image", "")
+    if upload is None:
+        kept = cache.get(_pending_image_key(request.user, token)) if re.fullmatch(r"[0-9a-f]{32}", token) else None
+        return (token, kept["name"], "") if kept else ("", "", "")
+    try:
+        validate_badge_image(upload)
+    except ValidationError as exc:
+        return "", "", " ".join(exc.messages)
+    token = uuid.uuid4().hex
+    upload.seek(0)
+    cache.set(_pending_image_key(request.user, token), {"name": upload.name, "data": upload.read()},
+              PENDING_IMAGE_SECONDS)
+    return token, upload.name, ""
+
+
+def _files_with_pending_image(request, post):
+    """The uploaded files, with the kept badge image (``_keep_pending_image``) when no new one was chosen."""
+    files = request.FILES.copy()
+    token = post.get("pending_image", "")
+    if "image" not in files and re.fullmatch(r"[0-9a-f]{32}", token):
+        kept = cache.get(_pending_image_key(request.user, token))
+        if kept:
+            files["image"] = SimpleUploadedFile(kept["name"], kept["data"])
+    return files
+
+
 def _post_credential_form(request, key, stored, initial):
     """
     A post of the credential form: a builder or picker button shows the page again with the change;
@@ -536,9 +582,13 @@ def _post_credential_form(request, key, stored, initial):
         if stored is not None:
             fields["slug"] = stored.slug
         form = CredentialForm(initial=fields, credential=stored)
+        editors.pending_image = _keep_pending_image(request, post)
+        if editors.pending_image[2]:
+            form.fields["image"].help_text = editors.pending_image[2]
         return None, _render_credential_form(request, form, key, stored, editors=editors, accounts=accounts)
-    form = (CredentialForm(post, request.FILES, initial=initial) if stored is None
-            else CredentialForm(post, request.FILES, credential=stored))
+    files = _files_with_pending_image(request, post)
+    form = (CredentialForm(post, files, initial=initial) if stored is None
+            else CredentialForm(post, files, credential=stored))
     status = 200
     if form.is_valid():
         if editors.rows_unreadable:

@@ -45,6 +45,10 @@ class StandalonePlatformAdapter(PlatformAdapter):
                 keys.update(self.org_courses([org]))
         return sorted(key for key in keys if (course_org(key) or "").lower() in wanted)
 
+    def studio_links(self, course_key):
+        # The demo Studio has a course list and no course outline or Pages & Resources of its own.
+        return {"home": "/", "outline": None, "pages": None}
+
     def course_url(self, course_key):
         return f"/courses/{course_key}/"
 

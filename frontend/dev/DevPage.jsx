@@ -27,7 +27,8 @@ export function DevPage({ learner = 'ada', live = false }) {
         <strong>Learner dashboard</strong>
         <nav aria-label="Demo learners" className="d-inline ml-4">
           {Object.keys(DEMO).map((name) => (
-            <a key={name} className="mr-3" href={`?learner=${name}`} aria-current={name === learner ? 'page' : undefined}>
+            <a key={name} className="mr-3" style={{ textDecoration: 'underline' }} href={`?learner=${name}`}
+              aria-current={name === learner ? 'page' : undefined}>
               {name}
             </a>
           ))}

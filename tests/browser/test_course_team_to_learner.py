@@ -60,12 +60,15 @@ def create_credential(page, cms, title, slug, image=None, certificate_mode=None,
         page.get_by_label("Requirement type").select_option(label="Earn a course certificate")
         page.get_by_label("Certificate mode (optional)").fill(certificate_mode)
     if min_grade:
-        # Pass the course *and* reach a grade: the builder makes a group of the first requirement.
+        # Pass the course *and* reach a grade: the builder makes a group of the first requirement,
+        # with a new requirement beside it (each button shows the form again, nothing saved yet).
         builder = page.locator("#criteria-builder")
         builder.get_by_role("button", name="Combine with more requirements").click()
-        builder.get_by_role("button", name="Add a requirement").last.click()
+        assert builder.get_by_role("group", name="Requirement 1.2").is_visible()
         builder.get_by_label("Requirement type").last.select_option(label="Reach a course grade")
         builder.get_by_label("Minimum grade (%)").fill(str(min_grade))
+        # The course is picked from the team's courses, not typed.
+        assert builder.get_by_label("Course").last.input_value() == COURSE
     page.get_by_label("Learning outcomes").fill("Write and test small Python programs.\n"
                                                 "Read and explain Python code written by others.")
     page.get_by_label("Workload (hours)").fill("50")

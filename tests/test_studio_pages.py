@@ -623,11 +623,13 @@ def test_a_bad_builder_input_is_shown_next_to_it_and_nothing_is_saved(course_sta
     tree = _new_page(course_staff)
     tree = page(course_staff.post(new_url(), browser_post(tree, button=("cb-action", "refresh"), title="Graded",
                                                           **{"cb-0-type": "course_grade"})))
-    for typed, message in (("lots", "A number from 0 to 100."), ("150", "must be a number from 0 to 100, not 150")):
+    for typed, message in (("lots", "must be a number from 0 to 100, not 'lots'"),
+                           ("150", "must be a number from 0 to 100, not 150")):
         response = course_staff.post(new_url(), browser_post(tree, **{"cb-0-min_percent": typed}))
         assert response.status_code == 200 and not Credential.objects.exists()
         result = page(response)
-        assert message in result.get_element_by_id("cb-0-min_percent-error").text_content()
+        [error] = result.get_element_by_id("cb-0-min_percent-error").xpath("li")
+        assert message in error.text_content()  # once, next to the input
         assert result.get_element_by_id("cb-0-min_percent").get("aria-invalid") == "true"
         assert result.get_element_by_id("cb-0-min_percent").get("value") == typed  # kept as typed
 
@@ -727,3 +729,13 @@ def test_a_badge_chosen_before_a_builder_button_is_kept_for_the_save(course_staf
     other = _client(_user("intruder", ("DemoX", C1, "staff")))
     response = other.post(new_url(), browser_post(tree, title="Stolen", slug="stolen"))
     assert response.status_code == 302 and not Credential.objects.get(slug="stolen").image
+
+
+def test_a_group_turned_into_a_requirement_keeps_what_it_holds_until_it_is_removed(course_staff):
+    tree = _new_page(course_staff)
+    tree = page(course_staff.post(new_url(), browser_post(tree, button=("cb-action", "combine-0"), title="T")))
+    response = course_staff.post(new_url(), browser_post(tree, **{"cb-0-type": "course_passed", "cb-0-course": C1}))
+    assert response.status_code == 200 and not Credential.objects.exists()
+    result = page(response)
+    assert "unknown field(s) of" in result.get_element_by_id("cb-0-course-error").text_content()
+    assert len(json.loads(result.get_element_by_id("id_criteria").text)["of"]) == 2  # nothing dropped

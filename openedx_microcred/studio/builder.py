@@ -128,7 +128,8 @@ def rows_from_post(post, prefix="cb"):
     """
     The rows as a browser posted them, or None if the page had no builder. Bounded: at most
     ``limits.MAX_CRITERIA_NODES`` rows, ``MAX_TEXT`` characters an input; a row whose parent is not
-    an earlier group is attached to the first row.
+    an earlier row is attached to the first row. A parent that is not a group is refused later,
+    where it stands (``tree_from_rows``), rather than dropping what it holds.
     """
     total = post.get(f"{prefix}-total")
     if total is None:
@@ -145,12 +146,10 @@ def rows_from_post(post, prefix="cb"):
             kind = rules.CoursePassed.kind
         parent_text = values.pop("parent")
         parent = int(parent_text) if parent_text.isdigit() else None
-        if index == 0:
+        if not rows:
             parent = None
-        elif parent is None or parent >= index or not rows[parent].is_group:
-            parent = 0 if rows and rows[0].is_group else None
-            if parent is None:
-                continue  # nowhere to put it: the root is a single requirement
+        elif parent is None or parent >= len(rows):
+            parent = 0  # (a row that names no earlier row goes to the first one)
         rows.append(Row(parent, kind, {k: v for k, v in values.items() if v}))
     return rows
 
@@ -229,56 +228,67 @@ def apply_action(rows, action, default_course=""):
 
 
 def _number(text):
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    return float(text)
+    """A number typed in a row as JSON would hold it (80, 72.5); the text itself when it is none, for
+    ``rules.parse_criteria`` to refuse where it stands ("must be a number from 0 to 100, not 'lots'")."""
+    cleaned = text.replace(",", ".").rstrip("%").strip()
+    if re.fullmatch(r"-?\d+", cleaned):
+        return int(cleaned)
+    try:
+        return float(cleaned)
+    except ValueError:
+        return text
+
+
+def number_rows(rows):
+    """Give each row its path (``criteria.of[1].of[0]``), its number ("1.2.1") and its depth."""
+
+    def visit(index, path, number, depth):
+        row = rows[index]
+        row.path, row.number, row.depth = path, number, depth
+        for position, child in enumerate(_children(rows, index)):
+            visit(child, f"{path}.of[{position}]", f"{number}.{position + 1}", depth + 1)
+
+    if rows:
+        visit(0, "criteria", "1", 0)
 
 
 def tree_from_rows(rows):
     """
-    The JSON form of the rows, numbering them and setting each one's path, or None (with errors on
-    the rows) when an input cannot be read at all (a number that is not one). Everything else is
-    left to ``rules.parse_criteria``, which says where.
+    The JSON form of the rows (None for no rows), numbering them. Values are taken as typed: what
+    is wrong with them is for ``rules.parse_criteria`` to say, with the path of the row.
     """
     if not rows:
         return None
-    ok = True
+    number_rows(rows)
 
-    def build(index, path, number, depth):
-        nonlocal ok
+    def build(index):
         row = rows[index]
-        row.path, row.number, row.depth = path, number, depth
         data = {"type": row.type}
         if row.value("label") and row.uses("label"):
             data["label"] = row.value("label")
-        if row.is_group:
+        children = _children(rows, index)
+        if row.is_group or children:
+            # (A group whose type was changed to a requirement keeps what it holds, and the
+            # criteria check refuses it there, so that nothing is dropped unseen.)
             if row.type == rules.AT_LEAST:
-                try:
-                    data["n"] = int(row.value("n"))
-                except ValueError:
-                    row.add_error("n", _("Say how many, as a whole number."))
-                    ok = False
-            data["of"] = [build(child, f"{path}.of[{position}]", f"{number}.{position + 1}", depth + 1)
-                          for position, child in enumerate(_children(rows, index))]
+                data["n"] = _number(row.value("n"))
+            data["of"] = [build(child) for child in children]
+            if not row.is_group:
+                data.update((name, row.value(name)) for name in TYPE_FIELDS[row.type] if row.value(name))
             return data
         if row.type == rules.CredentialEarned.kind:
             data["credential"] = row.value("credential")
             return data
         data["course"] = row.value("course")
         if row.uses("min_percent") and row.value("min_percent") != "":
-            try:
-                data["min_percent"] = _number(row.value("min_percent").replace(",", ".").rstrip("%").strip())
-            except ValueError:
-                row.add_error("min_percent", _("A number from 0 to 100."))
-                ok = False
+            data["min_percent"] = _number(row.value("min_percent"))
         if row.uses("mode") and row.value("mode"):
             data["mode"] = row.value("mode")
         if row.uses("modes") and row.value("modes"):
             data["modes"] = [mode.strip() for mode in row.value("modes").split(",") if mode.strip()]
         return data
 
-    tree = build(0, "criteria", "1", 0)
-    return tree if ok else None
+    return build(0)
 
 
 def place_errors(rows, messages):

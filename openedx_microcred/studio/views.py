@@ -287,7 +287,6 @@ class Editors:
     acted: bool = False  # a builder or picker button was pressed: show the page again, save nothing
     notice: str = ""
     problem: str = ""
-    rows_unreadable: bool = False
     pending_image: tuple = ("", "", "")  # (token, file name, why it was refused)
 
 
@@ -331,10 +330,7 @@ def resolve_editors(post, default_course, accounts):
             rows, done = builder.apply_action(rows, action, default_course)
             editors.notice = done or ""
         tree = builder.tree_from_rows(rows)
-        if tree is not None:
-            post["criteria"] = builder.json_text(tree)
-        else:
-            editors.rows_unreadable = True
+        post["criteria"] = builder.json_text(tree) if tree is not None else ""
         editors.rows = rows
     elif rows is not None:
         editors.notice = _("The criteria JSON was changed, so the builder now shows it.")
@@ -410,7 +406,7 @@ def builder_view(form, editors, picker, accounts):
             editors.problem = editors.problem or _("The builder cannot show the criteria typed as JSON. Correct the "
                                                    "JSON below, or start again with the builder.")
     if rows is not None:
-        builder.tree_from_rows(rows)  # numbers the rows and sets their paths
+        builder.number_rows(rows)
         rest = builder.place_errors(rows, criteria_errors)
     shown = []
     for index, row in enumerate(rows or []):
@@ -591,8 +587,6 @@ def _post_credential_form(request, key, stored, initial):
             else CredentialForm(post, files, credential=stored))
     status = 200
     if form.is_valid():
-        if editors.rows_unreadable:
-            form.add_error("criteria", _("Correct the requirements marked in the builder."))
         check_picked_templates(form, editors.targets or [], accounts)
     if form.is_valid():
         if stored is None:

@@ -86,7 +86,7 @@ def test_the_builder_with_many_rows_and_errors_fits_a_phone(demo_site, new_page)
     team.get_by_label("Requirement type").last.select_option("course_grade")
     team.get_by_label("Minimum grade (%)").fill("a lot")
     team.get_by_role("button", name="Create credential").click()
-    assert "A number from 0 to 100." in team.locator(".cb-node.has-error").inner_text()
+    assert "must be a number from 0 to 100, not 'a lot'" in team.locator(".cb-node.has-error").inner_text()
     assert overflow(team) == 0, widest_elements(team)
     assert accessibility_violations(team) == {}
     screenshot(team, "fits-studio-builder-errors-390")

@@ -79,7 +79,8 @@ class EdxPlatformAdapter(PlatformAdapter):
             return []
         wanted = {org.lower() for org in orgs}
         keys, org_wide = set(), set()
-        for org, key in CourseAccessRole.objects.filter(user=user, role__in=list(roles)).values_list("org", "course_id"):
+        rows = CourseAccessRole.objects.filter(user=user, role__in=list(roles)).values_list("org", "course_id")
+        for org, key in rows:
             if key:
                 keys.add(str(key))
             elif org and org.lower() in wanted:  # an organization role: every course of the organization
@@ -93,7 +94,8 @@ class EdxPlatformAdapter(PlatformAdapter):
         if mfe:
             return {"home": f"{mfe}/home", "outline": f"{mfe}/course/{course_key}",
                     "pages": f"{mfe}/course/{course_key}/pages-and-resources"}
-        return {"home": "/home/", "outline": f"/course/{course_key}", "pages": f"/course/{course_key}/pages-and-resources"}
+        return {"home": "/home/", "outline": f"/course/{course_key}",
+                "pages": f"/course/{course_key}/pages-and-resources"}
 
     def course_url(self, course_key):
         return f"/courses/{course_key}/about"

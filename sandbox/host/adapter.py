@@ -31,14 +31,16 @@ class StandalonePlatformAdapter(PlatformAdapter):
 
     def org_courses(self, orgs):
         orgs = {org.lower() for org in orgs}
-        return sorted(str(key) for key in Course.objects.values_list("course_key", flat=True) if key.org.lower() in orgs)
+        keys = Course.objects.values_list("course_key", flat=True)
+        return sorted(str(key) for key in keys if key.org.lower() in orgs)
 
     def role_courses(self, user, roles, orgs):
         if not getattr(user, "is_authenticated", False):
             return []
         wanted = {org.lower() for org in orgs}
         keys = set()
-        for org, key in CourseAccessRole.objects.filter(user=user, role__in=list(roles)).values_list("org", "course_key"):
+        rows = CourseAccessRole.objects.filter(user=user, role__in=list(roles)).values_list("org", "course_key")
+        for org, key in rows:
             if key:
                 keys.add(str(key))
             elif org.lower() in wanted:  # an organization role: every course of the organization

@@ -11,7 +11,7 @@ DEMO_CACHE := sandbox/cache
 DEMO_MIN_COHORT ?= 1
 MANAGE := $(BIN)/python sandbox/manage.py
 
-.PHONY: demo demo-studio test test-python test-frontend venv demo-venv system-packages demo-data serve clean messages extract_translations compile_translations \
+.PHONY: demo demo-studio paragon-css widget-demo-json test test-python test-frontend venv demo-venv system-packages demo-data serve clean messages extract_translations compile_translations \
 	detect_changed_source_translations validate_translations docs-screenshots
 
 # Two stamps in one virtualenv: what the demo needs (pure Python wheels, nothing to build), and on
@@ -73,6 +73,12 @@ GUIDE_IMAGES := docs/images/course-team
 docs-screenshots: system-packages venv  ## retake the course team guide's screenshots (docs/images/course-team/) with the browser walk
 	rm -f $(GUIDE_IMAGES)/*.png
 	MICROCRED_REQUIRE_BROWSER=1 MICROCRED_DOCS_SCREENSHOTS=$(GUIDE_IMAGES) $(BIN)/python -m pytest -q tests/browser
+
+widget-demo-json: demo-venv  ## the demo learners' dashboard-widget JSON for the widget's dev page (frontend/dev/)
+	$(BIN)/python frontend/dev/make_demo_json.py
+
+paragon-css:  ## rebuild the Paragon and brand CSS of the Studio pages from the npm registry (versions in the script)
+	scripts/build_paragon_css.sh
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_CACHE)

@@ -1,9 +1,22 @@
 // Library build of the widget (ES module and CommonJS); React stays the host MFE's own.
 // The same file configures Vitest (jsdom, @testing-library/react).
+import { fileURLToPath } from 'node:url';
+
 import { defineConfig } from 'vite';
+
+// The dev page (dev/, `npm run dev`) reads the Paragon CSS the plugin ships, one level up.
+const repository = fileURLToPath(new URL('..', import.meta.url));
 
 export default defineConfig({
   esbuild: { jsx: 'automatic' },
+  server: {
+    host: '127.0.0.1',
+    fs: { allow: [repository] },
+    // ?live=1: the widget asks the LMS of `make demo` (sign in through /login/ on this server first).
+    proxy: Object.fromEntries(['/microcred', '/login', '/static', '/media'].map(
+      (prefix) => [prefix, { target: 'http://127.0.0.1:8000', changeOrigin: false }],
+    )),
+  },
   build: {
     lib: {
       entry: 'src/index.js',
@@ -19,7 +32,7 @@ export default defineConfig({
   },
   test: {
     environment: 'jsdom',
-    include: ['src/**/*.test.{js,jsx}'],
+    include: ['src/**/*.test.{js,jsx}', 'dev/**/*.test.{js,jsx}'],
     restoreMocks: true,
   },
 });

@@ -25,26 +25,30 @@ from .models import CourseDependency, Credential, ExternalDependency, platform_t
 log = logging.getLogger(__name__)
 
 
-def check_references(changed):
+def check_references(changed, titles=None):
     """
     Check that the changed credentials (slug → requirement tree) only require credentials that
     exist and close no cycle through the stored catalog. Raises a ValidationError on "criteria"
     naming the problems of the changed credentials only: a fault elsewhere in the catalog (which the
-    system check reports) does not block saving an unrelated credential.
+    system check reports) does not block saving an unrelated credential. A cycle is told by the
+    credentials' titles (``titles``: slug → title of the changed ones; the stored ones' are read),
+    as course teams know them.
 
     Only the credentials reachable from the changed ones are read (a cycle through a changed
     credential can only run through what it requires), so a save costs O(its descendants), not
     O(catalog).
     """
     requires = {slug: set(tree.credentials()) for slug, tree in changed.items()}
+    titles = dict(titles or {})
     messages = []
     known, asked = set(), set(requires)
     frontier = set().union(*requires.values()) - asked
     while frontier:
         asked |= frontier
         fetched = []
-        for stored in Credential.objects.filter(slug__in=frontier).only("slug", "criteria"):
+        for stored in Credential.objects.filter(slug__in=frontier).only("slug", "criteria", "title"):
             known.add(stored.slug)
+            titles.setdefault(stored.slug, stored.title)
             fetched.append(stored.slug)
             try:
                 requires[stored.slug] = set(stored.requirement().credentials())
@@ -67,7 +71,8 @@ def check_references(changed):
         start = next((i for i, s in enumerate(members) if s in changed), None)
         if start is not None:
             rotated = members[start:] + members[:start]
-            message = _("dependency cycle %(cycle)s") % {"cycle": " → ".join(rotated + [rotated[0]])}
+            named = [f"“{titles.get(slug) or slug}”" for slug in rotated + [rotated[0]]]
+            message = _("dependency cycle %(cycle)s") % {"cycle": " → ".join(named)}
             messages.append(f"criteria: {message}")
     if messages:
         raise ValidationError({"criteria": messages})

@@ -232,7 +232,7 @@ class Credential(models.Model):
         # References and cycles are checked against the rest of the catalog.
         from .catalog import check_references  # pylint: disable=import-outside-toplevel  (catalog imports models)
 
-        check_references({self.slug: tree})
+        check_references({self.slug: tree}, titles={self.slug: self.title})
 
 
     def uses_eu_details(self) -> bool:

@@ -42,6 +42,15 @@ def can_manage_course(user, course_key) -> bool:
     return can_manage_org(user, key.org)
 
 
+def team_courses(user, orgs) -> list[str]:
+    """The courses of ``orgs`` whose team ``user`` is on (every course of them for global staff), as keys (str)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    if is_global_staff(user):
+        return get_platform().org_courses(orgs)
+    return get_platform().role_courses(user, COURSE_TEAM_ROLES, orgs)
+
+
 def reaches_outside_course(course_key, criteria, course_of_credential) -> bool:
     """
     Whether ``criteria`` (a requirement tree, or its JSON) read anything outside ``course_key``:

@@ -268,3 +268,13 @@ def test_validate_target(accredible):
     assert "needs a group_id" in backend.validate_target({})[0]
     [problem] = make_backend(accredible, api_key="wrong-key-value").validate_target({"group_id": other})
     assert "401" in problem and "wrong-key-value" not in problem
+
+
+def test_the_template_list_is_every_group_over_all_pages_and_ids_are_stored_as_numbers(accredible):
+    accredible.page_size_max = 1
+    other = accredible.add_group("Data Science")
+    backend = make_backend(accredible)
+    templates = backend.list_templates()
+    assert [tid for tid, _name in templates] == [str(accredible.default_group_id), str(other)]
+    assert templates[1][1] == "Data Science"
+    assert backend.target_value(str(other)) == other  # as the groups' ids are numbers

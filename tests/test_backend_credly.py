@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from openedx_microcred.backends.base import BadgeRequest, OutcomeUnknown, PermanentError, TransientError
+from openedx_microcred.backends.base import BadgeRequest, DeliveryError, OutcomeUnknown, PermanentError, TransientError
 from openedx_microcred.backends.credly import CredlyBackend, credly_time, split_name
 from tests.fakes.credly_server import CredlyServer
 
@@ -415,3 +415,20 @@ def test_fetch_event_of_an_unknown_id_is_not_found(credly, backend):
         backend.fetch_event("00000000-0000-4000-8000-000000000000")
     assert caught.value.status == 404
     assert all(r["path"].startswith(f"/v1/organizations/{credly.organization_id}/events/") for r in credly.requests)
+
+
+def test_the_template_list_is_every_active_template_over_all_pages(credly, make_backend):
+    """What the Studio picker offers: Credly's active templates, page after page (per_page 50)."""
+    ids = [credly.add_template(f"Template {i}") for i in range(60)]
+    credly.add_template("Old", state="archived")
+    templates = make_backend().list_templates()
+    assert {tid for tid, _name in templates} == {credly.default_template_id, *ids}
+    assert (credly.default_template_id, "Python Foundations") in templates
+    assert len([r for r in credly.requests if "badge_templates" in r["path"]]) == 2
+
+
+def test_the_template_list_fails_with_a_delivery_error_that_names_no_secret(credly, make_backend):
+    backend = make_backend(token="wrong-token-secret")
+    with pytest.raises(DeliveryError) as raised:
+        backend.list_templates()
+    assert "wrong-token-secret" not in str(raised.value)

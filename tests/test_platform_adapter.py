@@ -5,13 +5,16 @@ and a course the modulestore does not have is unknown, not an error.
 """
 
 import pytest
+from django.contrib.auth import get_user_model
 from opaque_keys.edx.keys import CourseKey, UsageKey
 
 from openedx_microcred import api
 from openedx_microcred.facts import pending_facts
 from openedx_microcred.models import Award, Progress
+from openedx_microcred.permissions import team_courses
 from openedx_microcred.platform.edx_platform import EdxPlatformAdapter
 from openedx_microcred.tasks import evaluate_learner_task
+from sandbox.host.models import Course, CourseAccessRole
 
 from . import events
 from .conftest import C1, C2
@@ -100,3 +103,34 @@ def test_a_deleted_course_leaves_its_completion_unknown_and_the_learners_other_c
     assert evaluate_learner_task(learner.pk, C2) == {"awarded": [], "revoked": [], "skipped": "nothing pending"}
     assert api.evaluate_learner(learner.pk).awarded == []
 
+
+
+def test_the_team_courses_are_the_users_course_roles_and_whole_organizations(db):
+    """What the Studio builder's course picker offers (permissions.team_courses, the standalone adapter)."""
+    other = "course-v1:OtherX+ML101+2026"
+    for key in (C1, C2, other):
+        Course.objects.create(course_key=key, display_name=key)
+    users = get_user_model().objects
+    course_staff = users.create_user("cs")
+    CourseAccessRole.objects.create(user=course_staff, org="DemoX", course_key=C1, role="staff")
+    CourseAccessRole.objects.create(user=course_staff, org="OtherX", course_key=other, role="beta_testers")
+    org_staff = users.create_user("os")
+    CourseAccessRole.objects.create(user=org_staff, org="DemoX", course_key=None, role="instructor")
+    learner = users.create_user("learner")
+    admin = users.create_user("admin", is_staff=True)
+    assert team_courses(course_staff, ["DemoX", "OtherX"]) == [C1]  # a beta tester is not on the team
+    assert team_courses(org_staff, ["DemoX"]) == [C1, C2]
+    assert team_courses(org_staff, ["OtherX"]) == []
+    assert team_courses(learner, ["DemoX"]) == []
+    assert team_courses(admin, ["DemoX", "OtherX"]) == [C1, C2, other]
+
+
+def test_studio_links_lead_to_the_course_authoring_mfe_where_it_is_configured(settings):
+    settings.COURSE_AUTHORING_MICROFRONTEND_URL = "https://apps.example.org/authoring/"
+    assert EdxPlatformAdapter().studio_links(C1) == {
+        "home": "https://apps.example.org/authoring/home",
+        "outline": f"https://apps.example.org/authoring/course/{C1}",
+        "pages": f"https://apps.example.org/authoring/course/{C1}/pages-and-resources",
+    }
+    settings.COURSE_AUTHORING_MICROFRONTEND_URL = None
+    assert EdxPlatformAdapter().studio_links(C1)["outline"] == f"/course/{C1}"

@@ -112,6 +112,18 @@ def page(response):
     return html.fromstring(response.content.decode())
 
 
+def browser_post(tree, form_id="credential-form", button=None, **changes):
+    """What a browser posts from the page's form: its controls' values, one button's, and ``changes``."""
+    form = tree.get_element_by_id(form_id)
+    data = {}
+    for name, value in form.form_values():
+        data.setdefault(name, value)
+    if button is not None:
+        data[button[0]] = button[1]
+    data.update(changes)
+    return data
+
+
 def field_text(response, name):
     """The text of a field's container (label, control, help, errors)."""
     [container] = page(response).xpath(f'//*[@id="field-{name}"]')
@@ -345,20 +357,17 @@ def test_criteria_json_round_trips_through_the_form(course_staff, make_credentia
     tree = page(course_staff.get(credential_url("edit", credential)))
     textarea = tree.get_element_by_id("id_criteria")
     assert json.loads(textarea.text) == criteria
-    # The builder's hooks: the textarea names its container, the page carries its data and words.
-    container = tree.get_element_by_id(textarea.get("data-criteria-builder"))
-    assert container.get("hidden") is not None  # shown by the script only
-    strings = json.loads(tree.get_element_by_id(container.get("data-strings")).text)
-    assert strings["addRequirement"] == "Add a requirement" and strings["type_course_grade"] == "Reach a course grade"
-    credentials = json.loads(tree.get_element_by_id(container.get("data-credentials")).text)
-    assert credentials == [{"slug": "other", "title": "Other One", "course": C1}]  # not itself
-    courses = json.loads(tree.get_element_by_id(container.get("data-courses")).text)
-    assert {"key": C1, "name": "Python Basics"} in courses
-    assert container.get("data-default-course") == C1
+    # The builder shows the same tree, one row a requirement or group, with pickers.
+    assert tree.get_element_by_id("cb-0-label").get("value") == "The track"
+    assert tree.get_element_by_id("cb-1-min_percent").get("value") == "72.5"
+    [chosen] = tree.get_element_by_id("cb-3-credential").xpath("option[@selected]")
+    assert chosen.get("value") == "other" and chosen.text.startswith("Other One")
+    assert "track" not in tree.get_element_by_id("cb-3-credential").xpath("option/@value")  # not itself
+    assert tree.get_element_by_id("cb-6-modes").get("value") == "verified, professional"
     scripts = [s.get("src") for s in tree.iter("script") if s.get("src")]
     assert "/static/openedx_microcred/criteria-builder.js" in scripts
-    # Saving the page unchanged keeps the criteria exactly.
-    data = form_data(slug="ignored", criteria=textarea.text)
+    # Saving the page unchanged, as a browser sends it (builder rows and JSON), keeps the criteria exactly.
+    data = dict(browser_post(tree), slug="ignored")
     assert course_staff.post(credential_url("edit", credential), data).status_code == 302
     credential.refresh_from_db()
     assert credential.criteria == criteria and credential.slug == "track"  # the slug cannot change
@@ -581,3 +590,164 @@ def test_course_staff_cannot_publish_a_stack_that_reaches_into_another_course(co
     assert response.status_code == 403
     stack.refresh_from_db()
     assert stack.state == Credential.State.DRAFT
+
+
+# --- The builder and the picker, without JavaScript ------------------------------------------------
+
+
+def _new_page(client, **query):
+    response = client.get(new_url())
+    assert response.status_code == 200
+    return page(response)
+
+
+def test_the_builder_adds_and_removes_rows_and_keeps_the_json_in_step(course_staff):
+    tree = _new_page(course_staff)
+    assert tree.get_element_by_id("cb-0-type").xpath("optgroup/option[@selected]/@value") == ["course_passed"]
+    # "Combine with more requirements": the requirement becomes the first of a group, nothing saved.
+    response = course_staff.post(new_url(), browser_post(tree, button=("cb-action", "combine-0"), title="T"))
+    assert response.status_code == 200 and not Credential.objects.exists()
+    tree = page(response)
+    assert json.loads(tree.get_element_by_id("id_criteria").text) == {
+        "type": "all", "of": [{"type": "course_passed", "course": C1}, {"type": "course_passed", "course": C1}]}
+    assert "The requirement is now in a group" in tree.get_element_by_id("criteria-builder").text_content()
+    assert tree.get_element_by_id("id_title").get("value") == "T"  # what was typed stays
+    # Make the new row a grade requirement, show its fields, fill them in.
+    data = browser_post(tree, button=("cb-action", "refresh"), **{"cb-2-type": "course_grade"})
+    tree = page(course_staff.post(new_url(), data))
+    assert tree.get_element_by_id("cb-2-min_percent") is not None
+    data = browser_post(tree, button=("cb-action", "add-0"), **{"cb-2-min_percent": "80"})
+    tree = page(course_staff.post(new_url(), data))
+    assert len(json.loads(tree.get_element_by_id("id_criteria").text)["of"]) == 3
+    tree = page(course_staff.post(new_url(), browser_post(tree, button=("cb-action", "remove-3"))))
+    assert json.loads(tree.get_element_by_id("id_criteria").text)["of"][1] == {
+        "type": "course_grade", "course": C1, "min_percent": 80}
+    # Saving takes the builder's tree; the slug comes from the title when left empty.
+    response = course_staff.post(new_url(), browser_post(tree, title="Python Basics, Graded", slug=""))
+    assert response.status_code == 302
+    credential = Credential.objects.get()
+    assert credential.slug == "python-basics-graded"
+    assert credential.criteria == {"type": "all", "of": [{"type": "course_passed", "course": C1},
+                                                          {"type": "course_grade", "course": C1, "min_percent": 80}]}
+
+
+def test_a_bad_builder_input_is_shown_next_to_it_and_nothing_is_saved(course_staff):
+    tree = _new_page(course_staff)
+    tree = page(course_staff.post(new_url(), browser_post(tree, button=("cb-action", "refresh"), title="Graded",
+                                                          **{"cb-0-type": "course_grade"})))
+    for typed, message in (("lots", "must be a number from 0 to 100, not 'lots'"),
+                           ("150", "must be a number from 0 to 100, not 150")):
+        response = course_staff.post(new_url(), browser_post(tree, **{"cb-0-min_percent": typed}))
+        assert response.status_code == 200 and not Credential.objects.exists()
+        result = page(response)
+        [error] = result.get_element_by_id("cb-0-min_percent-error").xpath("li")
+        assert message in error.text_content()  # once, next to the input
+        assert result.get_element_by_id("cb-0-min_percent").get("aria-invalid") == "true"
+        assert result.get_element_by_id("cb-0-min_percent").get("value") == typed  # kept as typed
+
+
+def test_the_course_picker_offers_the_teams_courses(course_staff, org_staff):
+    Course.objects.create(course_key=C2, display_name="Python Data")
+    Course.objects.create(course_key=OTHER_ORG_COURSE, display_name="Other org")
+    options = _new_page(course_staff).get_element_by_id("cb-0-course").xpath("option/@value")
+    assert options == ["", C1]  # staff of C1 only
+    options = _new_page(org_staff).get_element_by_id("cb-0-course").xpath("option/@value")
+    assert options == ["", C1, C2]  # the organization's courses; never another organization's
+
+
+def test_another_organizations_credential_is_refused_next_to_its_row(org_staff, make_credential, settings):
+    make_credential("theirs", {"type": "course_passed", "course": OTHER_ORG_COURSE}, org="OtherX", title="Theirs")
+    make_credential("ours", {"type": "course_passed", "course": C1}, course_key=C1, title="Ours")
+    tree = _new_page(org_staff)
+    tree = page(org_staff.post(new_url(), browser_post(tree, button=("cb-action", "refresh"), title="Python Basics",
+                                                       **{"cb-0-type": "credential"})))
+    offered = tree.get_element_by_id("cb-0-credential").xpath("option/@value")
+    assert "ours" in offered and "theirs" not in offered
+    response = org_staff.post(new_url(), browser_post(tree, **{"cb-0-credential": "theirs"}))
+    assert response.status_code == 200 and not Credential.objects.filter(slug="python-basics").exists()
+    error = page(response).get_element_by_id("cb-0-credential-error").text_content()
+    assert "belongs to organization 'OtherX'" in error
+    # Once an operator pairs the organizations, the picker offers it and saving works.
+    settings.MICROCRED_ORGANIZATION_PAIRINGS = {"DemoX": ["OtherX"]}
+    tree = page(org_staff.post(new_url(), browser_post(tree, button=("cb-action", "refresh"))))
+    assert "theirs" in tree.get_element_by_id("cb-0-credential").xpath("option/@value")
+
+
+def test_a_cycle_names_the_titles_next_to_the_builder(course_staff, make_credential):
+    make_credential("first", {"type": "course_passed", "course": C1}, course_key=C1, title="First Level")
+    make_credential("second", {"type": "credential", "credential": "first"}, course_key=C1, title="Second Level")
+    first = Credential.objects.get(slug="first")
+    tree = page(course_staff.get(credential_url("edit", first)))
+    tree = page(course_staff.post(credential_url("edit", first), browser_post(
+        tree, button=("cb-action", "refresh"), **{"cb-0-type": "credential"})))
+    response = course_staff.post(credential_url("edit", first), browser_post(tree, **{"cb-0-credential": "second"}))
+    errors = page(response).get_element_by_id("cb-0-credential-error").text_content()
+    assert "dependency cycle “First Level” → “Second Level” → “First Level”" in errors
+    first.refresh_from_db()
+    assert first.criteria == {"type": "course_passed", "course": C1}
+
+
+def test_edited_json_wins_over_the_rows_it_was_shown_with(course_staff):
+    tree = _new_page(course_staff)
+    typed = json.dumps({"type": "course_completion", "course": C1, "min_percent": 90})
+    response = course_staff.post(new_url(), browser_post(tree, criteria=typed, title="Done", **{"cb-0-course": ""}))
+    assert response.status_code == 302
+    assert Credential.objects.get().criteria == {"type": "course_completion", "course": C1, "min_percent": 90}
+
+
+def test_the_platform_picker_lists_the_accounts_templates(course_staff, platforms_with_basics, settings):
+    credly, accredible = platforms_with_basics["credly"], platforms_with_basics["accredible"]
+    settings.MICROCRED_PLATFORM_ACCOUNTS = {
+        **settings.MICROCRED_PLATFORM_ACCOUNTS,
+        "elsewhere": {**settings.MICROCRED_PLATFORM_ACCOUNTS["credly"], "organizations": ["OtherX"]},
+    }
+    tree = _new_page(course_staff)
+    tree = page(course_staff.post(new_url(), browser_post(tree, button=("pt-action", "add"), title="Python Basics")))
+    accounts = tree.get_element_by_id("pt-0-account").xpath("option/@value")
+    assert accounts == ["", "accredible", "badgr", "credly", "obf"]  # not the account of another organization
+    tree = page(course_staff.post(new_url(), browser_post(tree, button=("pt-action", "refresh"),
+                                                          **{"pt-0-account": "credly"})))
+    templates = tree.get_element_by_id("pt-0-template").xpath("option")
+    assert [(o.get("value"), o.text) for o in templates[1:]] == [
+        (credly.default_template_id, f"Python Foundations ({credly.default_template_id})")]
+    # A template that is not the account's is refused next to the row.
+    response = course_staff.post(new_url(), browser_post(tree, **{"pt-0-template": str(accredible.default_group_id)}))
+    assert response.status_code == 200 and not Credential.objects.filter(slug="python-basics").exists()
+    assert "is not one of the templates of account credly" in page(response).get_element_by_id(
+        "pt-0-error").text_content()
+    tree = page(course_staff.post(new_url(), browser_post(tree, button=("pt-action", "add"),
+                                                          **{"pt-0-template": credly.default_template_id})))
+    data = browser_post(tree, button=("pt-action", "refresh"), **{"pt-1-account": "accredible"})
+    tree = page(course_staff.post(new_url(), data))
+    groups = tree.get_element_by_id("pt-1-template").xpath("option/@value")
+    assert str(accredible.default_group_id) in groups
+    response = course_staff.post(new_url(), browser_post(tree, **{"pt-1-template": str(accredible.default_group_id)}))
+    assert response.status_code == 302
+    assert Credential.objects.get(slug="python-basics").platform_targets == [
+        {"account": "credly", "template_id": credly.default_template_id},
+        {"account": "accredible", "group_id": accredible.default_group_id}]
+
+
+def test_a_badge_chosen_before_a_builder_button_is_kept_for_the_save(course_staff):
+    tree = _new_page(course_staff)
+    data = browser_post(tree, button=("cb-action", "combine-0"), title="With badge",
+                        image=SimpleUploadedFile("badge.png", PNG, "image/png"))
+    tree = page(course_staff.post(new_url(), data))
+    assert "Badge image chosen: badge.png" in tree.get_element_by_id("pending-image").text_content()
+    assert not Credential.objects.exists()
+    assert course_staff.post(new_url(), browser_post(tree)).status_code == 302
+    assert Credential.objects.get().image.name.endswith(".png")
+    # Another user cannot use the token.
+    other = _client(_user("intruder", ("DemoX", C1, "staff")))
+    response = other.post(new_url(), browser_post(tree, title="Stolen", slug="stolen"))
+    assert response.status_code == 302 and not Credential.objects.get(slug="stolen").image
+
+
+def test_a_group_turned_into_a_requirement_keeps_what_it_holds_until_it_is_removed(course_staff):
+    tree = _new_page(course_staff)
+    tree = page(course_staff.post(new_url(), browser_post(tree, button=("cb-action", "combine-0"), title="T")))
+    response = course_staff.post(new_url(), browser_post(tree, **{"cb-0-type": "course_passed", "cb-0-course": C1}))
+    assert response.status_code == 200 and not Credential.objects.exists()
+    result = page(response)
+    assert "unknown field(s) of" in result.get_element_by_id("cb-0-course-error").text_content()
+    assert len(json.loads(result.get_element_by_id("id_criteria").text)["of"]) == 2  # nothing dropped

@@ -3,7 +3,7 @@ import {
 } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { MicrocredWidget, SIDEBAR_SLOT_ID } from './index';
+import { MicrocredWidget, SIDEBAR_SLOT_ID, initials } from './index';
 import { dashboard, empty } from './fixtures';
 
 afterEach(cleanup);
@@ -130,5 +130,50 @@ describe('MicrocredWidget', () => {
 
   it('is made for the learner dashboard sidebar slot', () => {
     expect(SIDEBAR_SLOT_ID).toBe('org.openedx.frontend.learner_dashboard.widget_sidebar.v1');
+  });
+});
+
+describe('badge images', () => {
+  it('shows the newest badges as images linked to their public pages, or their initials', async () => {
+    render(<MicrocredWidget fetcher={async () => dashboard} />);
+    const shelf = (await screen.findByText('2 badges earned')).nextElementSibling;
+    const links = within(shelf).getAllByRole('link');
+    expect(links.map((link) => link.getAttribute('href'))).toEqual(dashboard.badges.map((b) => b.public_url));
+    // An uploaded badge: its image, named by the credential's title.
+    const image = within(links[0]).getByRole('img', { name: 'Python Foundations' });
+    expect(image.tagName).toBe('IMG');
+    expect(image.getAttribute('src')).toBe(dashboard.badges[0].image_url);
+    // No image from the LMS: a disc with the initials, still named by the title.
+    const initialsDisc = within(links[1]).getByRole('img', { name: 'Python Programmer — Bronze' });
+    expect(initialsDisc.tagName).toBe('SPAN');
+    expect(initialsDisc.textContent).toBe('PP');
+  });
+
+  it('shows at most maxBadges images and says how many more there are', async () => {
+    const many = {
+      ...dashboard,
+      badges_count: 9,
+      badges: Array.from({ length: 9 }, (_, i) => ({ ...dashboard.badges[0], uuid: `u${i}`, title: `Badge ${i}` })),
+    };
+    render(<MicrocredWidget fetcher={async () => many} maxBadges={4} />);
+    const more = await screen.findByRole('link', { name: '5 more badges' });
+    expect(more.getAttribute('href')).toBe(dashboard.my_credentials_url);
+    expect(screen.getAllByRole('img').filter((img) => img.closest('.microcred-widget-badges'))).toHaveLength(4);
+  });
+
+  it('puts each credential in progress next to its badge, which the title names already', async () => {
+    render(<MicrocredWidget fetcher={async () => dashboard} />);
+    const gold = (await screen.findByRole('progressbar', { name: 'Python Programmer — Gold' })).closest('li');
+    const image = gold.querySelector('img.microcred-widget-badge-image');
+    expect(image.getAttribute('src')).toBe('https://lms.example.org/microcred/badges/5f0c-gold/badge.svg');
+    expect(image.getAttribute('alt')).toBe('');  // decorative here: the title is beside it
+    const starter = screen.getByRole('progressbar', { name: 'Full-Stack Starter' }).closest('li');
+    expect(starter.querySelector('.microcred-widget-badge-initials').getAttribute('aria-hidden')).toBe('true');
+  });
+
+  it('makes initials of the first two words', () => {
+    expect(initials('Python Programmer — Gold')).toBe('PP');
+    expect(initials('web')).toBe('W');
+    expect(initials('')).toBe('?');
   });
 });

@@ -23,7 +23,7 @@ export const dashboard = {
   badges: [
     {
       uuid: '0b6a3c1e-0000-4000-8000-000000000001', credential_slug: 'python-foundations',
-      title: 'Python Foundations', image_url: null, issued_at: '2026-09-08T14:02:00Z', expires_at: null,
+      title: 'Python Foundations', image_url: `${LMS}/microcred/badges/5f0c-foundations/badge.png`, issued_at: '2026-09-08T14:02:00Z', expires_at: null,
       public_url: `${LMS}/microcred/credentials/0b6a3c1e-0000-4000-8000-000000000001/`,
       json_url: `${LMS}/microcred/credentials/0b6a3c1e-0000-4000-8000-000000000001.json?download=1`,
       linkedin_url: 'https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME', platform_links: [],
@@ -62,7 +62,10 @@ export const dashboard = {
           credential_slug: 'data-analysis', credential_title: 'Data Analysis with Python' }),
       }],
     }),
-    status({ credential_slug: 'python-gold', title: 'Python Programmer — Gold', fraction: 0.2, percent: 20, is_stack: true }),
+    status({
+      credential_slug: 'python-gold', title: 'Python Programmer — Gold', fraction: 0.2, percent: 20, is_stack: true,
+      image_url: `${LMS}/microcred/badges/5f0c-gold/badge.svg`,
+    }),
     status({
       credential_slug: 'data-analysis', title: 'Data Analysis with Python', fraction: 0.8, percent: 80,
       next_steps: [{

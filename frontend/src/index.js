@@ -1,5 +1,5 @@
 /** @openedx-microcred/learner-dashboard-widget: see docs/learner-dashboard-widget.md in openedx-microcred. */
-export { MicrocredWidget, default } from './MicrocredWidget';
+export { BadgeImage, MicrocredWidget, default, initials } from './MicrocredWidget';
 export {
   WIDGET_PATH, MY_CREDENTIALS_PATH, WidgetError, widgetUrl, myCredentialsUrl,
   httpClientFetcher, browserFetcher, chooseFetcher,

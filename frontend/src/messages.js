@@ -10,6 +10,7 @@ export const defaultMessages = {
   retry: 'Try again',
   empty: 'No credentials yet. Badges appear here as you complete courses.',
   badgesEarned: (count) => (count === 1 ? '1 badge earned' : `${count} badges earned`),
+  moreBadges: (count) => (count === 1 ? '1 more badge' : `${count} more badges`),
   inProgress: 'In progress',
   percent: (value) => `${value} %`,
   next: 'Next:',

@@ -6,9 +6,17 @@ name stands for comes from the ``MICROCRED_PLATFORM_ACCOUNTS`` setting; ``get_ba
 backend for one.
 """
 
+import hashlib
+
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+
+from .base import DeliveryError
+
+# How long a platform's list of templates is kept (seconds): Studio pages ask for it on every show.
+TEMPLATES_CACHE_SECONDS = 300
 
 BACKENDS = {
     "credly": "openedx_microcred.backends.credly.CredlyBackend",
@@ -32,3 +40,34 @@ def get_backend(account_name):
     if kind not in BACKENDS:
         raise ImproperlyConfigured(f"account {account_name!r}: unknown backend {kind!r}; one of {sorted(BACKENDS)}")
     return import_string(BACKENDS[kind])(account_name, config)
+
+
+def backend_class(account_name):
+    """The backend class of a configured account, or None (unknown account or backend)."""
+    accounts = getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None) or {}
+    kind = (accounts.get(account_name) or {}).get("backend") if isinstance(accounts.get(account_name), dict) else None
+    return import_string(BACKENDS[kind]) if kind in BACKENDS else None
+
+
+def account_templates(account_name):
+    """
+    (target key, [(id, name), ...] or None, error message or "") for a configured account: what its
+    platform lists for a target to name, or None where the platform has no list. A list is kept
+    TEMPLATES_CACHE_SECONDS per account and configuration; a failure is not kept, and its message
+    (redacted by the backend) says why.
+    """
+    try:
+        backend = get_backend(account_name)
+    except ImproperlyConfigured as exc:
+        return "", None, str(exc)
+    fingerprint = hashlib.sha256(repr(sorted((k, str(v)) for k, v in backend.config.items())).encode()).hexdigest()
+    key = f"microcred:templates:{account_name}:{fingerprint[:16]}"
+    cached = cache.get(key)
+    if cached is not None:
+        return backend.target_key, cached["templates"], ""
+    try:
+        templates = backend.list_templates()
+    except DeliveryError as exc:
+        return backend.target_key, None, str(exc)
+    cache.set(key, {"templates": templates}, TEMPLATES_CACHE_SECONDS)
+    return backend.target_key, templates, ""

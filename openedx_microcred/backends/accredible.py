@@ -37,6 +37,7 @@ _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 class AccredibleBackend(BadgeBackend):
     name = "accredible"
     secret_keys = ("api_key",)
+    target_key = "group_id"
 
     @property
     def base_url(self):
@@ -134,6 +135,23 @@ class AccredibleBackend(BadgeBackend):
             if exc.status == 404:
                 return credential  # deleted meanwhile
             raise
+
+    def _groups(self):
+        for page in range(1, MAX_PAGES + 1):
+            body = _json(self._call("GET", "/v1/issuer/all_groups", params={"page": page, "page_size": PAGE_SIZE}))
+            groups = body.get("groups") if isinstance(body, dict) else None
+            yield from (g for g in groups or [] if isinstance(g, dict) and g.get("id") not in (None, ""))
+            meta = body.get("meta") if isinstance(body, dict) else None
+            if not groups or not isinstance(meta, dict) or not meta.get("next_page"):
+                return
+
+    @staticmethod
+    def target_value(text):
+        return int(text) if text.isdigit() else text  # Accredible's group ids are numbers
+
+    def list_templates(self) -> list:
+        """The issuer's groups (a credential's design and settings in Accredible)."""
+        return [(str(g["id"]), str(g.get("name") or g.get("course_name") or g["id"])) for g in self._groups()]
 
     def validate_target(self, target: dict) -> list:
         group = (target or {}).get("group_id")

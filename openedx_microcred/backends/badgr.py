@@ -42,6 +42,7 @@ class BadgrBackend(BearerTokenMixin, BadgeBackend):
     default_base_url = DEFAULT_BASE_URL
     name = "badgr"
     secret_keys = ("password", "client_secret")
+    target_key = "badgeclass"
 
     def __init__(self, account_name, config, session=None):
         super().__init__(account_name, config, session)

@@ -70,6 +70,8 @@ class BadgeBackend(ABC):
 
     name = ""  # "credly", "accredible", "obf", "badgr"
     secret_keys = ()  # keys of the account config that are secrets (redacted everywhere)
+    # The key of a credential's target that names what to issue on this platform (a template, a group...).
+    target_key = ""
 
     def __init__(self, account_name, config, session=None):
         self.account_name = account_name
@@ -100,6 +102,19 @@ class BadgeBackend(ABC):
     def validate_target(self, target: dict) -> list:
         """Problems with a credential's target settings for this account (e.g. an unknown template)."""
         return []
+
+    @staticmethod
+    def target_value(text: str):
+        """The value to store under ``target_key`` for an id picked or typed as ``text``."""
+        return text
+
+    def list_templates(self) -> list | None:
+        """
+        (id, name) of everything a target of this account can name under ``target_key``, as the
+        platform lists it; None where the platform offers no list (the id is then typed). Raises a
+        DeliveryError when the platform cannot be asked.
+        """
+        return None
 
     def redact(self, text) -> str:
         """``text`` with every secret of this account replaced, for logs, errors and admin pages."""

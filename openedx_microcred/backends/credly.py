@@ -79,6 +79,7 @@ def split_name(first, last, email, fallback="-"):
 class CredlyBackend(BadgeBackend):
     name = "credly"
     secret_keys = ("token",)
+    target_key = "template_id"
 
     def __init__(self, account_name, config, session=None):
         super().__init__(account_name, config, session=session)
@@ -233,6 +234,11 @@ class CredlyBackend(BadgeBackend):
             return [f"{template_id!r} is not an active badge template of Credly organization "
                     f"{self.config.get('organization_id')}"]
         return []
+
+    def list_templates(self) -> list:
+        """The organization's active badge templates."""
+        return [(str(t["id"]), str(t.get("name") or t["id"]))
+                for t in self._paged(["badge_templates"], {"filter": "state::active"})]
 
     def fetch_event(self, event_id: str) -> dict:
         """The event as Credly tells it to us (``GET organizations/{org}/events/{id}``), unwrapped from ``data``."""

@@ -38,6 +38,7 @@ class OpenBadgeFactoryBackend(BearerTokenMixin, BadgeBackend):
     name = "obf"
     default_base_url = DEFAULT_BASE_URL
     secret_keys = ("client_secret",)
+    target_key = "badge_id"
 
     def __init__(self, account_name, config, session=None):
         super().__init__(account_name, config, session)

@@ -52,6 +52,25 @@ class PlatformAdapter:
         """The roles ("staff", "instructor", ...) ``user`` holds on every course of organization ``org``."""
         return set()
 
+    def org_courses(self, orgs) -> list[str]:
+        """The keys (str) of every course of the organizations ``orgs``; empty where unknown."""
+        return []
+
+    def role_courses(self, user, roles, orgs) -> list[str]:
+        """
+        The keys (str) of the courses of ``orgs`` on which ``user`` holds one of ``roles``, on the
+        course itself or on its whole organization: the courses the user can open in Studio.
+        """
+        return []
+
+    def studio_links(self, course_key) -> dict:
+        """
+        Where Studio's own pages of a course are, for the header and breadcrumbs of the plugin's
+        Studio pages: "home" (Studio's course list), "outline" (the course outline) and "pages"
+        (Pages & Resources), each a URL or None where there is no such page.
+        """
+        return {"home": None, "outline": None, "pages": None}
+
     def course_url(self, course_key) -> str | None:
         """Where a learner finds the course (absolute, or a path on the LMS); None if unknown."""
         return None

@@ -60,6 +60,43 @@ class EdxPlatformAdapter(PlatformAdapter):
         rows = CourseAccessRole.objects.filter(user=user, org__iexact=org, course_id=CourseKeyField.Empty)
         return set(rows.values_list("role", flat=True))
 
+    def org_courses(self, orgs):
+        try:
+            from openedx.core.djangoapps.content.course_overviews.models import (  # pylint: disable=import-outside-toplevel
+                CourseOverview,
+            )
+        except ImportError:
+            return []
+        keys = set()
+        for org in orgs:
+            keys.update(str(key) for key in CourseOverview.objects.filter(org__iexact=org).values_list("id", flat=True))
+        return sorted(keys)
+
+    def role_courses(self, user, roles, orgs):
+        try:
+            from common.djangoapps.student.models import CourseAccessRole  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            return []
+        wanted = {org.lower() for org in orgs}
+        keys, org_wide = set(), set()
+        rows = CourseAccessRole.objects.filter(user=user, role__in=list(roles)).values_list("org", "course_id")
+        for org, key in rows:
+            if key:
+                keys.add(str(key))
+            elif org and org.lower() in wanted:  # an organization role: every course of the organization
+                org_wide.add(org)
+        keys.update(self.org_courses(org_wide))
+        return sorted(key for key in keys if str(CourseKey.from_string(key).org).lower() in wanted)
+
+    def studio_links(self, course_key):
+        # The course authoring MFE where it is configured (Sumac and later), Studio's legacy pages otherwise.
+        mfe = (getattr(settings, "COURSE_AUTHORING_MICROFRONTEND_URL", None) or "").rstrip("/")
+        if mfe:
+            return {"home": f"{mfe}/home", "outline": f"{mfe}/course/{course_key}",
+                    "pages": f"{mfe}/course/{course_key}/pages-and-resources"}
+        return {"home": "/home/", "outline": f"/course/{course_key}",
+                "pages": f"/course/{course_key}/pages-and-resources"}
+
     def course_url(self, course_key):
         return f"/courses/{course_key}/about"
 

@@ -88,9 +88,10 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
 
     title = forms.CharField(label=_("Title"), max_length=255)
     slug = forms.SlugField(
-        label=_("Slug"), max_length=100,
+        label=_("Slug"), max_length=100, required=False,
         help_text=_("A stable identifier, used in criteria, catalog files and badge platforms: letters, digits, "
-                    "hyphens and underscores. It cannot change once the credential is created."),
+                    "hyphens and underscores. It cannot change once the credential is created. Leave it empty to "
+                    "use one made from the title."),
     )
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
     image = forms.FileField(
@@ -103,10 +104,10 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
     remove_image = forms.BooleanField(label=_("Remove the current badge image"), required=False)
     criteria = forms.CharField(
         label=_("Criteria (JSON)"),
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "criteria-json",
-                                     "data-criteria-builder": "criteria-builder"}),
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "criteria-json"}),
         help_text=_("What a learner must do to earn the credential: a requirement tree as described in the "
-                    "catalog file format. With JavaScript on, the builder above edits it for you."),
+                    "catalog file format. The builder above and this JSON show the same criteria: change either "
+                    "one; when this JSON is changed, it is what counts."),
     )
     learning_outcomes = forms.CharField(
         label=_("Learning outcomes"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
@@ -161,8 +162,8 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
     )
     platform_targets = forms.CharField(
         label=_("Badge platforms (JSON)"), required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text=_('Where awards are sent: a list such as [{"account": "credly", "template_id": "…"}]. The account '
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "targets-json"}),
+        help_text=_('Where awards are sent, as JSON (the picker above writes it): a list such as [{"account": "credly", "template_id": "…"}]. The account '
                     "is one the operator configured; the other keys are the platform's own: template_id (Credly), "
                     "group_id (Accredible), badge_id (Open Badge Factory), badgeclass (Badgr). Leave empty for none."),
     )

@@ -11,24 +11,33 @@ errors are shown next to the fields they are about.
 """
 
 import json
+import re
+import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
-from .. import catalog, issuance, permissions, rules
+from .. import backends, catalog, issuance, limits, models, organizations, permissions, rules
+from ..images import validate_badge_image
 from ..models import Credential
 from ..openbadges import document
 from ..platform import get_platform
+from . import builder
 from .forms import CredentialForm, StackForm
 
 TEMPLATES = "openedx_microcred/studio/"
@@ -176,79 +185,277 @@ def _course_label(key, names):
     return f"{name} ({key})" if name else str(key)
 
 
-# --- Context for the criteria builder --------------------------------------------------------------
+# --- The criteria builder and the badge platform picker --------------------------------------------
 
 
-def builder_strings():
-    """The criteria builder's words, translated here so that the JavaScript needs no catalog."""
+def _orgs_for(org):
+    """The organization and those its credentials may require (operator pairings, organizations.py)."""
+    paired = organizations.pairings().get(org)
+    return [org] + [other for other in (paired if isinstance(paired, (list, tuple)) else []) if other != org]
+
+
+def _org_credentials(orgs, exclude=None):
+    """The organizations' credentials that are not archived, by organization, course, then title."""
+    query = Q()
+    for org in orgs if isinstance(orgs, (list, tuple)) else [orgs]:
+        query |= Q(org__iexact=org)
+    credentials = Credential.objects.filter(query).exclude(state=Credential.State.ARCHIVED)
+    if exclude is not None and exclude.pk:
+        credentials = credentials.exclude(pk=exclude.pk)
+    return list(credentials.order_by("org", "course_key", "title").only("slug", "title", "course_key", "state", "org"))
+
+
+def _option(value, label, selected):
+    return {"value": value, "label": label, "selected": value == selected}
+
+
+class CriteriaPicker:
+    """What the builder's pickers offer: the team's courses and the organization's credentials."""
+
+    def __init__(self, user, org, course_key, credential, criteria_courses=()):
+        orgs = _orgs_for(org)
+        own = str(course_key) if course_key else ""
+        keys = set(permissions.team_courses(user, orgs)) | set(criteria_courses)
+        if own:
+            keys.add(own)
+        names = get_platform().course_names(keys)
+        ordered = sorted(keys, key=lambda key: (key != own, key))
+        self.courses = [(key, _course_label(key, names)) for key in ordered]
+        self.course_keys = set(keys)
+        others = _org_credentials(orgs, exclude=credential)
+        credential_names = get_platform().course_names({str(c.course_key) for c in others if c.course_key})
+        self.credentials = []
+        for other in others:
+            where = _course_label(other.course_key, credential_names) if other.course_key else other.org
+            label = f"{other.title} — {where}"
+            if other.state == Credential.State.DRAFT:
+                label = _("%(credential)s (draft)") % {"credential": label}
+            self.credentials.append((other.slug, label))
+        self.default_course = own
+
+    def course_options(self, value):
+        options = [_option(key, label, value) for key, label in self.courses]
+        if value and value not in self.course_keys:
+            options.append(_option(value, _("%(course)s (not one of your courses)") % {"course": value}, value))
+        return [_option("", _("Choose a course"), value)] + options
+
+    def credential_options(self, value):
+        options = [_option(slug, label, value) for slug, label in self.credentials]
+        if value and value not in {slug for slug, _label in self.credentials}:
+            options.append(_option(value, _("%(slug)s (not a credential of this organization)") % {"slug": value},
+                                    value))
+        return [_option("", _("Choose a credential"), value)] + options
+
+
+def _showable(data):
+    """Whether the builder can show this JSON exactly (known types and keys, groups of such); bounded first."""
+    try:
+        rules.check_criteria_size(data)
+    except rules.InvalidCriteria:
+        return False
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict) or node.get("type") not in builder.TYPE_FIELDS:
+            return False
+        allowed = {"type", *builder.TYPE_FIELDS[node["type"]]}
+        if node["type"] in builder.GROUP_TYPES:
+            allowed.add("of")
+            if not isinstance(node.get("of"), list) or not node["of"]:
+                return False
+            stack.extend(node["of"])
+        if not set(node) <= allowed or not all(isinstance(node.get(k), (str, int, float, list))
+                                              for k in node if k != "of"):
+            return False
+    return True
+
+
+def _same_json(text, other):
+    """Whether two texts hold the same JSON (or, unreadable, the same text but for white space)."""
+    try:
+        return limits.loads_bounded(text) == limits.loads_bounded(other)
+    except ValueError:
+        return re.sub(r"\s+", "", text) == re.sub(r"\s+", "", other)
+
+
+@dataclass
+class Editors:
+    """The builder and the picker of one page: their rows, and what they did to the posted data."""
+
+    rows: list | None = None  # None: shown from the JSON
+    targets: list | None = None  # likewise
+    acted: bool = False  # a builder or picker button was pressed: show the page again, save nothing
+    notice: str = ""
+    problem: str = ""
+    pending_image: tuple = ("", "", "")  # (token, file name, why it was refused)
+
+
+def account_choices(org):
+    """The badge platform accounts that serve ``org``, with what each can issue (fetched, cached)."""
+    accounts = []
+    for name, config in sorted(organizations.accounts().items()):
+        if not organizations.account_serves(config, org):
+            continue
+        key, templates, error = backends.account_templates(name)
+        accounts.append({"name": name, "key": key, "templates": templates, "error": error,
+                         "label": f"{name} ({config.get('backend', '')})"})
+    return accounts
+
+
+def _target_keys(accounts):
+    """account → (its target key, how its backend stores a picked id), for every configured account."""
+    keys = {}
+    for name in organizations.accounts():
+        backend = backends.backend_class(name)
+        if backend is not None:
+            keys[name] = (backend.target_key, backend.target_value)
+    return keys
+
+
+def resolve_editors(post, default_course, accounts):
+    """
+    Which of the two views of the criteria (and of the platform targets) the browser's post is to
+    be read from, and the post with the JSON written from the rows where they win. Returns
+    (post, Editors). The post without builder fields (the REST-like path, tests) is read as JSON.
+    """
+    post = post.copy()
+    editors = Editors()
+    rows = builder.rows_from_post(post)
+    action = post.get("cb-action", "")
+    if rows is not None and _same_json(post.get("criteria", ""), post.get("criteria_shown", "")):
+        if action.startswith("reset"):
+            rows = builder.rows_from_tree({"type": rules.CoursePassed.kind, "course": default_course})
+            editors.notice = _("The builder starts again with one requirement.")
+        elif action and action != "refresh":
+            rows, done = builder.apply_action(rows, action, default_course)
+            editors.notice = done or ""
+        tree = builder.tree_from_rows(rows)
+        post["criteria"] = builder.json_text(tree) if tree is not None else ""
+        editors.rows = rows
+    elif rows is not None:
+        editors.notice = _("The criteria JSON was changed, so the builder now shows it.")
+    editors.acted = bool(action) or bool(post.get("pt-action"))
+
+    targets = builder.target_rows_from_post(post)
+    keys = _target_keys(accounts)
+    if targets is not None and _same_json(post.get("platform_targets", "").strip() or "[]",
+                                          post.get("platform_targets_shown", "").strip() or "[]"):
+        pt_action = post.get("pt-action", "")
+        if pt_action == "add" and len(targets) < limits.MAX_PLATFORM_TARGETS:
+            targets.append(builder.TargetRow(accounts[0]["name"] if len(accounts) == 1 else ""))
+            editors.notice = _("Badge platform added.")
+        elif pt_action.startswith("remove-") and pt_action[7:].isdigit() and int(pt_action[7:]) < len(targets):
+            del targets[int(pt_action[7:])]
+            editors.notice = _("Badge platform removed.")
+        editors.targets = targets
+        chosen = builder.targets_from_rows(targets, keys)
+        post["platform_targets"] = builder.json_text(chosen) if chosen else ""
+    return post, editors
+
+
+def check_picked_templates(form, targets, accounts):
+    """A template picked for an account must be one the account's platform lists (errors on the rows and the field)."""
+    listed = {a["name"]: {tid for tid, _name in a["templates"]} for a in accounts if a["templates"] is not None}
+    for number, row in enumerate(targets, start=1):
+        if row.account in listed and row.template and row.template not in listed[row.account]:
+            message = _("Badge platform %(number)d: “%(template)s” is not one of the templates of account "
+                        "%(account)s.") % {"number": number, "template": row.template, "account": row.account}
+            row.errors.append(message)
+            form.add_error("platform_targets", message)
+
+
+_INPUT_ORDER = ("course", "min_percent", "mode", "modes", "credential", "n", "label")
+
+
+def _input_label(row, name):
     return {
-        "builder": _("Criteria builder"),
-        "root": _("Criteria"),
-        "group": _("Group %(number)s"),
-        "requirement": _("Requirement %(number)s"),
-        "groupMode": _("Learners must meet"),
-        "modeAll": _("all of these"),
-        "modeAny": _("any one of these"),
-        "modeAtLeast": _("at least a number of these"),
-        "howMany": _("How many"),
-        "groupLabel": _("Name of this group (optional)"),
-        "addRequirement": _("Add a requirement"),
-        "addGroup": _("Add a group"),
-        "removeGroup": _("Remove this group"),
-        "removeRequirement": _("Remove this requirement"),
-        "combine": _("Combine with more requirements"),
-        "type": _("Requirement type"),
-        "type_course_passed": _("Pass a course"),
-        "type_course_grade": _("Reach a course grade"),
-        "type_course_completion": _("Complete a course"),
-        "type_certificate": _("Earn a course certificate"),
-        "type_enrolled": _("Be enrolled in a course"),
-        "type_credential": _("Earn another credential"),
-        "course": _("Course key"),
-        "minGrade": _("Minimum grade (%)"),
-        "minCompletion": _("Minimum completion (%)"),
+        "course": _("Course"),
+        "min_percent": _("Minimum grade (%)") if row.type == rules.CourseGrade.kind else _("Minimum completion (%)"),
         "mode": _("Certificate mode (optional)"),
         "modes": _("Enrollment modes (optional, separated by commas)"),
         "credential": _("Credential"),
-        "chooseCredential": _("Choose a credential"),
-        "emptyGroup": _("This group is empty: add a requirement to it, or remove it."),
-        "added": _("Requirement added."),
-        "groupAdded": _("Group added."),
-        "removed": _("Requirement removed."),
-        "groupRemoved": _("Group removed."),
-        "typeChanged": _("Requirement type changed to: %(type)s."),
-        "combined": _("The requirement is now in a group; add more requirements to it."),
-        "badJson": _("The criteria JSON cannot be read, so the builder cannot show it. Correct the JSON, or start "
-                     "again."),
-        "startOver": _("Start again with one requirement"),
-        "jsonApplied": _("The builder now shows the criteria typed as JSON."),
-    }
+        "n": _("How many"),
+        "label": _("Name of this group (optional)"),
+    }[name]
 
 
-def _org_credentials(org, exclude=None):
-    """The organization's credentials that are not archived, by course then title."""
-    credentials = Credential.objects.filter(org__iexact=org).exclude(state=Credential.State.ARCHIVED)
-    if exclude is not None and exclude.pk:
-        credentials = credentials.exclude(pk=exclude.pk)
-    return list(credentials.order_by("course_key", "title").only("slug", "title", "course_key", "state"))
+def _builder_input(index, row, name, picker):
+    """One input of a builder row: a picker (select) for courses and credentials, text for the rest."""
+    options = None
+    if name == "course":
+        options = picker.course_options(row.value("course"))
+    elif name == "credential":
+        options = picker.credential_options(row.value("credential"))
+    return {"name": name, "id": f"cb-{index}-{name}", "label": _input_label(row, name), "value": row.value(name),
+            "options": options, "errors": row.errors.get(name, []),
+            "numeric": name in ("min_percent", "n")}
 
 
-def _builder_context(course_key, credential=None, criteria=None):
-    org = credential.org if credential is not None else course_key.org
-    others = _org_credentials(org, exclude=credential)
-    course_keys = {str(course_key)} if course_key else set()
-    course_keys |= {str(c.course_key) for c in others if c.course_key}
-    try:
-        course_keys |= set(rules.parse_criteria(criteria).courses()) if criteria is not None else set()
-    except rules.InvalidCriteria:
-        pass
-    names = get_platform().course_names(course_keys)
+def builder_view(form, editors, picker, accounts):
+    """The builder's rows and the picker's rows as the template shows them."""
+    criteria_errors = list(form.errors.get("criteria", [])) if form.is_bound else []
+    rows, rest, text = editors.rows, criteria_errors, form["criteria"].value() or ""
+    if rows is None:
+        try:
+            data = limits.loads_bounded(text) if text.strip() else None
+        except ValueError:
+            data = None
+        if data is not None and _showable(data):
+            rows = builder.rows_from_tree(data)
+        elif text.strip():
+            editors.problem = editors.problem or _("The builder cannot show the criteria typed as JSON. Correct the "
+                                                   "JSON below, or start again with the builder.")
+    if rows is not None:
+        builder.number_rows(rows)
+        rest = builder.place_errors(rows, criteria_errors)
+    shown = []
+    for index, row in enumerate(rows or []):
+        shown.append({
+            "index": index, "row": row, "number": row.number, "depth": min(row.depth, 6),
+            "parent": "" if row.parent is None else row.parent, "is_group": row.is_group,
+            "type_choices": [(group, [_option(value, label, row.type) for value, label in options])
+                             for group, options in builder.type_choices()],
+            "inputs": [_builder_input(index, row, name, picker) for name in _INPUT_ORDER if row.uses(name)],
+            "errors": row.errors.get("", []),
+            "has_error": any(row.errors.values()),
+        })
+    target_rows = editors.targets
+    if target_rows is None:
+        try:
+            targets = limits.loads_bounded(form["platform_targets"].value() or "[]")
+        except ValueError:
+            targets = None
+        if isinstance(targets, list) and not models.platform_target_problems(targets):
+            target_rows = builder.target_rows_from_list(targets, _target_keys(accounts))
+    by_name = {a["name"]: a for a in accounts}
+    picker_rows = []
+    for index, row in enumerate(target_rows or []):
+        account = by_name.get(row.account)
+        picker_rows.append({
+            "index": index, "row": row, "number": index + 1,
+            "account_options": [_option("", _("Choose an account"), row.account)]
+            + [_option(a["name"], a["label"], row.account) for a in accounts]
+            + ([] if account or not row.account else
+               [_option(row.account, _("%(account)s (does not serve this organization)") % {"account": row.account},
+                        row.account)]),
+            "templates": account["templates"] if account else None,
+            "template_options": [_option("", _("Choose a template"), row.template)]
+            + [_option(tid, f"{name} ({tid})", row.template) for tid, name in (account or {}).get("templates") or []],
+            "template_error": account["error"] if account else "",
+            "extra": builder.json_text(row.extra) if row.extra else "",
+        })
     return {
-        "builder_strings": builder_strings(),
-        "builder_courses": [{"key": key, "name": names.get(key, "")} for key in sorted(course_keys)],
-        "builder_credentials": [{"slug": c.slug, "title": c.title, "course": str(c.course_key or "")}
-                                for c in others],
-        "builder_default_course": str(course_key) if course_key else "",
+        "builder_rows": shown,
+        "builder_errors": rest,
+        "builder_problem": editors.problem,
+        "builder_notice": editors.notice,
+        "criteria_shown": text,
+        "targets_shown": form["platform_targets"].value() or "",
+        "picker_rows": picker_rows,
+        "picker_accounts": accounts,
+        "picker_can_add": len(picker_rows) < limits.MAX_PLATFORM_TARGETS and bool(accounts),
+        "pending_image": editors.pending_image[0],
+        "pending_image_name": editors.pending_image[1],
     }
 
 
@@ -292,11 +499,18 @@ def course_credentials(request, course_key):
     })
 
 
-def _render_credential_form(request, form, course_key, credential=None, status=200):
+def _render_credential_form(request, form, course_key, credential=None, status=200, editors=None, accounts=None):
     form.describe_fields()
-    criteria = credential.criteria if credential is not None else None
-    if form.is_bound and form.is_valid():
-        criteria = form.cleaned_data.get("criteria", criteria)
+    org = credential.org if credential is not None else course_key.org
+    if accounts is None:
+        accounts = account_choices(org)
+    text = form["criteria"].value() or ""
+    try:
+        courses = rules.parse_criteria(limits.loads_bounded(text)).courses() if text.strip() else set()
+    except (ValueError, rules.InvalidCriteria):
+        courses = set()
+    picker = CriteriaPicker(request.user, org, course_key if credential is None or credential.course_key else None,
+                            credential, courses)
     context = {
         "form": form,
         "course_key": course_key,
@@ -305,8 +519,86 @@ def _render_credential_form(request, form, course_key, credential=None, status=2
         "urls": _credential_urls(credential, course_key) if credential is not None else None,
         "course_url": _course_list_url(course_key) if course_key else None,
     }
-    context.update(_builder_context(course_key, credential, criteria))
+    context.update(builder_view(form, editors or Editors(), picker, accounts))
     return render(request, TEMPLATES + "credential_form.html", context, status=status)
+
+
+PENDING_IMAGE_SECONDS = 24 * 60 * 60
+
+
+def _pending_image_key(user, token):
+    return f"microcred:pending-image:{user.pk}:{token}"
+
+
+def _keep_pending_image(request, post):
+    """
+    A badge image chosen before a builder button was pressed, kept (checked, in the cache, for its
+    user only) so that it is not lost when the page is shown again: (token, file name, error).
+    """
+    upload = request.FILES.get("image")
+    token = post.get("pending_image", "")
+    if upload is None:
+        kept = cache.get(_pending_image_key(request.user, token)) if re.fullmatch(r"[0-9a-f]{32}", token) else None
+        return (token, kept["name"], "") if kept else ("", "", "")
+    try:
+        validate_badge_image(upload)
+    except ValidationError as exc:
+        return "", "", " ".join(exc.messages)
+    token = uuid.uuid4().hex
+    upload.seek(0)
+    cache.set(_pending_image_key(request.user, token), {"name": upload.name, "data": upload.read()},
+              PENDING_IMAGE_SECONDS)
+    return token, upload.name, ""
+
+
+def _files_with_pending_image(request, post):
+    """The uploaded files, with the kept badge image (``_keep_pending_image``) when no new one was chosen."""
+    files = request.FILES.copy()
+    token = post.get("pending_image", "")
+    if "image" not in files and re.fullmatch(r"[0-9a-f]{32}", token):
+        kept = cache.get(_pending_image_key(request.user, token))
+        if kept:
+            files["image"] = SimpleUploadedFile(kept["name"], kept["data"])
+    return files
+
+
+def _post_credential_form(request, key, stored, initial):
+    """
+    A post of the credential form: a builder or picker button shows the page again with the change;
+    otherwise the credential is validated and saved (the same validation as the REST API and the
+    admin: ``catalog.save_credential``). Returns the saved credential, or the page to show.
+    """
+    org = stored.org if stored is not None else key.org
+    accounts = account_choices(org)
+    default_course = str(stored.course_key if stored is not None and stored.course_key else key or "")
+    post, editors = resolve_editors(request.POST, default_course, accounts)
+    if not (stored is not None and stored.pk) and not post.get("slug", "").strip() and post.get("title"):
+        post["slug"] = slugify(post["title"])[:100]  # the suggestion the script shows as the title is typed
+    if editors.acted:
+        fields = {name: post.get(name) for name in CredentialForm.base_fields if name in post}
+        fields.update({name: bool(post.get(name)) for name in ("identity_verified", "remove_image")})
+        if stored is not None:
+            fields["slug"] = stored.slug
+        form = CredentialForm(initial=fields, credential=stored)
+        editors.pending_image = _keep_pending_image(request, post)
+        if editors.pending_image[2]:
+            form.fields["image"].help_text = editors.pending_image[2]
+        return None, _render_credential_form(request, form, key, stored, editors=editors, accounts=accounts)
+    files = _files_with_pending_image(request, post)
+    form = (CredentialForm(post, files, initial=initial) if stored is None
+            else CredentialForm(post, files, credential=stored))
+    status = 200
+    if form.is_valid():
+        check_picked_templates(form, editors.targets or [], accounts)
+    if form.is_valid():
+        if stored is None:
+            credential = form.apply_to(Credential(org=key.org, course_key=key, state=Credential.State.DRAFT))
+        else:
+            credential = form.apply_to(Credential.objects.get(pk=stored.pk))  # the page keeps showing what is stored
+        saved, status = _save(request, form, credential, "criteria")
+        if saved is not None:
+            return saved, None
+    return None, _render_credential_form(request, form, key, stored, status=status, editors=editors, accounts=accounts)
 
 
 @login_required
@@ -321,16 +613,12 @@ def credential_new(request, course_key):
     }
     if request.method != "POST":
         return _render_credential_form(request, CredentialForm(initial=initial), key)
-    form = CredentialForm(request.POST, request.FILES, initial=initial)
-    status = 200
-    if form.is_valid():
-        credential = form.apply_to(Credential(org=key.org, course_key=key, state=Credential.State.DRAFT))
-        saved, status = _save(request, form, credential, "criteria")
-        if saved is not None:
-            messages.success(request, _("“%(title)s” is saved as a draft. Preview it, then publish it when it is "
-                                        "ready.") % {"title": saved.title})
-            return redirect("openedx_microcred:studio-credential-edit", uuid=saved.uuid)
-    return _render_credential_form(request, form, key, status=status)
+    saved, response = _post_credential_form(request, key, None, initial)
+    if saved is None:
+        return response
+    messages.success(request, _("“%(title)s” is saved as a draft. Preview it, then publish it when it is "
+                                "ready.") % {"title": saved.title})
+    return redirect("openedx_microcred:studio-credential-edit", uuid=saved.uuid)
 
 
 @login_required
@@ -343,15 +631,11 @@ def credential_edit(request, uuid):
     home = _home_course(request, stored)
     if request.method != "POST":
         return _render_credential_form(request, CredentialForm(credential=stored), home, stored)
-    form = CredentialForm(request.POST, request.FILES, credential=stored)
-    status = 200
-    if form.is_valid():
-        working = Credential.objects.get(pk=stored.pk)  # the page keeps showing what is stored
-        saved, status = _save(request, form, form.apply_to(working), "criteria")
-        if saved is not None:
-            messages.success(request, _("“%(title)s” is saved.") % {"title": saved.title})
-            return redirect(_credential_urls(saved, home)["edit"])
-    return _render_credential_form(request, form, home, stored, status=status)
+    saved, response = _post_credential_form(request, home, stored, None)
+    if saved is None:
+        return response
+    messages.success(request, _("“%(title)s” is saved.") % {"title": saved.title})
+    return redirect(_credential_urls(saved, home)["edit"])
 
 
 def _org_choices(course_key):

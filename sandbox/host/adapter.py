@@ -2,6 +2,7 @@
 
 from opaque_keys.edx.django.models import CourseKeyField
 
+from openedx_microcred.organizations import course_org
 from openedx_microcred.platform import PlatformAdapter, stored_history
 
 from .models import Course, CourseAccessRole, CourseEnrollment, CourseGrade, GeneratedCertificate
@@ -27,6 +28,28 @@ class StandalonePlatformAdapter(PlatformAdapter):
         # As in edx-platform, an organization role is a row with no course (CourseKeyField stores "").
         rows = CourseAccessRole.objects.filter(user=user, org__iexact=org, course_key=CourseKeyField.Empty)
         return set(rows.values_list("role", flat=True))
+
+    def org_courses(self, orgs):
+        orgs = {org.lower() for org in orgs}
+        keys = Course.objects.values_list("course_key", flat=True)
+        return sorted(str(key) for key in keys if key.org.lower() in orgs)
+
+    def role_courses(self, user, roles, orgs):
+        if not getattr(user, "is_authenticated", False):
+            return []
+        wanted = {org.lower() for org in orgs}
+        keys = set()
+        rows = CourseAccessRole.objects.filter(user=user, role__in=list(roles)).values_list("org", "course_key")
+        for org, key in rows:
+            if key:
+                keys.add(str(key))
+            elif org.lower() in wanted:  # an organization role: every course of the organization
+                keys.update(self.org_courses([org]))
+        return sorted(key for key in keys if (course_org(key) or "").lower() in wanted)
+
+    def studio_links(self, course_key):
+        # The demo Studio has a course list and no course outline or Pages & Resources of its own.
+        return {"home": "/", "outline": None, "pages": None}
 
     def course_url(self, course_key):
         return f"/courses/{course_key}/"

@@ -60,12 +60,15 @@ def create_credential(page, cms, title, slug, image=None, certificate_mode=None,
         page.get_by_label("Requirement type").select_option(label="Earn a course certificate")
         page.get_by_label("Certificate mode (optional)").fill(certificate_mode)
     if min_grade:
-        # Pass the course *and* reach a grade: the builder makes a group of the first requirement.
+        # Pass the course *and* reach a grade: the builder makes a group of the first requirement,
+        # with a new requirement beside it (each button shows the form again, nothing saved yet).
         builder = page.locator("#criteria-builder")
         builder.get_by_role("button", name="Combine with more requirements").click()
-        builder.get_by_role("button", name="Add a requirement").last.click()
+        assert builder.get_by_role("group", name="Requirement 1.2").is_visible()
         builder.get_by_label("Requirement type").last.select_option(label="Reach a course grade")
         builder.get_by_label("Minimum grade (%)").fill(str(min_grade))
+        # The course is picked from the team's courses, not typed.
+        assert builder.get_by_label("Course").last.input_value() == COURSE
     page.get_by_label("Learning outcomes").fill("Write and test small Python programs.\n"
                                                 "Read and explain Python code written by others.")
     page.get_by_label("Workload (hours)").fill("50")
@@ -173,7 +176,7 @@ def test_a_course_team_builds_a_stack_and_a_learner_earns_its_first_level(site, 
 
     # The course's uptake report in Studio: aggregates, with small figures hidden.
     team.goto(f"{site.cms}/microcred/studio/course/{COURSE}/")
-    team.get_by_role("link", name="Uptake report").click()
+    team.locator("#main").get_by_role("link", name="Uptake report").click()
     summary = team.locator("#summary-table")
     assert summary.locator('tr[data-credential="walk-py101-passed"]').is_visible()
     assert team.locator("#privacy-note").is_visible()

@@ -26,7 +26,7 @@
         title.textContent = link.getAttribute("data-confirm-title");
         text.textContent = link.getAttribute("data-confirm-text");
         ok.textContent = link.getAttribute("data-confirm-button");
-        ok.className = link.getAttribute("data-confirm") === "archive" ? "danger" : "";
+        ok.className = link.getAttribute("data-confirm") === "archive" ? "btn btn-danger" : "btn btn-primary";
         dialog.showModal();
         ok.focus();
       });

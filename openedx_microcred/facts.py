@@ -1,8 +1,12 @@
 """
 Recording learner facts: the write side of the event path.
 
-A fact is replaced only by a newer event: events are ordered by (event time, event id), so an
-out-of-order event never overwrites a newer fact and the same event twice changes nothing.
+Every event is kept in the learner's history (LearnerEvent, insert-only), and the fact it speaks
+of (LearnerFact, the newest value per learner, course and kind) is replaced only by a newer event:
+events are ordered by (event time, event id), so an out-of-order event never overwrites a newer
+fact and the same event twice changes nothing. An event older than the fact held is still placed
+in the history, where the evaluation finds it and re-derives the learner over the timeline
+(docs/decisions/0011).
 """
 
 import json
@@ -18,15 +22,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, Q
 from django.utils import timezone
 
-from .models import LearnerFact, RejectedEvent
+from .models import LearnerEvent, LearnerFact, RejectedEvent
 
 log = logging.getLogger(__name__)
 
 # What happened to an event; receivers return these so senders (microcred_replay) can count them.
 APPLIED = "applied"
-UNCHANGED = "unchanged"  # newer event, same value: nothing to re-evaluate
-STALE = "stale"  # older than the fact we hold
-DUPLICATE = "duplicate"  # the very event we already hold
+UNCHANGED = "unchanged"  # newer event, same value (its time still counts: course_passed reads the newest)
+STALE = "stale"  # older than the fact we hold: kept in the history only
+DUPLICATE = "duplicate"  # an event we already hold
 REJECTED = "rejected"
 IGNORED = "ignored"  # not used: a retired learner's event
 
@@ -78,8 +82,12 @@ class FactUpdate:
     event_time: datetime
 
 
+# What needs the learner evaluated again: every event not held before (a late one changes the timeline).
+TO_EVALUATE = (APPLIED, UNCHANGED, STALE)
+
+
 def record_fact(update: FactUpdate) -> str:
-    """Upsert the fact if the event is newer than what we hold; return what happened."""
+    """Keep the event in the history and upsert the fact if the event is newer than what we hold; return what happened."""
     check_event_time(update.event_time)
     with transaction.atomic():
         lookup = {"user_id": update.user_id, "course_key": update.course_key, "kind": update.kind}
@@ -93,6 +101,7 @@ def record_fact(update: FactUpdate) -> str:
             try:
                 with transaction.atomic():
                     LearnerFact.objects.create(**lookup, **_event_fields(update), pending_since=timezone.now())
+                _keep_in_history(update)
                 return APPLIED
             except IntegrityError:
                 # Another process inserted it between our read and write: compare with theirs.
@@ -100,14 +109,31 @@ def record_fact(update: FactUpdate) -> str:
         if fact.event_id == update.event_id:
             return DUPLICATE
         if (fact.event_time, fact.event_id) > (update.event_time, update.event_id):
+            # Late: the rare path, where a duplicate must be told apart from a new event (one read).
+            if LearnerEvent.objects.filter(**lookup, event_id=update.event_id).exists():
+                return DUPLICATE
+            _keep_in_history(update)
+            if fact.pending_since is None:
+                LearnerFact.objects.filter(pk=fact.pk).update(pending_since=timezone.now())
             return STALE
         outcome = APPLIED if fact.value != update.value else UNCHANGED
         for name, value in _event_fields(update).items():
             setattr(fact, name, value)
-        if outcome == APPLIED and fact.pending_since is None:
+        if fact.pending_since is None:
             fact.pending_since = timezone.now()
         fact.save()
+        _keep_in_history(update)
         return outcome
+
+
+def _keep_in_history(update):
+    """One insert, never a read: an event already kept (the same id for the same fact) is left as it is."""
+    LearnerEvent.objects.bulk_create([history_row(update)], ignore_conflicts=True)
+
+
+def history_row(update: FactUpdate) -> LearnerEvent:
+    return LearnerEvent(user_id=update.user_id, course_key=update.course_key, kind=update.kind,
+                        **_event_fields(update))
 
 
 def _is_retired(user_id):
@@ -245,6 +271,14 @@ def pending_facts(user_id, course_key=None):
     if course_key is not None:
         facts = facts.filter(course_key=course_key)
     return list(facts.values_list("pk", "event_id"))
+
+
+def new_events(user_id, course_key):
+    """
+    Whether the learner has events in the course no evaluation took into account: a late event
+    recorded while an evaluation ran is among them even once its fact no longer shows pending.
+    """
+    return LearnerEvent.objects.filter(user_id=user_id, evaluated=False, course_key=course_key).exists()
 
 
 def mark_evaluated(pending):

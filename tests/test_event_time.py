@@ -145,3 +145,12 @@ def test_the_in_order_path_reads_no_history(learner, make_credential, on_commit,
              if "microcred_learnerevent" in q["sql"] and q["sql"].lstrip().upper().startswith("SELECT")]
     assert len(reads) == 1, reads  # the new events, not the whole history
     assert held(learner) == {"a": events.at(2)}
+
+
+def test_a_grade_met_between_two_events_evaluated_together_is_kept(learner, make_credential, on_commit):
+    make_credential("grade", {"type": "course_grade", "course": C1, "min_percent": 70})
+    with on_commit():  # both recorded before the evaluation runs
+        events.grade(learner.pk, C1, 0.6, time=events.at(20), event_id=eid("g20"))
+        events.grade(learner.pk, C1, 0.75, time=events.at(10), event_id=eid("g10"))
+    assert held(learner) == {"grade": events.at(10)}
+    assert Progress.objects.get(user=learner).met is False

@@ -58,6 +58,9 @@ def evaluate_learner(user_id, course_key=None) -> EvaluationResult:
     """
     credentials = affected_credentials(user_id, course_key)
     if not credentials:
+        # Nothing depends on them: their events are taken into account, by deciding nothing.
+        new = LearnerEvent.objects.filter(user_id=user_id, evaluated=False)
+        (new.filter(course_key=course_key) if course_key else new).update(evaluated=True)
         return EvaluationResult(user_id, [], [], [])
     return _evaluate({user_id: credentials}, {user_id: course_key} if course_key else None)[0]
 

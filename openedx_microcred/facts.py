@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .models import LearnerEvent, LearnerFact, RejectedEvent
@@ -273,18 +273,11 @@ def pending_facts(user_id, course_key=None):
     return list(facts.values_list("pk", "event_id"))
 
 
-def new_events(user_id, course_key):
-    """
-    Whether the learner has events in the course no evaluation took into account: a late event
-    recorded while an evaluation ran is among them even once its fact no longer shows pending.
-    """
-    return LearnerEvent.objects.filter(user_id=user_id, evaluated=False, course_key=course_key).exists()
-
-
 def mark_evaluated(pending):
     """
     After an evaluation that read the facts ``pending`` (from ``pending_facts``, taken before it):
-    they are evaluated, unless a newer event replaced one meanwhile (its own evaluation is due).
+    they are evaluated, unless a newer event replaced one meanwhile or an event of theirs is still
+    in the history unevaluated (a late one recorded while the evaluation ran): its evaluation is due.
     """
     if not pending:
         return 0
@@ -295,7 +288,9 @@ def mark_evaluated(pending):
     for event_id, pks in by_event.items():
         clause = Q(event_id=event_id, pk__in=pks)
         query = clause if query is None else query | clause
-    return LearnerFact.objects.filter(query).update(pending_since=None)
+    unevaluated = LearnerEvent.objects.filter(user_id=OuterRef("user_id"), course_key=OuterRef("course_key"),
+                                              kind=OuterRef("kind"), evaluated=False)
+    return LearnerFact.objects.filter(query).exclude(Exists(unevaluated)).update(pending_since=None)
 
 
 def pending_wait(older_than=None):

@@ -31,7 +31,7 @@ def evaluate_learner_task(user_id, course_key=None):
     """
     key = CourseKey.from_string(course_key) if course_key else None
     pending = facts.pending_facts(user_id, key)
-    if key is not None and not pending and not facts.new_events(user_id, key):
+    if key is not None and not pending:
         # An earlier task of this learner and course started after this task's event was recorded,
         # so its evaluation read that fact: nothing new to see. A burst of one learner's events
         # queues one task each; the first evaluates them all, the others stop here (one query).

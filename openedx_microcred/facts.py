@@ -87,7 +87,7 @@ TO_EVALUATE = (APPLIED, UNCHANGED, STALE)
 
 
 def record_fact(update: FactUpdate) -> str:
-    """Keep the event in the history and upsert the fact if the event is newer than what we hold; return what happened."""
+    """Keep the event in the history, upsert the fact if the event is newer than what we hold; return what happened."""
     check_event_time(update.event_time)
     with transaction.atomic():
         lookup = {"user_id": update.user_id, "course_key": update.course_key, "kind": update.kind}

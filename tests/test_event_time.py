@@ -5,6 +5,8 @@ from uuid import NAMESPACE_URL, uuid5
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from openedx_microcred import issuance, keys
 from openedx_microcred.models import Award, Credential, LearnerEvent, LearnerFact, Progress
@@ -36,7 +38,8 @@ B_60 = ("b25", lambda user: events.grade(user.pk, C2, 0.60, time=events.at(25), 
 
 
 def held(user):
-    return {a.credential.slug: a.earned_at for a in Award.objects.filter(user=user, current=True).select_related("credential")}
+    awards = Award.objects.filter(user=user, current=True).select_related("credential")
+    return {a.credential.slug: a.earned_at for a in awards}
 
 
 @pytest.mark.parametrize("order", list(permutations([A_PASSES, B_75, B_60])), ids=lambda o: "-".join(n for n, _ in o))
@@ -96,7 +99,8 @@ def test_a_late_event_that_undoes_a_keep_award_revokes_it(learner, make_credenti
     with on_commit():
         events.certificate(learner, C2, time=events.at(20), event_id=eid("c20"))
     assert held(learner) == {"both": events.at(20)}
-    with on_commit():  # the learner had stopped passing at 15, before the certificate: newer for its fact, late for the learner
+    # The learner had stopped passing at 15, before the certificate: newer for its fact, late for the learner.
+    with on_commit():
         assert events.passing(learner, C1, is_passing=False, time=events.at(15), event_id=eid("p15")) == "applied"
     assert held(learner) == {}
     revoked = Award.objects.get(user=learner)
@@ -119,7 +123,8 @@ def test_a_late_event_that_shows_an_earlier_earning_moves_the_earned_time(learne
     assert award.document["validFrom"] != award.document["awardedDate"]
 
 
-def test_the_signed_credential_says_when_it_was_earned_apart_from_when_it_was_signed(learner, make_credential, on_commit):
+def test_the_signed_credential_says_when_it_was_earned_apart_from_when_it_was_signed(learner, make_credential,
+                                                                                     on_commit):
     keys.signing_key()
     make_credential("a", {"type": "course_passed", "course": C1})
     with on_commit():
@@ -132,10 +137,7 @@ def test_the_signed_credential_says_when_it_was_earned_apart_from_when_it_was_si
     assert issuance.verify_credential(document).valid
 
 
-def test_the_in_order_path_reads_no_history(learner, make_credential, on_commit, django_assert_max_num_queries):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
+def test_the_in_order_path_reads_no_history(learner, make_credential, on_commit):
     make_credential("a", {"type": "course_grade", "course": C1, "min_percent": 70})
     with on_commit():
         events.grade(learner.pk, C1, 0.5, time=events.at(1))

@@ -59,7 +59,8 @@ def event_kinds(course):
         st.tuples(st.just("passing"), st.just(course), st.booleans()),
         st.tuples(st.just("grade"), st.just(course), st.sampled_from([0.3, 0.55, 0.75, 0.85])),
         st.tuples(st.just("certificate"), st.just(course), st.sampled_from(["downloadable", "notpassing"])),
-        st.tuples(st.just("enrollment"), st.just(course), st.tuples(st.booleans(), st.sampled_from(["audit", "verified"]))),
+        st.tuples(st.just("enrollment"), st.just(course),
+                  st.tuples(st.booleans(), st.sampled_from(["audit", "verified"]))),
     )
 
 

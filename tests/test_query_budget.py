@@ -55,7 +55,10 @@ def statements(ctx):
 
 
 def test_receiver_alone_is_a_handful_of_queries(learner, monkeypatch):
-    """Recording the fact (evaluation is queued, not run): read, user check, insert, history insert; then read, update, history insert."""
+    """
+    Recording the fact (evaluation is queued, not run): read, user check, insert, history insert;
+    then read, update, history insert.
+    """
     from openedx_microcred.tasks import evaluate_learner_task
 
     monkeypatch.setattr(evaluate_learner_task, "apply_async", lambda *a, **k: None)

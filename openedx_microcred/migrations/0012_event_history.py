@@ -32,7 +32,8 @@ def facts_into_history(apps, schema_editor):
                       .values("user_id").annotate(newest=Max("event_time")).values_list("user_id", "newest"))
         LearnerLock.objects.bulk_create([LearnerLock(user_id=u, locked_at=now, evaluated_through=t)
                                          for u, t in sorted(newest.items())],
-                                        update_conflicts=True, unique_fields=target, update_fields=["evaluated_through"])
+                                        update_conflicts=True, unique_fields=target,
+                                        update_fields=["evaluated_through"])
         last = chunk[-1].pk
 
 

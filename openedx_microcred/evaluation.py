@@ -160,8 +160,9 @@ def _rederive(user_ids, credentials_by_user, pending, through) -> list:
                   .select_related("credential")):
         if award.current:
             held.setdefault(award.user_id, {})[award.credential.slug] = award
-        if award.blocks_reaward:
-            blocked.setdefault(award.user_id, set()).add(award.credential.slug)
+        if award.blocks_reaward:  # since the (first) operator revocation
+            mine, slug = blocked.setdefault(award.user_id, {}), award.credential.slug
+            mine[slug] = min(t for t in (mine.get(slug), award.revoked_at) if t) if award.revoked_at else None
     completion = {leaf.course for r in rule_of.values() for leaf in r.requirement.leaves()
                   if isinstance(leaf, rules.CourseCompletion)}
     completable = get_platform().completable_blocks(completion) if completion else {}
@@ -172,7 +173,8 @@ def _rederive(user_ids, credentials_by_user, pending, through) -> list:
         outcomes = timeline.replay(
             [rule_of[slug] for slug in slugs], events.get(user_id, []), held=set(mine),
             held_from_start={slug for slug, a in mine.items() if a.earned_at is None},
-            blocked=blocked.get(user_id, set()) & slugs, completable_blocks=completable)
+            blocked={slug: since for slug, since in blocked.get(user_id, {}).items() if slug in slugs},
+            completable_blocks=completable)
         # Progress is kept for the credentials of the learner's courses (as an in-order evaluation
         # keeps it); those only required by them are decided over the timeline, not shown.
         shown = {c.slug for c in by_user[user_id]}

@@ -14,7 +14,9 @@ been evaluated when it happened:
 - "revoke when unmet": held while met (or while unknown, as ``decide`` keeps it), from the start of
   the latest run of states it was met in;
 - a stack sees, in each state, the credentials held in that state, so its earned time is the time
-  all its parts were met together.
+  all its parts were met together;
+- an operator's revocation (a block on earning it again) holds from the time it was made: the
+  credential counted as held for the stacks above it until then, and is never held after.
 
 Whatever order the events came in and however often, the same set of events gives the same
 outcomes, earned times and progress.
@@ -62,31 +64,35 @@ def states(events: Iterable[rules.Fact]):
 
 
 def replay(credential_rules: Sequence[rules.CredentialRule], events: Iterable[rules.Fact], *,
-           held: Iterable[str] = (), held_from_start: Iterable[str] = (), blocked: Iterable[str] = (),
+           held: Iterable[str] = (), held_from_start: Iterable[str] = (),
+           blocked: Mapping[str, datetime | None] | None = None,
            completable_blocks: Mapping[str, int] | None = None) -> list:
     """
     Decide every credential of ``credential_rules`` (which must include every credential they
     require) over the timeline of ``events``. ``held``: the slugs held now (to say what changes);
     ``held_from_start``: those held from before the history began (awards made before event
-    times were kept), which "keep once earned" never loses; ``blocked``: never awarded again.
-    Returns a Derived per rule, in dependency order.
+    times were kept), which "keep once earned" never loses; ``blocked``: slug → since when an
+    operator's revocation keeps it from being held (None: always). Returns a Derived per rule, in
+    dependency order.
     """
     ordered = rules.dependency_order(credential_rules)
-    blocked = frozenset(blocked)
+    blocked = dict(blocked or {})
     completable = dict(completable_blocks or {})
-    holding = set(held_from_start) - blocked
+    holding = set(held_from_start) - set(blocked)
     earned = dict.fromkeys(holding)
     earned_outcomes = {}
     latest = {}
-    timeline = list(states(events)) or [(None, {})]
-    for when, facts in timeline:
+    for when, facts in _with_block_times(list(states(events)), blocked):
         progress = {}
+        blocked_now = frozenset(slug for slug, since in blocked.items()
+                                if since is None or when is None or since <= when)
         for rule in ordered:
-            state = rules.LearnerState(facts, frozenset(holding), progress, completable, blocked)
+            state = rules.LearnerState(facts, frozenset(holding), progress, completable, blocked_now)
             outcome = rule.requirement.evaluate(state)
             was = rule.slug in holding
-            now = (outcome.met and rule.slug not in blocked) or \
-                (was and (not rule.revoke_when_unmet or outcome.unknown))
+            # A block ends holding it, whatever the policy (the operator revoked it).
+            now = rule.slug not in blocked_now and (
+                outcome.met or (was and (not rule.revoke_when_unmet or outcome.unknown)))
             if now and not was:
                 holding.add(rule.slug)
                 earned[rule.slug], earned_outcomes[rule.slug] = when, outcome
@@ -101,6 +107,16 @@ def replay(credential_rules: Sequence[rules.CredentialRule], events: Iterable[ru
                     earned.get(rule.slug) if rule.slug in holding else None,
                     earned_outcomes.get(rule.slug) if rule.slug in holding else None)
             for rule in ordered]
+
+
+def _with_block_times(timeline, blocked):
+    """The timeline with a state at each time a block began (the facts as they stood then); one state at least."""
+    times = {when for when, _ in timeline}
+    for since in sorted({since for since in blocked.values() if since is not None} - times):
+        before = [facts for when, facts in timeline if when <= since]
+        timeline.append((since, before[-1] if before else {}))
+    timeline.sort(key=lambda point: point[0])
+    return timeline or [(None, {})]
 
 
 def closure(credential_rules: Mapping[str, rules.CredentialRule], slugs: Iterable[str]) -> set:

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from openedx_microcred import issuance, keys
+from openedx_microcred import issuance, keys, rules, timeline
 from openedx_microcred.models import Award, Credential, LearnerEvent, LearnerFact, Progress
 
 from . import events
@@ -156,3 +156,18 @@ def test_a_grade_met_between_two_events_evaluated_together_is_kept(learner, make
         events.grade(learner.pk, C1, 0.75, time=events.at(10), event_id=eid("g10"))
     assert held(learner) == {"grade": events.at(10)}
     assert Progress.objects.get(user=learner).met is False
+
+
+def test_an_operator_block_holds_from_when_it_was_made():
+    """Pure timeline: a stack earned before a block on its part keeps (keep once earned) or follows it (revoke)."""
+    course = "course-v1:DemoX+PY101+2026"
+    part = rules.CredentialRule("part", rules.parse_criteria({"type": "course_passed", "course": course}))
+    over = {"type": "credential", "credential": "part"}
+    kept = rules.CredentialRule("kept", rules.parse_criteria(over))
+    follows = rules.CredentialRule("follows", rules.parse_criteria(over), revoke_when_unmet=True)
+    passed = rules.Fact(course, rules.PASSING, {"passed": True}, "p1", events.at(10))
+    derived = {d.slug: d for d in timeline.replay([part, kept, follows], [passed], held={"kept", "follows"},
+                                                   blocked={"part": events.at(60)})}
+    assert not derived["part"].held_after
+    assert derived["kept"].held_after and derived["kept"].earned_at == events.at(10)
+    assert derived["follows"].revoke

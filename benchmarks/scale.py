@@ -258,7 +258,7 @@ def seed(config):
 
     from openedx_microcred import awards, evaluation
     from openedx_microcred.catalog import refresh_dependency_index
-    from openedx_microcred.models import Award, Credential, LearnerFact, Progress
+    from openedx_microcred.models import Award, Credential, LearnerEvent, LearnerFact, LearnerLock, Progress
     from sandbox.host.models import Course
 
     started = time.perf_counter()
@@ -288,6 +288,7 @@ def seed(config):
 
     joined = _db_time(SEED_T0)
     fact_table = LearnerFact._meta.db_table
+    event_table, lock_table = LearnerEvent._meta.db_table, LearnerLock._meta.db_table
     rng = random.Random(20260301)
     serial = [0]
     facts = 0
@@ -311,6 +312,18 @@ def seed(config):
                     "modified, pending_since) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     [(u, key, kind, json.dumps(value), event_id, event_type, _db_time(when), _db_time(when), None)
                      for u, key, kind, value, event_id, event_type, when in rows])
+                # Each fact is also the learner's history, evaluated, as migration 0015 leaves it.
+                cursor.executemany(
+                    f"INSERT INTO {event_table} (user_id, course_key, kind, value, event_id, event_type, event_time, "
+                    "evaluated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    [(u, key, kind, json.dumps(value), event_id, event_type, _db_time(when), True)
+                     for u, key, kind, value, event_id, event_type, when in rows])
+                newest = {}
+                for u, *_, when in rows:
+                    newest[u] = max(newest.get(u, when), when)
+                cursor.executemany(
+                    f"INSERT INTO {lock_table} (user_id, locked_at, evaluated_through) VALUES (%s, %s, %s)",
+                    [(u, joined, _db_time(when)) for u, when in sorted(newest.items())])
                 facts += len(rows)
     if connection.vendor != "sqlite":
         with connection.cursor() as cursor:
@@ -641,7 +654,7 @@ def measure_receiver(config):
     from django.db import connection
 
     from openedx_microcred import awards, handlers
-    from openedx_microcred.models import Award, Credential, LearnerFact, Progress
+    from openedx_microcred.models import Award, Credential, LearnerEvent, LearnerFact, LearnerLock, Progress
     from openedx_microcred.tasks import evaluate_learner_task
 
     common.migrate()
@@ -652,6 +665,8 @@ def measure_receiver(config):
 
     def reset():
         LearnerFact.objects.all().delete()
+        LearnerEvent.objects.all().delete()
+        LearnerLock.objects.all().delete()
         Progress.objects.all().delete()
         Award.objects.all().delete()
 

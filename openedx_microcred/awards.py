@@ -21,17 +21,19 @@ log = logging.getLogger(__name__)
 AWARDED, REVOKED = "awarded", "revoked"
 
 
-def award_credential(user_id, credential, evidence):
+def award_credential(user_id, credential, evidence, earned_at=None):
     """
     Issue ``credential`` to the learner, or return None if they already hold it (a concurrent
-    evaluation won the race: the database allows one active award).
+    evaluation won the race: the database allows one active award). ``earned_at``: when the
+    criteria were met, in event time (docs/decisions/0016); now if not known.
     """
     now = timezone.now()
     expires = now + timedelta(days=credential.validity_days) if credential.validity_days else None
     try:
         with transaction.atomic():
             award = Award.objects.create(
-                user_id=user_id, credential=credential, issued_at=now, expires_at=expires, evidence=evidence,
+                user_id=user_id, credential=credential, issued_at=now, earned_at=earned_at or now,
+                expires_at=expires, evidence=evidence,
             )
             delivery.queue_issue(award, credential)  # the outbox, in the award's transaction
     except IntegrityError:
@@ -40,6 +42,19 @@ def award_credential(user_id, credential, evidence):
     transaction.on_commit(partial(send_badge_event, AWARDED, award.pk))
     transaction.on_commit(partial(queue_signing, award.pk))
     return award
+
+
+def move_earned_time(award, earned_at, evidence):
+    """
+    A late event showed the award was earned at another time: record it, with the evidence of that
+    state, and sign the credential again (its awardedDate changes; id, status entry and issue time
+    stay). Copies already delivered to badge platforms keep the time they were sent with.
+    """
+    signed = award.document is not None
+    Award.objects.filter(pk=award.pk).update(earned_at=earned_at, evidence=evidence, document=None)
+    award.earned_at, award.evidence, award.document = earned_at, evidence, None
+    if signed:
+        transaction.on_commit(partial(queue_signing, award.pk))
 
 
 def queue_signing(award_pk):

@@ -35,8 +35,9 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from . import evaluation, handlers, rules
-from .facts import APPLIED, DUPLICATE, STALE, UNCHANGED, FactUpdate, InvalidEvent, check_event_time, record_fact
-from .models import BackfillRun, CourseDependency, Credential, LearnerFact, LearnerLock, RejectedEvent
+from .facts import (APPLIED, DUPLICATE, STALE, UNCHANGED, FactUpdate, InvalidEvent, check_event_time, history_row,
+                    record_fact)
+from .models import BackfillRun, CourseDependency, Credential, LearnerEvent, LearnerFact, LearnerLock, RejectedEvent
 from .platform import CERTIFICATE_SOURCE, ENROLLMENT_SOURCE, GRADE_SOURCE, get_platform, parse_course_key
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,10 @@ def record_facts(updates) -> list:
             LearnerFact.objects.bulk_create(new, batch_size=500)
             LearnerFact.objects.bulk_update(changed, ["value", "event_id", "event_type", "event_time", "modified"],
                                             batch_size=500)
+            # Every row goes into the learners' history, older ones too (the evaluation that follows
+            # re-derives them over it); one already kept is left as it is.
+            LearnerEvent.objects.bulk_create([history_row(u) for u, o in zip(updates, outcomes) if o != DUPLICATE],
+                                             batch_size=500, ignore_conflicts=True)
             return outcomes
     except IntegrityError:
         log.info("openedx-microcred back-fill: facts written concurrently, recording this chunk one by one")

@@ -155,7 +155,7 @@ def badge_request(delivery) -> BadgeRequest:
     first, _, last = (user.pii.name or user.pii.username).partition(" ")
     return BadgeRequest(
         delivery_id=delivery.pk, award_uuid=str(award.uuid), recipient_email=user.pii.email,
-        first_name=first, last_name=last, issued_at=award.issued_at, expires_at=award.expires_at,
+        first_name=first, last_name=last, issued_at=award.awarded_at, expires_at=award.expires_at,
         credential_title=award.credential.title, credential_description=award.credential.description,
         evidence_url=issuance.credential_url(award.uuid), credential_json_url=issuance.credential_json_url(award.uuid),
         target=delivery.target,

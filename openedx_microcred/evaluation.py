@@ -19,10 +19,10 @@ from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from . import rules
-from .awards import award_credential, revoke_awards
+from . import rules, timeline
+from .awards import award_credential, move_earned_time, revoke_awards
 from .data import EvaluationResult
-from .models import (Award, CourseDependency, Credential, ExternalCredential, LearnerFact, LearnerLock,
+from .models import (Award, CourseDependency, Credential, ExternalCredential, LearnerEvent, LearnerFact, LearnerLock,
                      Progress)
 from .platform import get_platform, parse_course_key
 
@@ -67,21 +67,183 @@ def evaluate_learner_for_issuers(user_id, issuers) -> EvaluationResult:
 
 
 def evaluate_learner(user_id, course_key=None) -> EvaluationResult:
+    """
+    Evaluate the credentials an event in ``course_key`` can change; with no course (a credential
+    was published: its learners are evaluated), re-derive the learner over their timeline.
+    """
     credentials = affected_credentials(user_id, course_key)
     if not credentials:
+        # Nothing depends on them: their events are taken into account, by deciding nothing.
+        new = LearnerEvent.objects.filter(user_id=user_id, evaluated=False)
+        (new.filter(course_key=course_key) if course_key else new).update(evaluated=True)
         return EvaluationResult(user_id, [], [], [])
-    return _evaluate({user_id: credentials})[0]
+    return _evaluate({user_id: credentials}, {user_id: course_key} if course_key else None)[0]
 
 
-def _evaluate(credentials_by_user) -> list:
-    """Lock the learners, load them, decide and store: one transaction, so every decision is taken from a fresh view."""
+def _evaluate(credentials_by_user, course_by_user=None) -> list:
+    """
+    Lock the learners, load them, decide and store: one transaction, so every decision is taken
+    from a fresh view. A learner whose one new event is in the course evaluated and newer than
+    anything decided from before is decided from the latest facts (``rules.decide``); any other
+    (an event that came late, several new events, no course given: ``course_by_user`` None) is
+    re-derived over their timeline (``timeline.replay``, docs/decisions/0016).
+    """
     if not credentials_by_user:
         return []
     with transaction.atomic():
         LearnerLock.take(credentials_by_user)
         contexts = load_learners(credentials_by_user)
-        return store_decisions([(context, rules.decide(context.credential_rules, context.state))
-                                for context in contexts.values()])
+        # Read after the facts: every event the facts read hold is among these, so "one new event"
+        # is true of what was read (on READ COMMITTED, a later read may see more).
+        pending, through = _new_events(list(contexts))
+        in_order, late = [], []
+        for user_id, context in contexts.items():
+            course = (course_by_user or {}).get(user_id)
+            new = pending.get(user_id, [])
+            # No evaluated_through: no event of the learner evaluated yet (migration 0015 set it for the others).
+            if course is not None and len(new) <= 1 and all(
+                    c == str(course) and (through.get(user_id) is None or t > through[user_id]) for _, c, t in new):
+                in_order.append((context, rules.decide(context.credential_rules, context.state), new))
+            else:
+                late.append(user_id)
+        results = store_decisions([(context, decisions) for context, decisions, _ in in_order],
+                                  earned_at=[_state_time(context.state, new) for context, _, new in in_order])
+        _mark_evaluated({context.user_id: new for context, _, new in in_order}, through)
+        by_user = {result.user_id: result for result in results}
+        if late:
+            by_user.update((r.user_id, r) for r in _rederive(late, credentials_by_user, pending, through))
+        return [by_user[user_id] for user_id in contexts]
+
+
+def _new_events(user_ids):
+    """Per learner: the events not evaluated yet, as (pk, course key, event time); and evaluated_through."""
+    pending = {}
+    for pk, user_id, course_key, when in (
+            _of_learners(LearnerEvent.objects, user_ids).filter(evaluated=False)
+            .annotate(course_raw=_as_text("course_key")).values_list("pk", "user_id", "course_raw", "event_time")):
+        pending.setdefault(user_id, []).append((pk, course_key, when))
+    through = dict(LearnerLock.objects.filter(user_id__in=user_ids).values_list("user_id", "evaluated_through"))
+    return pending, through
+
+
+def _state_time(state, new):
+    """The event time of the state decided from: that of its one new event, else its newest fact's."""
+    if new:
+        return new[0][2]
+    return max((fact.event_time for fact in state.facts.values()), default=None)
+
+
+def _mark_evaluated(new_by_user, through, newest=None):
+    """The events decided from are evaluated; each learner's evaluated_through moves up to the newest of them."""
+    pks = [pk for events in new_by_user.values() for pk, _, _ in events]
+    if pks:
+        LearnerEvent.objects.filter(pk__in=pks).update(evaluated=True)
+    moved = []
+    for user_id, events in new_by_user.items():
+        times = [when for _, _, when in events] + [t for t in ((newest or {}).get(user_id), through.get(user_id)) if t]
+        if times and max(times) != through.get(user_id):
+            moved.append(LearnerLock(user_id=user_id, evaluated_through=max(times)))
+    if moved:
+        LearnerLock.objects.bulk_update(moved, ["evaluated_through"])
+
+
+def _rederive(user_ids, credentials_by_user, pending, through) -> list:
+    """
+    Re-derive these learners over their timelines: every active credential of their courses and
+    every credential those require, decided over every event of theirs (``timeline.replay``).
+    Stores progress, awards with their earned time, revocations, and earned times that moved.
+    """
+    courses = {}
+    for user_id, course_key in (_of_learners(LearnerFact.objects, user_ids).annotate(course_raw=_as_text("course_key"))
+                                .values_list("user_id", "course_raw").distinct()):
+        courses.setdefault(user_id, set()).add(course_key)
+    by_user = credentials_for_courses(courses)
+    for user_id in user_ids:  # the credentials asked for, even if the learner has no fact in their courses
+        mine = {c.pk: c for c in by_user.get(user_id, [])}
+        mine.update((c.pk, c) for c in credentials_by_user.get(user_id, []))
+        by_user[user_id] = list(mine.values())
+    catalog = _with_required({c.slug: c for cs in by_user.values() for c in cs})
+    rule_of = {slug: credential_rule(c) for slug, c in catalog.items()}
+    events, newest = {}, {}
+    for fact in _of_learners(LearnerEvent.objects, user_ids).annotate(course_raw=_as_text("course_key")).values_list(
+            "user_id", "course_raw", "kind", "value", "event_id", "event_time"):
+        user_id, rule_fact = fact[0], rules.Fact(*fact[1:])
+        events.setdefault(user_id, []).append(rule_fact)
+        newest[user_id] = max(newest.get(user_id, rule_fact.event_time), rule_fact.event_time)
+    # External credentials are facts too: each its own timeline (held, then perhaps no longer).
+    for row in _of_learners(ExternalCredential.objects, user_ids).defer("document"):
+        for rule_fact in row.timeline_facts():
+            events.setdefault(row.user_id, []).append(rule_fact)
+    held, blocked = {}, {}
+    for award in (_of_learners(Award.objects, user_ids).filter(Q(current=True) | Q(blocks_reaward=True))
+                  .select_related("credential")):
+        if award.current:
+            held.setdefault(award.user_id, {})[award.credential.slug] = award
+        if award.blocks_reaward:  # since the (first) operator revocation
+            mine, slug = blocked.setdefault(award.user_id, {}), award.credential.slug
+            mine[slug] = min(t for t in (mine.get(slug), award.revoked_at) if t) if award.revoked_at else None
+    completion = {leaf.course for r in rule_of.values() for leaf in r.requirement.leaves()
+                  if isinstance(leaf, rules.CourseCompletion)}
+    completable = get_platform().completable_blocks(completion) if completion else {}
+    derived = []
+    for user_id in user_ids:
+        slugs = timeline.closure(rule_of, [c.slug for c in by_user[user_id]])
+        mine = {slug: a for slug, a in held.get(user_id, {}).items() if slug in slugs}
+        outcomes = timeline.replay(
+            [rule_of[slug] for slug in slugs], events.get(user_id, []), held=set(mine),
+            held_from_start={slug for slug, a in mine.items() if a.earned_at is None},
+            blocked={slug: since for slug, since in blocked.get(user_id, {}).items() if slug in slugs},
+            completable_blocks=completable)
+        # Progress is kept for the credentials of the learner's courses (as an in-order evaluation
+        # keeps it); those only required by them are decided over the timeline, not shown.
+        shown = {c.slug for c in by_user[user_id]}
+        derived.append((user_id, {slug: catalog[slug] for slug in slugs}, mine, outcomes, shown))
+    results = _store_derived(derived)
+    _mark_evaluated({user_id: pending.get(user_id, []) for user_id in user_ids}, through, newest)
+    return results
+
+
+def _with_required(credentials):
+    """The credentials (slug → Credential) and every active credential they require, transitively."""
+    catalog = dict(credentials)
+    wanted = set().union(*(credential_rule(c).requirement.credentials() for c in catalog.values())) - set(catalog)
+    while wanted:
+        found = {c.slug: c for c in Credential.objects.filter(slug__in=wanted, state=Credential.State.ACTIVE)}
+        catalog.update(found)
+        wanted = set().union(*(credential_rule(c).requirement.credentials() for c in found.values())) - set(catalog)
+    return catalog
+
+
+def _store_derived(derived) -> list:
+    """
+    Store what ``timeline.replay`` derived for each (user id, credentials by slug, held awards,
+    outcomes, slugs whose progress is kept).
+    """
+    _store_progress_rows([(user_id, credentials[d.slug], d.outcome)
+                          for user_id, credentials, _, outcomes, shown in derived for d in outcomes if d.slug in shown])
+    results = []
+    for user_id, credentials, held, outcomes, _ in derived:
+        held_awards = dict(held)
+        awarded, revoked = [], []
+        for d in outcomes:
+            credential = credentials[d.slug]
+            if d.award:
+                award = award_credential(user_id, credential, _evidence(d.earned_outcome, held_awards),
+                                         earned_at=d.earned_at)
+                if award is not None:
+                    held_awards[d.slug] = award
+                    awarded.append(d.slug)
+            elif d.revoke:
+                # The same words as an in-order revocation, naming what is not met at the latest event.
+                missing = ", ".join(leaf.path for leaf in d.outcome.missing_leaves)
+                reason = (f"criteria no longer met: {missing}" if credential_rule(credential).revoke_when_unmet
+                          else "criteria never met in event time (re-derived after a late event)")
+                if revoke_awards([held_awards.pop(d.slug).pk], reason):
+                    revoked.append(d.slug)
+            elif d.held_after and d.earned_at is not None and held_awards[d.slug].earned_at != d.earned_at:
+                move_earned_time(held_awards[d.slug], d.earned_at, _evidence(d.earned_outcome, held_awards))
+        results.append(EvaluationResult(user_id, [d.slug for d in outcomes], awarded, revoked))
+    return results
 
 
 def credentials_for_courses(courses_by_user, cache=None) -> dict:
@@ -218,23 +380,26 @@ def load_learners(credentials_by_user) -> dict:
     return contexts
 
 
-def store_decisions(decided) -> list:
+def store_decisions(decided, earned_at=None) -> list:
     """
     Store what the engine decided for each (LearnerContext, decisions): progress, awards and
     revocations, in one transaction (the caller's, if it has one: the one that locked the learners
-    and loaded them). Returns an EvaluationResult per learner, in order.
+    and loaded them). ``earned_at``: per learner, the event time of the state decided from.
+    Returns an EvaluationResult per learner, in order.
     """
     results = []
+    earned_at = earned_at or [None] * len(decided)
     with transaction.atomic(savepoint=False):
         _store_progress_rows([(context.user_id, context.credentials[d.slug], d.outcome)
                               for context, decisions in decided for d in decisions])
-        for context, decisions in decided:
+        for (context, decisions), when in zip(decided, earned_at):
             held_awards = dict(context.held_awards)
             awarded, revoked = [], []
             for decision in decisions:
                 credential = context.credentials[decision.slug]
                 if decision.award:
-                    award = award_credential(context.user_id, credential, _evidence(decision.outcome, held_awards))
+                    award = award_credential(context.user_id, credential, _evidence(decision.outcome, held_awards),
+                                             earned_at=when)
                     if award is not None:
                         held_awards[credential.slug] = award
                         awarded.append(credential.slug)
@@ -253,7 +418,7 @@ def evaluate_learners(courses_by_user, cache=None) -> list:
     award or revocation; decides exactly as ``evaluate_learner`` does. ``cache``: see
     ``credentials_for_courses``.
     """
-    return _evaluate(credentials_for_courses(courses_by_user, cache))
+    return _evaluate(credentials_for_courses(courses_by_user, cache))  # no course: each re-derived
 
 
 def _store_progress(user_id, outcomes):

@@ -1,8 +1,12 @@
 """
 Recording learner facts: the write side of the event path.
 
-A fact is replaced only by a newer event: events are ordered by (event time, event id), so an
-out-of-order event never overwrites a newer fact and the same event twice changes nothing.
+Every event is kept in the learner's history (LearnerEvent, insert-only), and the fact it speaks
+of (LearnerFact, the newest value per learner, course and kind) is replaced only by a newer event:
+events are ordered by (event time, event id), so an out-of-order event never overwrites a newer
+fact and the same event twice changes nothing. An event older than the fact held is still placed
+in the history, where the evaluation finds it and re-derives the learner over the timeline
+(docs/decisions/0016).
 """
 
 import json
@@ -15,18 +19,18 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from .models import LearnerFact, RejectedEvent
+from .models import LearnerEvent, LearnerFact, RejectedEvent
 
 log = logging.getLogger(__name__)
 
 # What happened to an event; receivers return these so senders (microcred_replay) can count them.
 APPLIED = "applied"
-UNCHANGED = "unchanged"  # newer event, same value: nothing to re-evaluate
-STALE = "stale"  # older than the fact we hold
-DUPLICATE = "duplicate"  # the very event we already hold
+UNCHANGED = "unchanged"  # newer event, same value (its time still counts: course_passed reads the newest)
+STALE = "stale"  # older than the fact we hold: kept in the history only
+DUPLICATE = "duplicate"  # an event we already hold
 REJECTED = "rejected"
 IGNORED = "ignored"  # not used: a retired learner's event
 
@@ -78,8 +82,12 @@ class FactUpdate:
     event_time: datetime
 
 
+# What needs the learner evaluated again: every event not held before (a late one changes the timeline).
+TO_EVALUATE = (APPLIED, UNCHANGED, STALE)
+
+
 def record_fact(update: FactUpdate) -> str:
-    """Upsert the fact if the event is newer than what we hold; return what happened."""
+    """Keep the event in the history, upsert the fact if the event is newer than what we hold; return what happened."""
     check_event_time(update.event_time)
     with transaction.atomic():
         lookup = {"user_id": update.user_id, "course_key": update.course_key, "kind": update.kind}
@@ -93,6 +101,7 @@ def record_fact(update: FactUpdate) -> str:
             try:
                 with transaction.atomic():
                     LearnerFact.objects.create(**lookup, **_event_fields(update), pending_since=timezone.now())
+                _keep_in_history(update)
                 return APPLIED
             except IntegrityError:
                 # Another process inserted it between our read and write: compare with theirs.
@@ -100,14 +109,31 @@ def record_fact(update: FactUpdate) -> str:
         if fact.event_id == update.event_id:
             return DUPLICATE
         if (fact.event_time, fact.event_id) > (update.event_time, update.event_id):
+            # Late: the rare path, where a duplicate must be told apart from a new event (one read).
+            if LearnerEvent.objects.filter(**lookup, event_id=update.event_id).exists():
+                return DUPLICATE
+            _keep_in_history(update)
+            if fact.pending_since is None:
+                LearnerFact.objects.filter(pk=fact.pk).update(pending_since=timezone.now())
             return STALE
         outcome = APPLIED if fact.value != update.value else UNCHANGED
         for name, value in _event_fields(update).items():
             setattr(fact, name, value)
-        if outcome == APPLIED and fact.pending_since is None:
+        if fact.pending_since is None:
             fact.pending_since = timezone.now()
         fact.save()
+        _keep_in_history(update)
         return outcome
+
+
+def _keep_in_history(update):
+    """One insert, never a read: an event already kept (the same id for the same fact) is left as it is."""
+    LearnerEvent.objects.bulk_create([history_row(update)], ignore_conflicts=True)
+
+
+def history_row(update: FactUpdate) -> LearnerEvent:
+    return LearnerEvent(user_id=update.user_id, course_key=update.course_key, kind=update.kind,
+                        **_event_fields(update))
 
 
 def _is_retired(user_id):
@@ -250,7 +276,8 @@ def pending_facts(user_id, course_key=None):
 def mark_evaluated(pending):
     """
     After an evaluation that read the facts ``pending`` (from ``pending_facts``, taken before it):
-    they are evaluated, unless a newer event replaced one meanwhile (its own evaluation is due).
+    they are evaluated, unless a newer event replaced one meanwhile or an event of theirs is still
+    in the history unevaluated (a late one recorded while the evaluation ran): its evaluation is due.
     """
     if not pending:
         return 0
@@ -261,7 +288,9 @@ def mark_evaluated(pending):
     for event_id, pks in by_event.items():
         clause = Q(event_id=event_id, pk__in=pks)
         query = clause if query is None else query | clause
-    return LearnerFact.objects.filter(query).update(pending_since=None)
+    unevaluated = LearnerEvent.objects.filter(user_id=OuterRef("user_id"), course_key=OuterRef("course_key"),
+                                              kind=OuterRef("kind"), evaluated=False)
+    return LearnerFact.objects.filter(query).exclude(Exists(unevaluated)).update(pending_since=None)
 
 
 def pending_wait(older_than=None):

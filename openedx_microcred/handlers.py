@@ -1,8 +1,9 @@
 """
 Signal receivers: turn platform events into learner facts.
 
-Each receiver is thin: validate the payload, upsert one LearnerFact, enqueue the learner's
-evaluation once the transaction commits, and return what happened. Nothing here raises into the
+Each receiver is thin: validate the payload, upsert one LearnerFact and keep the event in the
+learner's history, enqueue the learner's evaluation once the transaction commits, and return what
+happened. Nothing here raises into the
 platform's request: a payload that cannot be used is kept as a RejectedEvent with the reason.
 """
 
@@ -19,7 +20,7 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from . import rules
-from .facts import APPLIED, REJECTED, FactUpdate, InvalidEvent, record_fact, reject_event, shown
+from .facts import REJECTED, TO_EVALUATE, FactUpdate, InvalidEvent, record_fact, reject_event, shown
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ def _receive(kind, build, data_name):
             _keep_rejected(event_type, reason, event_id=event_id, event_time=event_time,
                            payload=_serialized(signal, metadata, data_name, data))
             return REJECTED
-        if outcome == APPLIED:
+        if outcome in TO_EVALUATE:
             transaction.on_commit(partial(enqueue_evaluation, update.user_id, update.course_key))
         return outcome
 
@@ -280,7 +281,7 @@ def record_block_completion(sender, instance, **kwargs):  # pylint: disable=unus
                        payload={"block_key": instance.block_key, "user_id": instance.user_id,
                                 "completion": instance.completion})
         return REJECTED
-    if outcome == APPLIED:
+    if outcome in TO_EVALUATE:
         transaction.on_commit(partial(enqueue_evaluation, update.user_id, update.course_key))
     return outcome
 

@@ -283,6 +283,7 @@ def build_document(award, key: keys.SigningKey) -> dict:
                                      page_url=credential_url(award.uuid)),
         recipient=document.Recipient(email=user.pii.email, salt=award.recipient_salt),
         valid_from=award.issued_at,
+        awarded_date=award.awarded_at,
         valid_until=award.expires_at,
         extension_context=document.extension_context_url(lms_root_url()),
         evidence=document.evidence_from_award(award.evidence, course_names, credential_names,

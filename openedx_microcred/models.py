@@ -404,6 +404,20 @@ class ExternalCredential(models.Model):
         return rules.Fact(f"{rules.EXTERNAL_KEY_PREFIX}{self.pk}", rules.EXTERNAL, self.fact_value(),
                           f"external-credential-{self.pk}", self.valid_from or self.verified_at)
 
+    def timeline_facts(self) -> list:
+        """
+        Its place in the learner's timeline (timeline.replay): held from its validFrom (else from
+        when it was verified) and, once it stopped counting, no longer held from when it expired or
+        its new status was read; rules.ExternalCredentialHeld counts only an active one.
+        """
+        held = self.to_rule_fact()
+        if self.status == self.Status.ACTIVE:
+            return [held]
+        ended = (self.valid_until if self.status == self.Status.EXPIRED and self.valid_until else None) \
+            or self.checked_at or self.verified_at
+        return [held, rules.Fact(held.course_key, held.kind, {**held.value, "status": self.status},
+                                 f"{held.event_id}-{self.status}", max(ended, held.event_time))]
+
 
 class LearnerFact(models.Model):
     """The latest known value of one fact (rules.FACT_KINDS) about one learner in one course."""
@@ -431,6 +445,39 @@ class LearnerFact(models.Model):
 
     def __str__(self):
         return f"{self.user_id} {self.course_key} {self.kind}"
+
+    def to_rule_fact(self) -> rules.Fact:
+        return rules.Fact(str(self.course_key), self.kind, self.value, self.event_id, self.event_time)
+
+
+class LearnerEvent(models.Model):
+    """
+    The learner's fact history: every event recorded, one row each, never updated but to say it was
+    evaluated (docs/decisions/0016). LearnerFact holds the newest of these per (course, kind); this
+    keeps them all, so that an event arriving late is placed where it belongs in time and the
+    learner's outcomes are re-derived over the timeline (timeline.py).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    course_key = CourseKeyField(max_length=255)
+    kind = models.CharField(max_length=16, choices=LearnerFact.KIND_CHOICES)
+    value = models.JSONField()
+    event_id = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=255)
+    event_time = models.DateTimeField(help_text=_("When the platform says the event happened."))
+    # False until an evaluation of the learner has taken this event into account: an evaluation
+    # that finds more than this one new event, or one older than what it already decided from,
+    # re-derives the learner's outcomes over the timeline.
+    evaluated = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("user", "course_key", "kind", "event_id"), name="microcred_event_unique"),
+        ]
+        indexes = [models.Index(fields=("user", "evaluated"), name="microcred_event_pending")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.course_key} {self.kind} {self.event_id}"
 
     def to_rule_fact(self) -> rules.Fact:
         return rules.Fact(str(self.course_key), self.kind, self.value, self.event_id, self.event_time)
@@ -465,6 +512,10 @@ class LearnerLock(models.Model):
 
     user_id = models.IntegerField(primary_key=True)
     locked_at = models.DateTimeField(help_text=_("When an evaluation of the learner last started."))
+    # The newest event time the learner's outcomes were decided from (docs/decisions/0016): an event
+    # older than this arrived late, and the learner's outcomes are re-derived over the timeline.
+    # Empty: not known (a learner evaluated before the history was kept), re-derived too.
+    evaluated_through = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.user_id}"
@@ -511,6 +562,10 @@ class Award(models.Model):
     # every backend: MySQL has no partial indexes, but all three treat NULLs as distinct.
     current = models.BooleanField(null=True, default=True, editable=False)
     issued_at = models.DateTimeField()
+    # When the criteria were first met, in event time (the time of the event that completed them):
+    # the credential's awardedDate and the platforms' issued date; issued_at is when it was made.
+    # Empty for an award made before event times were kept (issued_at stands in for it).
+    earned_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revocation_reason = models.CharField(max_length=255, blank=True)
@@ -547,6 +602,11 @@ class Award(models.Model):
         # Admin's titles and its history name the learner and the credential (one query each
         # unless selected with the award).
         return f"{self.credential.title} — {self.user.get_username()} ({self.get_status_display()})"
+
+    @property
+    def awarded_at(self):
+        """When it was earned, in event time; its issue time for an award made before those were kept."""
+        return self.earned_at or self.issued_at
 
 
 class RejectedEvent(models.Model):

@@ -15,7 +15,8 @@ public page. See docs/privacy.md and docs/decisions/0008-learner-retirement.rst.
   status-list index, the credential, dates, status): the signed document and its recipient salt
   are removed, the evidence is cut down to which requirements were met (no grades, no event
   ids), and no award of the learner can be earned again;
-* the learner's facts and progress are deleted, and so are the rejected events that name them;
+* the learner's facts (and their history of events) and progress are deleted, and so are the
+  rejected events that name them;
   errors kept on their deliveries are cleared (a platform's answer may quote a name or address);
 * a ``RetirementRecord`` keeps that it happened, when, and the counts, under a keyed hash of the
   user id: no name, email, username or user id.
@@ -38,8 +39,8 @@ from django.utils.crypto import salted_hmac
 
 from .awards import revoke_awards
 from .issuance import resign_stacks_naming
-from .models import (Award, Delivery, ExternalCredential, LearnerFact, LearnerLock, LearnerSharing, Progress,
-                     RejectedEvent, RetirementRecord)
+from .models import (Award, Delivery, ExternalCredential, LearnerEvent, LearnerFact, LearnerLock, LearnerSharing,
+                     Progress, RejectedEvent, RetirementRecord)
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def retire_learner(user, source="") -> RetirementResult:
         Delivery.objects.filter(award__user_id=user_id).exclude(last_error="") \
             .exclude(last_error__in=OWN_DELIVERY_ERRORS).update(last_error=DELIVERY_ERROR_REMOVED)
         facts, _ = LearnerFact.objects.filter(user_id=user_id).delete()
+        LearnerEvent.objects.filter(user_id=user_id).delete()  # their history: the same facts, over time
         # The credentials of other issuers the learner added are facts too (and hold their email).
         uploaded, _ = ExternalCredential.objects.filter(user_id=user_id).delete()
         facts += uploaded

@@ -29,7 +29,6 @@ leaf (the evidence), and decides per credential whether to award, revoke or keep
 
 from __future__ import annotations
 
-import heapq
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,13 +106,20 @@ class LeafOutcome:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a (sub)tree stands: met, progress 0..1, and every leaf beneath it."""
+    """
+    How a (sub)tree stands: met, progress 0..1, and every leaf beneath it. Progress is the share of
+    the requirements needed that are met, ``met_count / needed`` (docs/catalog-format.md,
+    "Progress"): an unmet requirement counts nothing, however close it is (its own leaf says how
+    close), so "N of M requirements met" and the fraction always agree.
+    """
 
     met: bool
     fraction: float
     leaves: tuple = ()
     # Not met, but it might be: enough of what is not met is unknown (see LeafOutcome.unknown).
     unknown: bool = False
+    met_count: int = 0  # requirements met at this level (at most ``needed``)
+    needed: int = 1  # requirements this level needs: a leaf 1, a group its all/any/n
 
     @property
     def met_leaves(self):
@@ -155,7 +161,8 @@ def _leaf(node, met, raw_fraction, facts=(), unknown=False):
     fraction = 1.0 if met else max(0.0, min(raw_fraction, _ALMOST))
     unknown = unknown and not met
     leaf = LeafOutcome(node.path, node, met, fraction, tuple(f for f in facts if f), unknown)
-    return Outcome(met, fraction, (leaf,), unknown)
+    # The leaf keeps how close it is; as a requirement it is met or not.
+    return Outcome(met, 1.0 if met else 0.0, (leaf,), unknown, int(met), 1)
 
 
 @dataclass(frozen=True)
@@ -309,7 +316,9 @@ class ExternalCredentialHeld(Requirement):
         return True
 
     def evaluate(self, state):
-        candidates = [f for f in state.facts.values() if f.kind == EXTERNAL and self._matches(f.value)]
+        # A fact with a status other than active is one that stopped counting (its timeline's end).
+        candidates = [f for f in state.facts.values() if f.kind == EXTERNAL and self._matches(f.value)
+                      and f.value.get("status", "active") == "active"]
         if self.min_result is None:
             met = candidates[:1]
             return _leaf(self, bool(met), 0.0, met)
@@ -354,12 +363,12 @@ class Group(Requirement):
         met_count = sum(1 for o in outcomes if o.met)
         met = met_count >= needed
         unknown = not met and met_count + sum(1 for o in outcomes if o.unknown) >= needed
-        # Progress counts the `needed` most advanced children: for all-of that is all of them,
-        # for any-of the best one.
-        best = heapq.nlargest(needed, (o.fraction for o in outcomes))
-        fraction = 1.0 if met else min(sum(best) / needed, _ALMOST) if needed else 0.0
+        # Progress: the share of the `needed` children that are met; a child group that is not
+        # met counts nothing (docs/catalog-format.md, "Progress").
+        counted = min(met_count, needed)
+        fraction = 1.0 if met else counted / needed if needed else 0.0
         leaves = tuple(leaf for o in outcomes for leaf in o.leaves)
-        return Outcome(met, fraction, leaves, unknown)
+        return Outcome(met, fraction, leaves, unknown, counted, needed)
 
     def leaves(self):
         for child in self.children:

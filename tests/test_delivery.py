@@ -45,8 +45,9 @@ def test_signal_to_award_to_badge_upstream(learner, badge_credential, credly, on
     [badge] = credly.badges_of(learner.email)
     assert row.external_id == badge["id"]
     assert badge["badge_template"]["id"] == credly.default_template_id
-    # The award's own time, not the template's.
-    assert badge["issued_at"] == award.issued_at.strftime("%Y-%m-%d %H:%M:%S +0000")
+    # When the learner earned it (the event's time), not the template's nor when the award was made.
+    assert award.earned_at == events.T0 != award.issued_at
+    assert badge["issued_at"] == award.earned_at.strftime("%Y-%m-%d %H:%M:%S +0000")
     assert f"/microcred/credentials/{award.uuid}/" in json.dumps(badge)
 
 

@@ -92,7 +92,8 @@ def test_my_progress(client, earned, learner):
     by_slug = {p["credential_slug"]: p for p in data["progress"]}
     assert set(by_slug) == {"basics", "data", "stack"}
     stack = by_slug["stack"]
-    assert (stack["earned"], stack["is_stack"], stack["fraction"]) == (False, True, pytest.approx(0.875))
+    # 1 of its 2 requirements met (data is at 75 %: not met, counts nothing; catalog-format.md)
+    assert (stack["earned"], stack["is_stack"], stack["fraction"]) == (False, True, pytest.approx(0.5))
     assert [m["credential_slug"] for m in stack["missing"]] == ["data"]
     assert [c["credential_slug"] for c in stack["children"]] == ["basics", "data"]
     assert by_slug["data"]["missing"][0]["min_percent"] == 80
@@ -123,7 +124,7 @@ def test_the_dashboard_widget(client, earned, learner):
     assert badge["linkedin_url"].startswith("https://www.linkedin.com/profile/add?")
     # Stacks in progress first, then single credentials in progress, then what is earned.
     assert [(p["credential_slug"], p["percent"], p["earned"]) for p in data["progress"]] == [
-        ("stack", 87, False), ("data", 75, False), ("basics", 100, True)]
+        ("stack", 50, False), ("data", 0, False), ("basics", 100, True)]
     stack = data["progress"][0]
     (step,) = stack["next_steps"]
     assert step["text"] == "Earn Data Skills" and step["requirement"]["credential_slug"] == "data"

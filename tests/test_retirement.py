@@ -21,7 +21,7 @@ from django.forms.models import model_to_dict
 
 from openedx_microcred import eventlog, issuance
 from openedx_microcred.facts import reject_event
-from openedx_microcred.models import Award, Delivery, LearnerFact, Progress, RejectedEvent, RetirementRecord
+from openedx_microcred.models import Award, Delivery, LearnerEvent, LearnerFact, Progress, RejectedEvent, RetirementRecord
 from openedx_microcred.retirement import (PLATFORM_SIGNALS_MODULE, RETIREMENT_REASON, RetirementResult,
                                           connect_retirement_receivers, retire_learner, subject_hash)
 from sandbox.host.retirement import AccountRetirementView, LMSAccountRetirementView, retire_user
@@ -138,6 +138,7 @@ def test_retirement_end_to_end_through_the_platform_signal(client, ada, grace, c
 
     # Facts and progress gone; Grace's untouched.
     assert not LearnerFact.objects.filter(user=ada).exists()
+    assert not LearnerEvent.objects.filter(user=ada).exists() and LearnerEvent.objects.filter(user=grace).exists()
     assert not Progress.objects.filter(user=ada).exists()
     assert LearnerFact.objects.filter(user=grace).exists() and Progress.objects.filter(user=grace).exists()
 

@@ -369,8 +369,8 @@ class TestCourseGrade:
     def test_threshold_is_inclusive(self, percent, min_percent, met, fraction):
         outcome = evaluate(grade(C1, min_percent), state(fact(C1, GRADE, percent=percent, passed=False)))
         assert outcome.met is met
-        assert outcome.fraction == pytest.approx(fraction)
-        assert outcome.fraction < 1 or met
+        assert outcome.leaves[0].fraction == pytest.approx(fraction)
+        assert outcome.leaves[0].fraction < 1 or met
 
     @pytest.mark.parametrize("hundredths", range(0, 101))
     def test_two_decimal_grade_meets_the_same_whole_threshold(self, hundredths):
@@ -382,7 +382,7 @@ class TestCourseGrade:
 
     def test_almost_there_is_capped_below_one(self):
         outcome = evaluate(grade(C1, 80), state(fact(C1, GRADE, percent=0.79999)))
-        assert not outcome.met and outcome.fraction == 0.999
+        assert not outcome.met and outcome.leaves[0].fraction == 0.999
 
     def test_missing_fact_or_percent(self):
         assert not evaluate(grade(C1, 0), state()).met
@@ -410,12 +410,12 @@ class TestCourseCompletion:
         outcome = evaluate(self.leaf(75), state(done, blocks={C1: 20}))
         assert outcome.met and outcome.leaves[0].facts == (done,)
         outcome = evaluate(self.leaf(75), state(done, blocks={C1: 21}))
-        assert not outcome.met and outcome.fraction == pytest.approx(100 * 15 / 21 / 75)
+        assert not outcome.met and outcome.leaves[0].fraction == pytest.approx(100 * 15 / 21 / 75)
 
     def test_default_is_full_completion(self):
         assert evaluate(self.leaf(), state(fact(C1, COMPLETION, completed_blocks=10), blocks={C1: 10})).met
         outcome = evaluate(self.leaf(), state(fact(C1, COMPLETION, completed_blocks=9), blocks={C1: 10}))
-        assert not outcome.met and outcome.fraction == pytest.approx(0.9)
+        assert not outcome.met and outcome.leaves[0].fraction == pytest.approx(0.9)
 
     def test_more_completed_than_completable_is_capped(self):
         outcome = evaluate(self.leaf(), state(fact(C1, COMPLETION, completed_blocks=99), blocks={C1: 10}))
@@ -502,7 +502,7 @@ class TestCredentialLeaf:
 
     def test_not_held_uses_progress(self):
         outcome = evaluate(cred("bronze"), state(held={"silver"}, progress={"bronze": 0.4}))
-        assert (outcome.met, outcome.fraction) == (False, 0.4)
+        assert (outcome.met, outcome.leaves[0].fraction) == (False, 0.4)
 
     def test_not_held_full_progress_is_not_full(self):
         outcome = evaluate(cred("bronze"), state(progress={"bronze": 1.0}))
@@ -529,21 +529,23 @@ def progress_state(fractions):
 
 class TestGroups:
     @pytest.mark.parametrize("kind, n, fractions, met, fraction", [
-        ("all", None, [0.2, 0.4, 0.9], False, 0.5),
-        ("all", None, [1.0, 0.5], False, 0.75),
+        # The share of the needed requirements met: a requirement not met counts nothing.
+        ("all", None, [0.2, 0.4, 0.9], False, 0.0),
+        ("all", None, [1.0, 0.5], False, 0.5),
         ("all", None, [1.0, 1.0], True, 1.0),
-        ("any", None, [0.2, 0.7, 0.1], False, 0.7),
+        ("any", None, [0.2, 0.7, 0.1], False, 0.0),
         ("any", None, [0.2, 1.0], True, 1.0),
-        ("at_least", 2, [0.1, 0.6, 0.8, 0.3], False, 0.7),
-        ("at_least", 2, [1.0, 0.6, 0.8, 0.3], False, 0.9),
+        ("at_least", 2, [0.1, 0.6, 0.8, 0.3], False, 0.0),
+        ("at_least", 2, [1.0, 0.6, 0.8, 0.3], False, 0.5),
         ("at_least", 2, [1.0, 0.6, 1.0, 0.3], True, 1.0),
-        ("at_least", 1, [0.5, 0.25], False, 0.5),
-        ("at_least", 3, [0.5, 0.25, 0.75], False, 0.5),
+        ("at_least", 1, [0.5, 0.25], False, 0.0),
+        ("at_least", 3, [1.0, 0.25, 1.0], False, 2 / 3),
     ])
     def test_fractions(self, kind, n, fractions, met, fraction):
         outcome = evaluate(progress_tree(kind, fractions, n), progress_state(fractions))
         assert outcome.met is met
         assert outcome.fraction == pytest.approx(fraction)
+        assert outcome.fraction == pytest.approx(outcome.met_count / outcome.needed)
 
     @pytest.mark.parametrize("kind, n, fractions", [
         ("all", None, [0.9999, 1.0, 1.0, 1.0]),
@@ -553,10 +555,11 @@ class TestGroups:
     ])
     def test_unmet_group_never_reports_one(self, kind, n, fractions):
         outcome = evaluate(progress_tree(kind, fractions, n), progress_state(fractions))
-        assert not outcome.met and outcome.fraction == 0.999
+        assert not outcome.met and outcome.fraction < 1
+        assert outcome.fraction == outcome.met_count / outcome.needed
         outer = evaluate({"type": "all", "of": [progress_tree(kind, fractions, n), cred("held")]},
                          state(held={"held"} | progress_state(fractions).held, progress=progress_state(fractions).progress))
-        assert not outer.met and outer.fraction == 0.999
+        assert not outer.met and outer.fraction == 0.5
 
     def test_nested_group_and_leaves(self):
         tree = {"type": "all", "of": [
@@ -569,8 +572,8 @@ class TestGroups:
             fact(C3, ENROLLMENT, event_id="e3", is_active=True, mode="audit"),
         )
         outcome = evaluate(tree, learner)
-        # all of [1.0, at_least 2 of (0.5, 0.0, 1.0) -> mean(1.0, 0.5) = 0.75]
-        assert not outcome.met and outcome.fraction == pytest.approx((1.0 + 0.75) / 2)
+        # all of [met, at_least 2 of (not met, not met, met): not met] -> 1 of 2
+        assert not outcome.met and outcome.fraction == 0.5 and (outcome.met_count, outcome.needed) == (1, 2)
         assert [leaf.path for leaf in outcome.leaves] == [
             "criteria.of[0]", "criteria.of[1].of[0]", "criteria.of[1].of[1]", "criteria.of[1].of[2]"]
         assert [leaf.path for leaf in outcome.met_leaves] == ["criteria.of[0]", "criteria.of[1].of[2]"]
@@ -652,8 +655,10 @@ class TestDecide:
     def test_stacks_see_the_progress_computed_in_the_call(self):
         learner = state(fact(C2, GRADE, percent=0.35), progress={"bronze": 0.9})
         decisions = by_slug(rules.decide([rule("silver", LEVELS["silver"]), rule("bronze", LEVELS["bronze"])], learner))
-        # bronze's progress is re-evaluated to 0.0 here, not the stale 0.9; grade 35/70 = 0.5
-        assert decisions["silver"].outcome.fraction == pytest.approx(0.25)
+        # bronze's progress is re-evaluated to 0.0 here, not the stale 0.9; the grade is not met: 0 of 2
+        assert decisions["bronze"].outcome.fraction == 0.0
+        assert decisions["silver"].outcome.fraction == 0.0
+        assert decisions["silver"].outcome.leaves[0].fraction == 0.0
 
     def test_keep_policy_keeps_a_held_credential_whose_criteria_fail(self):
         learner = state(fact(C1, PASSING, passed=False), held={"bronze"})
@@ -708,7 +713,7 @@ class TestDecide:
         (decision,) = rules.decide([rule("silver", LEVELS["silver"])], learner)
         assert decision.award
         (decision,) = rules.decide([rule("silver", LEVELS["silver"])], state(progress={"bronze": 0.5}))
-        assert decision.outcome.fraction == pytest.approx(0.25)
+        assert decision.outcome.fraction == 0.0 and decision.outcome.leaves[0].fraction == 0.5
 
     def test_evidence_carries_the_facts_that_met_each_leaf(self):
         decisions = by_slug(rules.decide([rule(s, t) for s, t in LEVELS.items()], state(*ALL_DONE)))

@@ -218,11 +218,8 @@ def ref_eval(node, state, path="criteria"):
         results = [ref_eval(child, state, f"{path}.of[{i}]") for i, child in enumerate(node["of"])]
         needed = {"all": len(results), "any": 1}.get(node["type"]) or node["n"]
         met = len([r for r in results if r.met]) >= needed
-        if met:
-            fraction = 1.0
-        else:
-            best = sorted((r.fraction for r in results), reverse=True)[:needed]
-            fraction = min(sum(best) / needed, CAP)
+        # The share of the needed requirements that are met: no partial credit (catalog-format.md).
+        fraction = 1.0 if met else len([r for r in results if r.met]) / needed
         unknown = not met and len([r for r in results if r.met or r.unknown]) >= needed
         return Ref(met, fraction, [leaf for r in results for leaf in r.leaves], unknown)
     met, raw, evidence = ref_leaf(node, state)
@@ -230,7 +227,8 @@ def ref_eval(node, state, path="criteria"):
     # A completion the learner has made in a course whose completable blocks the platform does not know.
     unknown = (not met and node["type"] == "course_completion" and (node["course"], COMPLETION) in state.facts
                and not state.completable_blocks.get(node["course"]))
-    return Ref(met, fraction, [(path, met, fraction, evidence, unknown)], unknown)
+    # The leaf says how close it is; as a requirement it is met or not.
+    return Ref(met, 1.0 if met else 0.0, [(path, met, fraction, evidence, unknown)], unknown)
 
 
 def leaf_paths(node, path="criteria"):

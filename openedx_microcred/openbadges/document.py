@@ -268,6 +268,8 @@ class IssuedCredential:  # pylint: disable=too-many-instance-attributes
     valid_from: datetime
     extension_context: str  # extension_context_url(LMS root URL)
     valid_until: datetime | None = None
+    # When the learner earned it (event time), apart from validFrom (when it was issued).
+    awarded_date: datetime | None = None
     evidence: tuple = ()  # EvidenceItem
     credential_status: Mapping | None = None  # a BitstringStatusListEntry
     grade_results: tuple = ()  # GradeResult
@@ -599,6 +601,8 @@ def build_credential(issued: IssuedCredential) -> dict:
         credential["image"] = _image(info.image)
     credential["issuer"] = build_issuer(issued.issuer)
     credential["validFrom"] = xml_datetime(issued.valid_from)
+    if issued.awarded_date is not None:
+        credential["awardedDate"] = xml_datetime(issued.awarded_date)
     if issued.valid_until is not None:
         if issued.valid_until <= issued.valid_from:
             raise ValueError("validUntil must come after validFrom")

@@ -42,6 +42,11 @@ MAX_BYTES = 512 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CONTENT_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 UPLOAD_TO = "microcred/badges/"  # Credential.image's folder in the storage
+# A declaration list (a style attribute, a rule's content) as tinycss2 reads it. 1.3 (CSS nesting)
+# added parse_blocks_contents, which Sumac's pin of tinycss2 (1.2.1) does not have; its
+# parse_declaration_list reads a nested rule as a parse error, refused like the qualified rule 1.3
+# returns (tox -e edx-sumac runs the image tests with it).
+_parse_declarations = getattr(tinycss2, "parse_blocks_contents", tinycss2.parse_declaration_list)
 
 _SVG = "http://www.w3.org/2000/svg"
 _XLINK = "http://www.w3.org/1999/xlink"
@@ -236,7 +241,7 @@ def _check_stylesheet(css):
 
 
 def _check_declarations(css):
-    for declaration in tinycss2.parse_blocks_contents(css, skip_comments=True, skip_whitespace=True):
+    for declaration in _parse_declarations(css, skip_comments=True, skip_whitespace=True):
         if declaration.type == "error":
             _refuse(_("This SVG style cannot be read: %(error)s"), error=declaration.message)
         if declaration.type == "at-rule":

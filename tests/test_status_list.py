@@ -75,7 +75,8 @@ def test_encode_rejects_bad_sizes(size):
 
 
 def _multibase_gzip(raw: bytes) -> str:
-    return "u" + base64.urlsafe_b64encode(gzip.compress(raw)).decode().rstrip("=")
+    # mtime=0: the same bytes in every process (pytest-xdist collects the parameters in each worker).
+    return "u" + base64.urlsafe_b64encode(gzip.compress(raw, mtime=0)).decode().rstrip("=")
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from . import awards, catalog, delivery, eventlog, rules
+from .formfields import https_url_field
 from .handlers import enqueue_evaluation
 from .models import (Award, CourseDependency, Credential, Delivery, ExternalCredential, LearnerFact, Progress,
                      RejectedEvent, TrustedIssuer)
@@ -237,9 +238,8 @@ class CredentialAdminForm(forms.ModelForm):
         ),
     )
 
-    quality_assurance_url = forms.URLField(
-        required=False, max_length=500, assume_scheme="https",
-        help_text=_("The public record of the quality assurance."))
+    quality_assurance_url = https_url_field(
+        required=False, max_length=500, help_text=_("The public record of the quality assurance."))
 
     class Meta:
         model = Credential

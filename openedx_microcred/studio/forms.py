@@ -15,6 +15,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_lazy as _
 
 from .. import limits, rules, vocabularies
+from ..formfields import https_url_field
 from ..images import MAX_BYTES, validate_badge_image
 from ..models import Credential, platform_target_problems
 
@@ -143,9 +144,8 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
         help_text=_("For example the accreditation organization or the internal framework."))
     quality_assurance_code = forms.CharField(label=_("Quality assurance code"), required=False, max_length=100,
                                              help_text=_("The number of the decision, if there is one."))
-    quality_assurance_url = forms.URLField(label=_("Quality assurance URL"), required=False, max_length=500,
-                                           assume_scheme="https",
-                                           help_text=_("The public record of the quality assurance."))
+    quality_assurance_url = https_url_field(label=_("Quality assurance URL"), required=False, max_length=500,
+                                            help_text=_("The public record of the quality assurance."))
     language = forms.CharField(label=_("Language"), required=False, max_length=35,
                                help_text=_("The language of the learning, such as 'en' or 'nl-NL'. Empty: the "
                                            "site's language."))

@@ -34,7 +34,7 @@ venv: $(TEST_STAMP)
 
 demo-venv: $(DEMO_STAMP)
 
-test: test-python test-frontend  ## run the whole test suite: Python (with the browser walk) and the MFE widget
+test: test-frontend test-python  ## run the whole test suite: the MFE widget (its npm ci serves the browser walk of its dev page), then Python with the browser walk
 
 system-packages:  ## the Debian packages the tests need (Node.js, Chromium, gettext, libmariadb-dev), installed when missing
 	.ci/system-packages

@@ -498,6 +498,7 @@ def test_studio_preview(in_pseudo_language, studio_catalog, course_staff):  # no
         achievement = document.build_achievement(issuance.achievement_info(credential))
         tree = assert_translated(get(course_staff, studio_url("credential-preview", uuid=credential.uuid)),
                                  achievement["criteria"]["narrative"], achievement["achievementType"],
+                                 achievement.get("inLanguage", ""),  # a language code, shown as it is
                                  *(part["name"] for part in achievement.get("stackComponent", [])),
                                  *(stack["name"] for stack in achievement.get("stackableInto", [])))
         assert tree.xpath("//article//dl[@class='details']/dt")

@@ -96,12 +96,17 @@ class PlatformLinkSerializer(_Out):
     url = serializers.URLField(allow_null=True, help_text=_("The badge on the platform; null when unknown."))
 
 
-class EarnedBadgeSerializer(_Out):
+class _BadgeSerializer(_Out):
+    """What an earned and a revoked badge both say of themselves."""
+
     uuid = serializers.UUIDField()
     credential_slug = serializers.CharField()
     title = serializers.CharField()
     image_url = serializers.URLField(allow_null=True)
     issued_at = serializers.DateTimeField()
+
+
+class EarnedBadgeSerializer(_BadgeSerializer):
     expires_at = serializers.DateTimeField(allow_null=True)
     public_url = serializers.URLField(help_text=_("The public credential page."))
     json_url = serializers.URLField(help_text=_("The signed Open Badges 3.0 credential, as a download."))
@@ -168,12 +173,7 @@ class CredentialStatusSerializer(_Out):
 _nest(CredentialStatusSerializer, "children", _("For a stack: the same for each credential in it."))
 
 
-class RevokedBadgeSerializer(_Out):
-    uuid = serializers.UUIDField()
-    credential_slug = serializers.CharField()
-    title = serializers.CharField()
-    image_url = serializers.URLField(allow_null=True)
-    issued_at = serializers.DateTimeField()
+class RevokedBadgeSerializer(_BadgeSerializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
     reason = serializers.CharField(help_text=_("Why it was revoked, for the learner."))
     can_earn_again = serializers.BooleanField()

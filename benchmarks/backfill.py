@@ -122,11 +122,11 @@ def child(strategy, db_path, chunk_size):
 
     from django.core.management import call_command
 
-    from openedx_microcred import api, awards, backfill
+    from openedx_microcred import api, backfill, dispatch
     from openedx_microcred.facts import record_fact
     from openedx_microcred.platform import get_platform
 
-    awards.queue_signing = lambda award_pk: None  # signing is its own task (benchmarks/signing.py)
+    dispatch.queue_signing = lambda award_pk: None  # signing is its own task (benchmarks/signing.py)
     rss_before = _rss_now_kb()
     cpu_start = time.process_time()
     start = time.perf_counter()

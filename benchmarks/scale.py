@@ -256,7 +256,7 @@ def seed(config):
     # pylint: disable=import-outside-toplevel
     from django.db import connection, transaction
 
-    from openedx_microcred import awards, evaluation
+    from openedx_microcred import dispatch, evaluation
     from openedx_microcred.catalog import refresh_dependency_index
     from openedx_microcred.models import Award, Credential, LearnerEvent, LearnerFact, LearnerLock, Progress
     from sandbox.host.models import Course
@@ -332,7 +332,7 @@ def seed(config):
 
     # The active cohort (the learners the stream's events come from) evaluated as the back-fill
     # does, so that their progress and awards are what they would be before the stream.
-    awards.queue_signing = lambda award_pk: None  # signing is its own task
+    dispatch.queue_signing = lambda award_pk: None  # signing is its own task
     cache = {}
     cohort = list(range(1, config["cohort"] + 1))
     for start in range(0, len(cohort), 500):
@@ -555,11 +555,11 @@ def measure_stream(config, profile=None):
     # pylint: disable=import-outside-toplevel
     from django.db import connection
 
-    from openedx_microcred import awards
+    from openedx_microcred import dispatch
     from openedx_microcred.models import Award, Credential, LearnerFact, Progress
 
     queued_signing = []
-    awards.queue_signing = queued_signing.append  # signing is its own task
+    dispatch.queue_signing = queued_signing.append  # signing is its own task
     cohort = list(range(1, config["cohort"] + 1))
     rng = random.Random(7)
     rng.shuffle(cohort)
@@ -653,7 +653,7 @@ def measure_receiver(config):
     # pylint: disable=import-outside-toplevel
     from django.db import connection
 
-    from openedx_microcred import awards, handlers
+    from openedx_microcred import dispatch, handlers
     from openedx_microcred.models import Award, Credential, LearnerEvent, LearnerFact, LearnerLock, Progress
     from openedx_microcred.tasks import evaluate_learner_task
 
@@ -661,7 +661,7 @@ def measure_receiver(config):
     learners = common.create_learners(config["receiver_learners"])
     events = receiver_events(learners, config["receiver_events"], 3)
     queued = []
-    awards.queue_signing = lambda award_pk: None
+    dispatch.queue_signing = lambda award_pk: None
 
     def reset():
         LearnerFact.objects.all().delete()

@@ -949,7 +949,7 @@ class BackfillRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 # --- Learner retirement ---------------------------------------------------------------------------
 
 from .models import RetirementRecord  # noqa: E402  pylint: disable=wrong-import-position
-from .retirement import subject_hash  # noqa: E402  pylint: disable=wrong-import-position
+from .models import subject_hash  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @admin.register(RetirementRecord)

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from . import evaluation, external, issuance, rules
+from . import evaluation, external, issuance, links, rules
 from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, EvaluationResult,
                    ExternalCredentialAdded, ExternalCredentialData, LearnerDashboard, MissingRequirement, NextStep,
                    PlatformLink, RequirementStatus, RevokedBadge, SharingChoices, StackLevel)
@@ -191,7 +191,7 @@ def linkedin_url(*, award_uuid, name, issued_at, expires_at=None, issuer_name=No
     """
     issuer = issuer_name or issuance.configured_issuer()["name"]
     return ob_document.linkedin_add_to_profile_url(
-        name=name, cert_url=issuance.credential_url(award_uuid), cert_id=str(award_uuid),
+        name=name, cert_url=links.credential_url(award_uuid), cert_id=str(award_uuid),
         issued_on=issued_at, expires_on=expires_at, organization_name=issuer,
     )
 
@@ -216,11 +216,6 @@ def platform_badge_url(platform, account_config, external_id) -> str | None:
     if platform == "badgr":  # an assertion's openBadgeId
         return f"{(base or 'https://api.badgr.io').rstrip('/')}/public/assertions/{ident}"
     return None
-
-
-def my_credentials_url() -> str:
-    """The learner's "My credentials" page in the LMS (absolute)."""
-    return f"{issuance.lms_root_url()}/microcred/my/"
 
 
 def get_learner_dashboard(user) -> LearnerDashboard:
@@ -251,7 +246,7 @@ def get_learner_dashboard(user) -> LearnerDashboard:
     course_keys = {_course_of(s, credentials) for row in progress for s in _all_missing(row)} - {None}
     platform = get_platform()
     course_names = platform.course_names(sorted(course_keys)) if course_keys else {}
-    courses = {key: (course_names.get(key) or key, _absolute(platform.course_url(key))) for key in course_keys}
+    courses = {key: (course_names.get(key) or key, links.absolute_url(platform.course_url(key))) for key in course_keys}
 
     blocked = _revoked_slugs_blocked(revoked)
     measures = _measures(user_id, progress)
@@ -260,7 +255,7 @@ def get_learner_dashboard(user) -> LearnerDashboard:
                 if row.earned or row.credential_slug not in blocked]
     statuses.sort(key=lambda s: (s.earned, not s.is_stack, -s.fraction, s.title.casefold()))
     return LearnerDashboard(user_id=user_id, username=user.get_username(), badges_count=len(badges), badges=badges,
-                            progress=statuses, my_credentials_url=my_credentials_url(),
+                            progress=statuses, my_credentials_url=links.my_credentials_url(),
                             revoked=[_revoked_badge(a, credentials, levels) for a in revoked],
                             sharing=get_sharing(user_id))
 
@@ -370,12 +365,6 @@ def _measured(status: RequirementStatus, measures) -> dict:
                                       needed) % {"done": done, "needed": needed}}
 
 
-def _absolute(url):
-    if not url:
-        return None
-    return url if urlsplit(url).scheme else f"{issuance.lms_root_url()}/{url.lstrip('/')}"
-
-
 def _tree_slugs(row: CredentialProgress) -> set:
     return {row.credential_slug}.union(*(_tree_slugs(child) for child in row.children))
 
@@ -394,7 +383,7 @@ def _earned_badges(awards, credentials, levels) -> list[EarnedBadge]:
     signed = {row["uuid"]: row for row in Award.objects.filter(uuid__in=uuids).values(
         "uuid", "hidden", "document__name", "document__issuer__name")}
     accounts = getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None) or {}
-    links = {}
+    platform_links = {}
     deliveries = (Delivery.objects.filter(award__uuid__in=uuids, action=Delivery.Action.ISSUE,
                                           state=Delivery.State.DELIVERED)
                   .exclude(external_id="").order_by("account")
@@ -402,7 +391,7 @@ def _earned_badges(awards, credentials, levels) -> list[EarnedBadge]:
     for award_uuid, account, platform, external_id in deliveries:
         config = accounts.get(account) or {}
         platform = config.get("backend") or platform
-        links.setdefault(award_uuid, []).append(PlatformLink(
+        platform_links.setdefault(award_uuid, []).append(PlatformLink(
             account=account, platform=platform, label=PLATFORM_LABELS.get(platform, platform),
             external_id=external_id, url=platform_badge_url(platform, config, external_id),
         ))
@@ -414,12 +403,12 @@ def _earned_badges(awards, credentials, levels) -> list[EarnedBadge]:
             uuid=award.uuid, credential_slug=award.credential_slug, title=award.title,
             image_url=issuance.badge_image_url(credential, levels) if credential else None,
             issued_at=award.issued_at, expires_at=award.expires_at,
-            public_url=issuance.credential_url(award.uuid),
-            json_url=f"{issuance.credential_json_url(award.uuid)}?download=1",
+            public_url=links.credential_url(award.uuid),
+            json_url=f"{links.credential_json_url(award.uuid)}?download=1",
             linkedin_url=None if names.get("hidden") else linkedin_url(
                 award_uuid=award.uuid, name=names.get("document__name") or award.title, issued_at=award.issued_at,
                 expires_at=award.expires_at, issuer_name=names.get("document__issuer__name")),
-            platform_links=links.get(award.uuid, []),
+            platform_links=platform_links.get(award.uuid, []),
             hidden=bool(names.get("hidden")),
         ))
     return badges

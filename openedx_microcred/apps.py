@@ -69,6 +69,7 @@ class MicrocredConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers system checks)
+        from . import tasks  # noqa: F401  (registers the Celery tasks here too, so an eager Celery runs them in process)
         from .handlers import connect_completion_receiver
         from .retirement import connect_retirement_receivers
 

@@ -10,8 +10,10 @@ from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from openedx_events.learning.data import BadgeData, BadgeTemplateData
+from openedx_events.learning.signals import BADGE_AWARDED, BADGE_REVOKED
 
-from . import delivery
+from . import delivery, dispatch
 from .issuance import forget_status_lists
 from .models import Award
 from .platform import get_platform
@@ -40,7 +42,7 @@ def award_credential(user_id, credential, evidence, earned_at=None):
         log.info("openedx-microcred: %s already awarded to user %s", credential.slug, user_id)
         return None
     transaction.on_commit(partial(send_badge_event, AWARDED, award.pk))
-    transaction.on_commit(partial(queue_signing, award.pk))
+    transaction.on_commit(partial(dispatch.queue_signing, award.pk))
     return award
 
 
@@ -54,17 +56,7 @@ def move_earned_time(award, earned_at, evidence):
     Award.objects.filter(pk=award.pk).update(earned_at=earned_at, evidence=evidence, document=None)
     award.earned_at, award.evidence, award.document = earned_at, evidence, None
     if signed:
-        transaction.on_commit(partial(queue_signing, award.pk))
-
-
-def queue_signing(award_pk):
-    """Sign the award's Open Badges credential in a task: signing is not the evaluation's job."""
-    from .tasks import issue_award_task, task_routing  # pylint: disable=import-outside-toplevel
-
-    try:
-        issue_award_task.apply_async(args=(award_pk,), **task_routing())
-    except Exception:  # pylint: disable=broad-except
-        log.exception("openedx-microcred could not queue the issuing of award %s", award_pk)
+        transaction.on_commit(partial(dispatch.queue_signing, award.pk))
 
 
 def revoke_awards(award_ids, reason, source=Award.RevocationSource.CRITERIA):
@@ -100,10 +92,6 @@ def revoke_awards(award_ids, reason, source=Award.RevocationSource.CRITERIA):
 
 def send_badge_event(what, award_pk):
     """Emit BADGE_AWARDED / BADGE_REVOKED so other parts of the platform can react."""
-    # pylint: disable=import-outside-toplevel
-    from openedx_events.learning.data import BadgeData, BadgeTemplateData
-    from openedx_events.learning.signals import BADGE_AWARDED, BADGE_REVOKED
-
     award = Award.objects.select_related("credential").get(pk=award_pk)
     user = get_platform().user_data(award.user_id)
     if user is None:

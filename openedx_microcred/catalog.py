@@ -19,63 +19,10 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from . import rules
-from .facts import pending_wait
+from .dispatch import pending_wait, queue_learner_fan_out
 from .models import CourseDependency, Credential, ExternalDependency, platform_target_problems
 
 log = logging.getLogger(__name__)
-
-
-def check_references(changed, titles=None):
-    """
-    Check that the changed credentials (slug → requirement tree) only require credentials that
-    exist and close no cycle through the stored catalog. Raises a ValidationError on "criteria"
-    naming the problems of the changed credentials only: a fault elsewhere in the catalog (which the
-    system check reports) does not block saving an unrelated credential. A cycle is told by the
-    credentials' titles (``titles``: slug → title of the changed ones; the stored ones' are read),
-    as course teams know them.
-
-    Only the credentials reachable from the changed ones are read (a cycle through a changed
-    credential can only run through what it requires), so a save costs O(its descendants), not
-    O(catalog).
-    """
-    requires = {slug: set(tree.credentials()) for slug, tree in changed.items()}
-    titles = dict(titles or {})
-    messages = []
-    known, asked = set(), set(requires)
-    frontier = set().union(*requires.values()) - asked
-    while frontier:
-        asked |= frontier
-        fetched = []
-        for stored in Credential.objects.filter(slug__in=frontier).only("slug", "criteria", "title"):
-            known.add(stored.slug)
-            titles.setdefault(stored.slug, stored.title)
-            fetched.append(stored.slug)
-            try:
-                requires[stored.slug] = set(stored.requirement().credentials())
-            except rules.InvalidCriteria:
-                requires[stored.slug] = set()  # broken elsewhere; the system check reports it
-        frontier = set().union(*(requires[slug] for slug in fetched)) - asked
-    for slug, tree in changed.items():
-        for leaf in tree.leaves():
-            if isinstance(leaf, rules.CredentialEarned):
-                if leaf.credential == slug:
-                    message = _("'%(slug)s' requires itself") % {"slug": slug}
-                    messages.append(f"{leaf.path}: {message}")
-                elif leaf.credential not in changed and leaf.credential not in known:
-                    message = _("requires unknown credential '%(slug)s'") % {"slug": leaf.credential}
-                    messages.append(f"{leaf.path}: {message}")
-    for cycle in rules.find_cycles_in_graph(requires):
-        members = cycle[:-1]
-        if len(members) < 2:
-            continue  # a self-reference, reported above
-        start = next((i for i, s in enumerate(members) if s in changed), None)
-        if start is not None:
-            rotated = members[start:] + members[:start]
-            named = [f"“{titles.get(slug) or slug}”" for slug in rotated + [rotated[0]]]
-            message = _("dependency cycle %(cycle)s") % {"cycle": " → ".join(named)}
-            messages.append(f"criteria: {message}")
-    if messages:
-        raise ValidationError({"criteria": messages})
 
 
 @transaction.atomic
@@ -137,17 +84,6 @@ def evaluate_learners_of(credentials):
         if credential.state == Credential.State.ACTIVE:
             Credential.objects.filter(pk=credential.pk).update(learners_pending_since=now, learners_done_through=0)
             transaction.on_commit(partial(queue_learner_fan_out, credential.pk, 0))
-
-
-def queue_learner_fan_out(credential_id, after_user_id):
-    """Queue the next chunk of a credential's learners; a broker failure is logged, never raised into the request."""
-    from .tasks import evaluate_credential_learners_task, task_routing  # pylint: disable=import-outside-toplevel
-
-    try:
-        evaluate_credential_learners_task.apply_async(args=(credential_id, after_user_id), **task_routing())
-    except Exception:  # pylint: disable=broad-except
-        log.exception("openedx-microcred could not queue the evaluation of the learners of credential %s",
-                      credential_id)
 
 
 def sweep_learner_fan_outs(older_than=None, now=None):

@@ -23,10 +23,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import backends, organizations
+from . import backends, links, organizations
+from .dispatch import enqueue_delivery
 from .backends import credly
 from .backends.base import BadgeRequest, DeliveryError, OutcomeUnknown, PermanentError, TransientError
-from .models import Delivery
+from .models import Credential, Delivery
 from .platform import get_platform
 
 log = logging.getLogger(__name__)
@@ -88,20 +89,7 @@ def _accounts():
 
 def _deliver_on_commit(deliveries):
     for delivery in deliveries:
-        transaction.on_commit(partial(enqueue, delivery.pk))
-
-
-def enqueue(delivery_id, countdown=None):
-    """Queue the delivery task; a broker failure is logged, and the sweep picks the row up later."""
-    from .tasks import deliver_task, task_routing  # pylint: disable=import-outside-toplevel
-
-    try:
-        options = task_routing()
-        if countdown:
-            options["countdown"] = countdown
-        deliver_task.apply_async(args=(delivery_id,), **options)
-    except Exception:  # pylint: disable=broad-except
-        log.exception("openedx-microcred could not queue delivery %s; the sweep will", delivery_id)
+        transaction.on_commit(partial(enqueue_delivery, delivery.pk))
 
 
 # --- One attempt ----------------------------------------------------------------------------------
@@ -146,8 +134,6 @@ def _take_rate_slot(account):
 
 
 def badge_request(delivery) -> BadgeRequest:
-    from . import issuance  # pylint: disable=import-outside-toplevel
-
     award = delivery.award
     user = get_platform().user_data(award.user_id)
     if user is None or not user.pii.email:
@@ -157,7 +143,7 @@ def badge_request(delivery) -> BadgeRequest:
         delivery_id=delivery.pk, award_uuid=str(award.uuid), recipient_email=user.pii.email,
         first_name=first, last_name=last, issued_at=award.awarded_at, expires_at=award.expires_at,
         credential_title=award.credential.title, credential_description=award.credential.description,
-        evidence_url=issuance.credential_url(award.uuid), credential_json_url=issuance.credential_json_url(award.uuid),
+        evidence_url=links.credential_url(award.uuid), credential_json_url=links.credential_json_url(award.uuid),
         target=delivery.target,
     )
 
@@ -252,7 +238,7 @@ def _finish(delivery, state, error="", retry_in=None):
         fields.append("next_attempt_at")
     delivery.save(update_fields=fields)
     if retry_in is not None:
-        transaction.on_commit(partial(enqueue, delivery.pk, retry_in))
+        transaction.on_commit(partial(enqueue_delivery, delivery.pk, retry_in))
     return AttemptResult(state, retry_in)
 
 
@@ -273,8 +259,6 @@ def check_targets(account=None):
     platform would refuse, or that would not be sent: an unknown account, an account that does not
     serve the credential's organization, a missing or unknown template / group / badge.
     """
-    from .models import Credential  # pylint: disable=import-outside-toplevel
-
     problems = []
     for credential in Credential.objects.filter(state=Credential.State.ACTIVE).exclude(platform_targets=[]):
         for target in credential.platform_targets:
@@ -312,7 +296,7 @@ def sweep(now=None):
     due = list(Delivery.objects.filter(state__in=(Delivery.State.PENDING, Delivery.State.RETRYING),
                                        next_attempt_at__lte=now).values_list("pk", flat=True)[:5000])
     for pk in due:
-        enqueue(pk)
+        enqueue_delivery(pk)
     return len(due)
 
 

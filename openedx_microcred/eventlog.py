@@ -28,6 +28,7 @@ from functools import lru_cache
 from uuid import UUID
 
 import attr
+from django.db import transaction
 from opaque_keys import InvalidKeyError
 from openedx_events.data import EventsMetadata
 from openedx_events.event_bus.avro.custom_serializers import DEFAULT_CUSTOM_SERIALIZERS, DatetimeAvroSerializer
@@ -312,8 +313,6 @@ def resend_rejected(rejected):
     has kept it anew with today's reason. Raises InvalidEventLine (and keeps the row) when the
     payload is not a whole event that can be sent.
     """
-    from django.db import transaction  # pylint: disable=import-outside-toplevel
-
     payload = rejected.payload or {}
     if "line" in payload and "data" not in payload:
         try:

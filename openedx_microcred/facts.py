@@ -14,7 +14,7 @@ import logging
 import math
 import reprlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,7 +22,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from .models import LearnerEvent, LearnerFact, RejectedEvent
+from .dispatch import SWEEP_LIMIT, enqueue_evaluation, pending_wait
+from .models import LearnerEvent, LearnerFact, RejectedEvent, RetirementRecord, subject_hash
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +139,6 @@ def history_row(update: FactUpdate) -> LearnerEvent:
 
 def _is_retired(user_id):
     """None for an unknown user, else whether the learner was retired (one query, with the user check)."""
-    from .models import RetirementRecord  # pylint: disable=import-outside-toplevel
-    from .retirement import subject_hash  # pylint: disable=import-outside-toplevel
-
     retired = Exists(RetirementRecord.objects.filter(subject=subject_hash(user_id)))
     return get_user_model().objects.filter(pk=user_id).annotate(retired=retired).values_list(
         "retired", flat=True).first()
@@ -260,11 +258,6 @@ def _json_value(value, depth):  # pylint: disable=too-many-return-statements
 
 # --- Evaluations whose task was lost ------------------------------------------------------------
 
-# Seconds a fact may wait for its evaluation before the sweep queues it again.
-PENDING_EVALUATION_AFTER = 600.0
-SWEEP_LIMIT = 5000
-
-
 def pending_facts(user_id, course_key=None):
     """The learner's facts awaiting evaluation (of one course, or all): (pk, event id) pairs."""
     facts = LearnerFact.objects.filter(user_id=user_id, pending_since__isnull=False)
@@ -293,13 +286,6 @@ def mark_evaluated(pending):
     return LearnerFact.objects.filter(query).exclude(Exists(unevaluated)).update(pending_since=None)
 
 
-def pending_wait(older_than=None):
-    """How long queued work may wait before a sweep takes its task for lost: ``older_than`` seconds or the setting."""
-    if older_than is None:
-        older_than = getattr(settings, "MICROCRED_PENDING_EVALUATION_AFTER", PENDING_EVALUATION_AFTER)
-    return timedelta(seconds=float(older_than))
-
-
 def sweep_pending_evaluations(older_than=None, now=None):
     """
     Queue again the evaluation of every learner whose fact has waited longer than ``older_than``
@@ -307,8 +293,6 @@ def sweep_pending_evaluations(older_than=None, now=None):
     when the event came, worker killed, database unreachable while it ran). The facts swept wait
     another period before the next sweep queues them again. Returns how many evaluations were queued.
     """
-    from .handlers import enqueue_evaluation  # pylint: disable=import-outside-toplevel
-
     now = now or timezone.now()
     due = LearnerFact.objects.filter(pending_since__lte=now - pending_wait(older_than))
     pairs = list(due.order_by("pending_since").values_list("pk", "user_id", "course_key")[:SWEEP_LIMIT])

@@ -20,6 +20,8 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from . import rules
+from .dispatch import enqueue_evaluation
+from .eventlog import serialize_event
 from .facts import REJECTED, TO_EVALUATE, FactUpdate, InvalidEvent, record_fact, reject_event, shown
 
 log = logging.getLogger(__name__)
@@ -118,8 +120,6 @@ def _event_id(value):
 
 def _serialized(signal, metadata, data_name, data):
     """The whole event as one event-log entry (eventlog.py), so a rejected event can be sent again."""
-    from .eventlog import serialize_event  # pylint: disable=import-outside-toplevel
-
     try:
         return serialize_event(signal, metadata, **{data_name: data})
     except Exception:  # pylint: disable=broad-except
@@ -183,16 +183,6 @@ def _keep_rejected(event_type, reason, **details):
     except Exception:  # pylint: disable=broad-except
         log.exception("openedx-microcred could not keep rejected %s event %s (%s)",
                       event_type, details.get("event_id"), reason)
-
-
-def enqueue_evaluation(user_id, course_key):
-    """Queue the learner's evaluation; a broker failure is logged, never raised into the request."""
-    from .tasks import evaluate_learner_task, task_routing  # pylint: disable=import-outside-toplevel
-
-    try:
-        evaluate_learner_task.apply_async(args=(user_id, course_key), **task_routing())
-    except Exception:  # pylint: disable=broad-except
-        log.exception("openedx-microcred could not queue the evaluation of user %s in %s", user_id, course_key)
 
 
 # --- What each event means ----------------------------------------------------------------------
@@ -289,6 +279,7 @@ def record_block_completion(sender, instance, **kwargs):  # pylint: disable=unus
 def connect_completion_receiver():
     if not apps.is_installed("completion"):
         return
+    # edx-completion is optional: its models can only be imported where it is installed.
     from completion.models import BlockCompletion  # pylint: disable=import-outside-toplevel
 
     post_save.connect(record_block_completion, sender=BlockCompletion,

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
 from pathlib import PurePosixPath
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,7 +22,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from . import images, keys
-from .issuer import configured_issuer, lms_root_url  # noqa: F401  (re-exported: api.py, views)
+from .dispatch import SWEEP_LIMIT, pending_wait, queue_signing
+from .issuer import configured_issuer, lms_root_url
+from .links import badge_url, credential_url, status_list_url
 from .models import Award, Credential, StatusList
 from .openbadges import did, document, proof, status_list
 from .platform import get_platform
@@ -38,25 +40,13 @@ STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
 # --- Where things live ------------------------------------------------------------------------
 
 
-def credential_url(award_uuid) -> str:
-    return f"{lms_root_url()}/microcred/credentials/{award_uuid}/"
-
-
-def credential_json_url(award_uuid) -> str:
-    return f"{lms_root_url()}/microcred/credentials/{award_uuid}.json"
-
-
-def status_list_url(number) -> str:
-    return f"{lms_root_url()}/microcred/status/{number}"
-
-
 def badge_image_url(credential, levels=None):
     """The absolute URL of the credential's badge image (views.badge_image): its upload, or its default badge.
 
     Never the storage's own URL: only the plugin's view serves an uploaded SVG in a sandbox.
     ``levels`` (``badge_levels``) saves a query when many URLs are made at once.
     """
-    return f"{lms_root_url()}/microcred/badges/{credential.uuid}/{quote(badge_file_name(credential, levels))}"
+    return badge_url(credential.uuid, badge_file_name(credential, levels))
 
 
 def badge_png_url(credential):
@@ -67,7 +57,7 @@ def badge_png_url(credential):
     name = badge_file_name(credential)
     if name.lower().endswith(".svg") and images.rasterizer_available():
         name += images.RASTER_SUFFIX
-    return f"{lms_root_url()}/microcred/badges/{credential.uuid}/{quote(name)}"
+    return badge_url(credential.uuid, name)
 
 
 def badge_file_name(credential, levels=None) -> str:
@@ -360,9 +350,6 @@ def sweep_unsigned(older_than=None, now=None):
     committed). Until then the credential is signed the first time it is asked for. Returns how
     many were queued.
     """
-    from .awards import queue_signing  # pylint: disable=import-outside-toplevel
-    from .facts import SWEEP_LIMIT, pending_wait  # pylint: disable=import-outside-toplevel
-
     now = now or datetime.now(dt_timezone.utc)
     due = list(Award.objects.filter(document__isnull=True, status=Award.Status.ACTIVE,
                                     issued_at__lte=now - pending_wait(older_than))

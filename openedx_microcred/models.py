@@ -14,6 +14,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connection, models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from opaque_keys.edx.django.models import CourseKeyField
 
@@ -230,8 +231,6 @@ class Credential(models.Model):
         if problems:
             raise ValidationError(problems)
         # References and cycles are checked against the rest of the catalog.
-        from .catalog import check_references  # pylint: disable=import-outside-toplevel  (catalog imports models)
-
         check_references({self.slug: tree}, titles={self.slug: self.title})
 
 
@@ -287,6 +286,59 @@ class Credential(models.Model):
         if targets:
             problems["platform_targets"] = targets
         return problems
+
+
+def check_references(changed, titles=None):
+    """
+    Check that the changed credentials (slug → requirement tree) only require credentials that
+    exist and close no cycle through the stored catalog. Raises a ValidationError on "criteria"
+    naming the problems of the changed credentials only: a fault elsewhere in the catalog (which the
+    system check reports) does not block saving an unrelated credential. A cycle is told by the
+    credentials' titles (``titles``: slug → title of the changed ones; the stored ones' are read),
+    as course teams know them.
+
+    Only the credentials reachable from the changed ones are read (a cycle through a changed
+    credential can only run through what it requires), so a save costs O(its descendants), not
+    O(catalog).
+    """
+    requires = {slug: set(tree.credentials()) for slug, tree in changed.items()}
+    titles = dict(titles or {})
+    messages = []
+    known, asked = set(), set(requires)
+    frontier = set().union(*requires.values()) - asked
+    while frontier:
+        asked |= frontier
+        fetched = []
+        for stored in Credential.objects.filter(slug__in=frontier).only("slug", "criteria", "title"):
+            known.add(stored.slug)
+            titles.setdefault(stored.slug, stored.title)
+            fetched.append(stored.slug)
+            try:
+                requires[stored.slug] = set(stored.requirement().credentials())
+            except rules.InvalidCriteria:
+                requires[stored.slug] = set()  # broken elsewhere; the system check reports it
+        frontier = set().union(*(requires[slug] for slug in fetched)) - asked
+    for slug, tree in changed.items():
+        for leaf in tree.leaves():
+            if isinstance(leaf, rules.CredentialEarned):
+                if leaf.credential == slug:
+                    message = _("'%(slug)s' requires itself") % {"slug": slug}
+                    messages.append(f"{leaf.path}: {message}")
+                elif leaf.credential not in changed and leaf.credential not in known:
+                    message = _("requires unknown credential '%(slug)s'") % {"slug": leaf.credential}
+                    messages.append(f"{leaf.path}: {message}")
+    for cycle in rules.find_cycles_in_graph(requires):
+        members = cycle[:-1]
+        if len(members) < 2:
+            continue  # a self-reference, reported above
+        start = next((i for i, s in enumerate(members) if s in changed), None)
+        if start is not None:
+            rotated = members[start:] + members[:start]
+            named = [f"“{titles.get(slug) or slug}”" for slug in rotated + [rotated[0]]]
+            message = _("dependency cycle %(cycle)s") % {"cycle": " → ".join(named)}
+            messages.append(f"criteria: {message}")
+    if messages:
+        raise ValidationError({"criteria": messages})
 
 
 class CourseDependency(models.Model):
@@ -626,6 +678,15 @@ class RejectedEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_type} {self.event_id}: {self.reason[:60]}"
+
+
+# The salt keeps the value for the retirement record apart from every other HMAC of a user id.
+_SUBJECT_SALT = "openedx_microcred.retirement.subject"
+
+
+def subject_hash(user_id) -> str:
+    """A retirement record's name for a learner: HMAC-SHA256 of the user id under the site's SECRET_KEY."""
+    return salted_hmac(_SUBJECT_SALT, str(int(user_id)), algorithm="sha256").hexdigest()
 
 
 class RetirementRecord(models.Model):

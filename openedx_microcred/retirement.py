@@ -35,12 +35,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
-from django.utils.crypto import salted_hmac
 
 from .awards import revoke_awards
 from .issuance import resign_stacks_naming
 from .models import (Award, Delivery, ExternalCredential, LearnerEvent, LearnerFact, LearnerLock, LearnerSharing,
-                     Progress, RejectedEvent, RetirementRecord)
+                     Progress, RejectedEvent, RetirementRecord, subject_hash)
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +52,6 @@ OWN_DELIVERY_ERRORS = (DELIVERY_ERROR_REMOVED, "award revoked before delivery")
 # edx-platform's signals, sent with ``user=`` by the retirement API views (retire_misc, retire).
 PLATFORM_SIGNALS_MODULE = "openedx.core.djangoapps.user_api.accounts.signals"
 PLATFORM_SIGNALS = ("USER_RETIRE_LMS_MISC", "USER_RETIRE_LMS_CRITICAL")
-
-_SUBJECT_SALT = "openedx_microcred.retirement.subject"
-
-
-def subject_hash(user_id) -> str:
-    """The audit record's name for a learner: HMAC-SHA256 of the user id under the site's SECRET_KEY."""
-    return salted_hmac(_SUBJECT_SALT, str(int(user_id)), algorithm="sha256").hexdigest()
 
 
 @dataclass(frozen=True)

@@ -3,27 +3,20 @@
 import logging
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 from opaque_keys.edx.keys import CourseKey
 
-from . import api, facts
+from . import api, delivery, dispatch, facts, issuance
+from .catalog import sweep_learner_fan_outs
 from .models import CourseDependency, Credential, ExternalCredential, ExternalDependency, LearnerFact
 
 log = logging.getLogger(__name__)
-
-
-def task_routing():
-    """apply_async options that send our tasks to MICROCRED_CELERY_QUEUE (the default queue if unset)."""
-    queue = getattr(settings, "MICROCRED_CELERY_QUEUE", None)
-    return {"queue": queue} if queue else {}
-
 
 # Learners evaluated by one run of evaluate_credential_learners_task before it hands over to the next.
 LEARNER_CHUNK = 500
 
 
-@shared_task(name="openedx_microcred.evaluate_learner", acks_late=True)
+@shared_task(name=dispatch.EVALUATE_LEARNER, acks_late=True)
 def evaluate_learner_task(user_id, course_key=None):
     """
     Re-evaluate the credentials an event in ``course_key`` can change for one learner; then the
@@ -41,7 +34,7 @@ def evaluate_learner_task(user_id, course_key=None):
     return {"awarded": result.awarded, "revoked": result.revoked}
 
 
-@shared_task(name="openedx_microcred.evaluate_credential_learners", acks_late=True)
+@shared_task(name=dispatch.EVALUATE_CREDENTIAL_LEARNERS, acks_late=True)
 def evaluate_credential_learners_task(credential_id, after_user_id=0):
     """
     Evaluate every learner with facts in the courses of a newly active credential (or external
@@ -49,8 +42,6 @@ def evaluate_credential_learners_task(credential_id, after_user_id=0):
     LEARNER_CHUNK ordered by user id; each chunk queues the next, so no task runs for long and a
     lost one is resumed from where it stopped by queueing it again with the last user id.
     """
-    from .catalog import queue_learner_fan_out  # pylint: disable=import-outside-toplevel
-
     courses = CourseDependency.objects.filter(credential_id=credential_id).values("course_key")
     # Learners with facts in its courses, and those holding external credentials of its issuers.
     issuers = ExternalDependency.objects.filter(credential_id=credential_id).values("issuer")
@@ -64,19 +55,17 @@ def evaluate_credential_learners_task(credential_id, after_user_id=0):
     credential = Credential.objects.filter(pk=credential_id)
     if len(user_ids) == LEARNER_CHUNK:
         credential.update(learners_done_through=user_ids[-1], learners_pending_since=timezone.now())
-        queue_learner_fan_out(credential_id, user_ids[-1])
+        dispatch.queue_learner_fan_out(credential_id, user_ids[-1])
     else:
         credential.update(learners_done_through=user_ids[-1] if user_ids else after_user_id,
                           learners_pending_since=None)
     return len(user_ids)
 
 
-@shared_task(name="openedx_microcred.issue_award", acks_late=True, autoretry_for=(OSError,), retry_backoff=True,
+@shared_task(name=dispatch.ISSUE_AWARD, acks_late=True, autoretry_for=(OSError,), retry_backoff=True,
              max_retries=5)
 def issue_award_task(award_id):
     """Sign and store an award's Open Badges 3.0 credential (once: a second run changes nothing)."""
-    from . import issuance  # pylint: disable=import-outside-toplevel
-
     try:
         issuance.issue_award(award_id)
     except ValueError as exc:
@@ -84,32 +73,26 @@ def issue_award_task(award_id):
         log.warning("openedx-microcred: award %s is not signed: %s", award_id, exc)
 
 
-@shared_task(name="openedx_microcred.deliver", acks_late=True)
+@shared_task(name=dispatch.DELIVER, acks_late=True)
 def deliver_task(delivery_id):
     """One attempt at delivering an award (or its revocation) to a badge platform."""
-    from . import delivery  # pylint: disable=import-outside-toplevel
-
     result = delivery.deliver(delivery_id)
     return result.state if result else None
 
 
-@shared_task(name="openedx_microcred.sweep_deliveries")
+@shared_task(name=dispatch.SWEEP_DELIVERIES)
 def sweep_deliveries_task():
     """Periodic (Celery beat): queue the deliveries, and the signing of awards, whose task was lost."""
-    from . import delivery, issuance  # pylint: disable=import-outside-toplevel
-
     return {"deliveries": delivery.sweep(), "signatures": issuance.sweep_unsigned()}
 
 
-@shared_task(name="openedx_microcred.sweep_evaluations")
+@shared_task(name=dispatch.SWEEP_EVALUATIONS)
 def sweep_evaluations_task():
     """Periodic (Celery beat): queue again the evaluations whose task was lost (learners', and publishing's fan-outs)."""
-    from .catalog import sweep_learner_fan_outs  # pylint: disable=import-outside-toplevel
-
     return {"evaluations": facts.sweep_pending_evaluations(), "fan_outs": sweep_learner_fan_outs()}
 
 
-@shared_task(name="openedx_microcred.recheck_external_credentials")
+@shared_task(name=dispatch.RECHECK_EXTERNAL_CREDENTIALS)
 def recheck_external_credentials_task():
     """
     Periodic (Celery beat): read again the status lists of the external credentials learners added

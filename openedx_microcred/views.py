@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from edx_django_utils.ip import get_safest_client_ip
 
-from . import api, delivery, images, issuance, limits, retirement, vocabularies
+from . import api, delivery, images, issuance, limits, links, retirement, vocabularies
 from .models import Award, Credential, ExternalCredential, StatusList
 from .openbadges import document
 from .platform import get_platform
@@ -209,8 +209,8 @@ def credential_page(request, award_uuid):
         "issuer": issuer,
         "award": award,
         "verification": verification,
-        "json_url": issuance.credential_json_url(award.uuid),
-        "page_url": issuance.credential_url(award.uuid),
+        "json_url": links.credential_json_url(award.uuid),
+        "page_url": links.credential_url(award.uuid),
         "linkedin_url": linkedin,
         "shareable": shareable,
         "revoked": award.status != Award.Status.ACTIVE,

@@ -102,7 +102,7 @@ def outcome(user, slugs):
 
 def test_outcomes_depend_only_on_the_set_of_events(db, make_credential, on_commit, monkeypatch):
     # Signing is a task of its own, tested apart (tests/test_event_time.py signs a re-derived award).
-    monkeypatch.setattr("openedx_microcred.awards.queue_signing", lambda award_pk: None)
+    monkeypatch.setattr("openedx_microcred.dispatch.queue_signing", lambda award_pk: None)
     users = itertools.count()
 
     def learner():

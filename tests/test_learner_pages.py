@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.html import parse_html
 from django.utils import timezone
 
-from openedx_microcred import api, issuance
+from openedx_microcred import api
+from openedx_microcred.issuer import lms_root_url
 from openedx_microcred.models import Award, Delivery
 from sandbox.host.models import Course
 
@@ -17,7 +18,7 @@ from . import events
 from .conftest import C1, C2, C3
 
 PAGE = "/microcred/my/"
-LMS = issuance.lms_root_url()
+LMS = lms_root_url()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 

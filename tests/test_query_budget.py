@@ -33,7 +33,7 @@ def event_queries(learner_name, on_commit):
 def test_queries_per_event_do_not_grow_with_credentials(db, make_credential, on_commit,
                                                         django_assert_max_num_queries, monkeypatch):
     # Signing each award is a task of its own (measured in test_issuing_costs_the_same_per_award).
-    monkeypatch.setattr("openedx_microcred.awards.queue_signing", lambda award_pk: None)
+    monkeypatch.setattr("openedx_microcred.dispatch.queue_signing", lambda award_pk: None)
     make_credential("a", {"type": "course_passed", "course": C1})
     make_credential("b", {"type": "any", "of": [{"type": "course_passed", "course": C1}, {"type": "certificate", "course": C1}]})
     make_credential("c", {"type": "any", "of": [{"type": "course_passed", "course": C1},

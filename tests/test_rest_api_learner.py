@@ -12,10 +12,10 @@ from edx_rest_framework_extensions.auth.jwt.tests.utils import (
     generate_latest_version_payload,
 )
 
-from openedx_microcred import issuance
 from openedx_microcred.data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, LearnerDashboard,
                                     MissingRequirement, NextStep, RequirementStatus)
 from openedx_microcred.awards import revoke_awards
+from openedx_microcred.issuer import lms_root_url
 from openedx_microcred.models import Award
 from sandbox.host.models import Course
 
@@ -113,7 +113,7 @@ def test_a_bad_course_key_is_a_400_naming_the_field(client, earned, learner, bad
 
 def test_the_dashboard_widget(client, earned, learner):
     data = get(client, WIDGET, learner).json()
-    root = issuance.lms_root_url()
+    root = lms_root_url()
     award = Award.objects.get(user=learner)
     assert (data["username"], data["badges_count"]) == ("ada", 1)
     assert data["my_credentials_url"] == f"{root}/microcred/my/"
@@ -179,7 +179,7 @@ def test_global_staff_may_read_any_learner(client, earned, learner, staff):
     # Without a username, staff see their own (empty) record.
     assert get(client, WIDGET).json() == {
         "user_id": staff.pk, "username": "sam", "badges_count": 0, "badges": [], "progress": [],
-        "my_credentials_url": f"{issuance.lms_root_url()}/microcred/my/", "revoked": [],
+        "my_credentials_url": f"{lms_root_url()}/microcred/my/", "revoked": [],
         "sharing": {"show_name": False, "show_grade": False}}
 
 

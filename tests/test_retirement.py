@@ -21,9 +21,11 @@ from django.forms.models import model_to_dict
 
 from openedx_microcred import eventlog, issuance
 from openedx_microcred.facts import reject_event
-from openedx_microcred.models import Award, Delivery, LearnerEvent, LearnerFact, Progress, RejectedEvent, RetirementRecord
+from openedx_microcred.issuer import lms_root_url
+from openedx_microcred.models import (Award, Delivery, LearnerEvent, LearnerFact, Progress, RejectedEvent, RetirementRecord,
+                                      subject_hash)
 from openedx_microcred.retirement import (PLATFORM_SIGNALS_MODULE, RETIREMENT_REASON, RetirementResult,
-                                          connect_retirement_receivers, retire_learner, subject_hash)
+                                          connect_retirement_receivers, retire_learner)
 from sandbox.host.retirement import AccountRetirementView, LMSAccountRetirementView, retire_user
 from sandbox.platform_modules import retirement_signals
 
@@ -148,7 +150,7 @@ def test_retirement_end_to_end_through_the_platform_signal(client, ada, grace, c
     assert award.blocks_reaward
     result = issuance.verify_credential(document)
     assert (result.valid, result.failed, result.reason) == (False, "revocation", "revoked")
-    status = client.get(document["credentialStatus"]["statusListCredential"].replace(issuance.lms_root_url(), ""))
+    status = client.get(document["credentialStatus"]["statusListCredential"].replace(lms_root_url(), ""))
     assert status.status_code == 200
 
     # The revocation went to Credly over the outbox, and needed nothing of what was removed.

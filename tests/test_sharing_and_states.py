@@ -10,7 +10,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
-from openedx_microcred import api, awards, issuance, retirement
+from openedx_microcred import api, awards, issuance, links, retirement
 from openedx_microcred.models import Award, LearnerFact, LearnerSharing, Progress
 from sandbox.host.models import Course
 
@@ -97,7 +97,7 @@ def test_the_sharing_api_reads_and_validates_the_choices(client, awarded, learne
 def test_a_shared_link_previews_with_an_absolute_image(client, awarded):
     html = page(client, awarded)
     assert meta(html, "og:title") == "Graded Badge"
-    assert meta(html, "og:url") == issuance.credential_url(awarded.uuid)
+    assert meta(html, "og:url") == links.credential_url(awarded.uuid)
     assert meta(html, "og:description").startswith("Graded Badge, issued by ")
     image = meta(html, "og:image")
     assert image == issuance.badge_png_url(awarded.credential) and image.startswith("http")

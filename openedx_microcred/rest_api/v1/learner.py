@@ -16,7 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ... import api, issuance, limits, permissions, retirement
+from ... import api, limits, links, permissions, retirement
 from ...models import Award, ExternalCredential
 from .base import ApiViewMixin
 from .serializers import CourseKeyField
@@ -325,7 +325,7 @@ class AwardVisibilityView(ApiViewMixin, APIView):
         except retirement.NotTheHolder as exc:
             raise PermissionDenied(NOT_THE_HOLDER) from exc
         return Response(VisibilitySerializer({"uuid": award.uuid, "hidden": award.hidden,
-                                              "public_url": issuance.credential_url(award.uuid)}).data)
+                                              "public_url": links.credential_url(award.uuid)}).data)
 
 
 # --- Credentials from other issuers (docs/decisions/0012) -----------------------------------------

@@ -33,7 +33,7 @@ from django.utils.translation import ngettext
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
-from . import awards, catalog, delivery, eventlog, rules
+from . import awards, catalog, delivery, eventlog, facts, rules
 from .formfields import https_url_field
 from .handlers import enqueue_evaluation
 from .models import (Award, CourseDependency, Credential, Delivery, ExternalCredential, LearnerFact, Progress,
@@ -858,7 +858,7 @@ class RejectedEventAdmin(admin.ModelAdmin):
         outcomes, unsendable = {}, []
         for rejected in queryset.order_by("event_time", "pk"):
             try:
-                outcome = eventlog.resend_rejected(rejected)
+                outcome = facts.resend_rejected(rejected)
             except eventlog.InvalidEventLine as exc:
                 unsendable.append(f"{rejected.event_id or rejected.pk}: {exc}")
                 continue

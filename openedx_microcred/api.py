@@ -5,14 +5,13 @@ Everything returned is a plain dataclass from ``data.py``; no model instance lea
 """
 
 import math
-from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from . import evaluation, external, issuance, links, rules
+from . import backends, evaluation, external, issuance, links, rules
 from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, EvaluationResult,
                    ExternalCredentialAdded, ExternalCredentialData, LearnerDashboard, MissingRequirement, NextStep,
                    PlatformLink, RequirementStatus, RevokedBadge, SharingChoices, StackLevel)
@@ -174,15 +173,6 @@ def _status(entry):
 
 # --- The learner's own view: "My credentials", the learner REST API and the MFE widget -----------
 
-# The badge platforms' display names, by backend (MICROCRED_PLATFORM_ACCOUNTS "backend").
-PLATFORM_LABELS = {
-    "credly": "Credly",
-    "accredible": "Accredible",
-    "obf": "Open Badge Factory",
-    "badgr": "Canvas Credentials (Badgr)",
-}
-
-
 def linkedin_url(*, award_uuid, name, issued_at, expires_at=None, issuer_name=None) -> str:
     """
     LinkedIn's "Add to profile" link for one award: the public credential page is the
@@ -194,28 +184,6 @@ def linkedin_url(*, award_uuid, name, issued_at, expires_at=None, issuer_name=No
         name=name, cert_url=links.credential_url(award_uuid), cert_id=str(award_uuid),
         issued_on=issued_at, expires_on=expires_at, organization_name=issuer,
     )
-
-
-def platform_badge_url(platform, account_config, external_id) -> str | None:
-    """
-    The page of a delivered badge on its platform, or None when we do not know how it is addressed.
-    An account may name it with a "badge_url" template, e.g. "https://example.org/badges/{external_id}".
-    """
-    if not external_id:
-        return None
-    ident = quote(str(external_id), safe="")
-    template = account_config.get("badge_url")
-    if template:
-        return template.format(external_id=ident)
-    base = account_config.get("base_url") or ""
-    host = urlsplit(base).hostname or ""
-    if platform == "credly":  # api.credly.com → www.credly.com, sandbox-api.credly.com → sandbox.credly.com
-        return f"https://{'sandbox.credly.com' if host.startswith('sandbox') else 'www.credly.com'}/badges/{ident}"
-    if platform == "accredible" and "sandbox" not in host:
-        return f"https://www.credential.net/{ident}"
-    if platform == "badgr":  # an assertion's openBadgeId
-        return f"{(base or 'https://api.badgr.io').rstrip('/')}/public/assertions/{ident}"
-    return None
 
 
 def get_learner_dashboard(user) -> LearnerDashboard:
@@ -392,8 +360,8 @@ def _earned_badges(awards, credentials, levels) -> list[EarnedBadge]:
         config = accounts.get(account) or {}
         platform = config.get("backend") or platform
         platform_links.setdefault(award_uuid, []).append(PlatformLink(
-            account=account, platform=platform, label=PLATFORM_LABELS.get(platform, platform),
-            external_id=external_id, url=platform_badge_url(platform, config, external_id),
+            account=account, platform=platform, label=backends.PLATFORM_LABELS.get(platform, platform),
+            external_id=external_id, url=backends.platform_badge_url(platform, config, external_id),
         ))
     badges = []
     for award in awards:

@@ -5,7 +5,7 @@ certificates, enrollments) becomes learner facts, and the learners it concerns a
 The platform adapter streams its history ordered by learner (``historical_records``), so a chunk
 always holds every record of the learners in it. Each chunk is one transaction:
 
-1. each record is turned into a fact by the receivers' own mapping (``handlers``), with an event
+1. each record is turned into a fact by the receivers' own mapping (``event_data``), with an event
    id that names the row and its modification time (``backfill:grade:<row id>:<time>``) and that
    time as the event time;
 2. the facts are recorded in bulk with ``facts.record_fact``'s rules: ordered by (event time,
@@ -34,7 +34,7 @@ from django.utils import timezone
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
-from . import evaluation, handlers, rules
+from . import evaluation, event_data, rules
 from .facts import (APPLIED, DUPLICATE, STALE, UNCHANGED, FactUpdate, InvalidEvent, check_event_time, history_row,
                     record_fact)
 from .models import BackfillRun, CourseDependency, Credential, LearnerEvent, LearnerFact, LearnerLock, RejectedEvent
@@ -44,9 +44,9 @@ log = logging.getLogger(__name__)
 
 # Each kind of platform history and the receivers' mapping of the live event that reports it.
 SOURCES = {
-    GRADE_SOURCE: (rules.GRADE, handlers._grade),  # pylint: disable=protected-access
-    CERTIFICATE_SOURCE: (rules.CERTIFICATE, handlers._certificate),  # pylint: disable=protected-access
-    ENROLLMENT_SOURCE: (rules.ENROLLMENT, handlers._enrollment),  # pylint: disable=protected-access
+    GRADE_SOURCE: (rules.GRADE, event_data.grade_fact),
+    CERTIFICATE_SOURCE: (rules.CERTIFICATE, event_data.certificate_fact),
+    ENROLLMENT_SOURCE: (rules.ENROLLMENT, event_data.enrollment_fact),
 }
 EVENT_TYPE = "openedx_microcred.backfill.{source}"
 

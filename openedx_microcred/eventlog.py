@@ -28,7 +28,6 @@ from functools import lru_cache
 from uuid import UUID
 
 import attr
-from django.db import transaction
 from opaque_keys import InvalidKeyError
 from openedx_events.data import EventsMetadata
 from openedx_events.event_bus.avro.custom_serializers import DEFAULT_CUSTOM_SERIALIZERS, DatetimeAvroSerializer
@@ -299,28 +298,3 @@ def _serializer(signal):
 @lru_cache(maxsize=None)
 def _deserializer(signal):
     return _Deserializer(signal)
-
-
-# --- Rejected events, sent again ----------------------------------------------------------------
-
-
-def resend_rejected(rejected):
-    """
-    Send a kept RejectedEvent through the signals again (once its cause is fixed: the user now
-    exists, the course key was corrected in the payload...) and return the outcome.
-
-    The old row is deleted in the same transaction: if the event is rejected again, the receiver
-    has kept it anew with today's reason. Raises InvalidEventLine (and keeps the row) when the
-    payload is not a whole event that can be sent.
-    """
-    payload = rejected.payload or {}
-    if "line" in payload and "data" not in payload:
-        try:
-            payload = loads_bounded(payload["line"], MAX_JSON_DEPTH, MAX_EVENT_LINE_BYTES)
-        except (TypeError, ValueError) as exc:
-            raise InvalidEventLine(f"the kept line is not JSON: {exc}") from exc
-    signal, metadata, kwargs = parse_event(payload)
-    with transaction.atomic():
-        outcome = send(signal, metadata, kwargs)
-        rejected.delete()
-    return outcome

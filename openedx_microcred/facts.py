@@ -22,7 +22,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from . import eventlog
 from .dispatch import SWEEP_LIMIT, enqueue_evaluation, pending_wait
+from .limits import MAX_EVENT_LINE_BYTES, MAX_JSON_DEPTH, loads_bounded
 from .models import LearnerEvent, LearnerFact, RejectedEvent, RetirementRecord, subject_hash
 
 log = logging.getLogger(__name__)
@@ -302,3 +304,28 @@ def sweep_pending_evaluations(older_than=None, now=None):
     for user_id, course_key in learners:
         enqueue_evaluation(user_id, course_key)
     return len(learners)
+
+
+# --- Rejected events, sent again ----------------------------------------------------------------
+
+
+def resend_rejected(rejected):
+    """
+    Send a kept RejectedEvent through the signals again (once its cause is fixed: the user now
+    exists, the course key was corrected in the payload...) and return the outcome.
+
+    The old row is deleted in the same transaction: if the event is rejected again, the receiver
+    has kept it anew with today's reason. Raises InvalidEventLine (and keeps the row) when the
+    payload is not a whole event that can be sent.
+    """
+    payload = rejected.payload or {}
+    if "line" in payload and "data" not in payload:
+        try:
+            payload = loads_bounded(payload["line"], MAX_JSON_DEPTH, MAX_EVENT_LINE_BYTES)
+        except (TypeError, ValueError) as exc:
+            raise eventlog.InvalidEventLine(f"the kept line is not JSON: {exc}") from exc
+    signal, metadata, kwargs = eventlog.parse_event(payload)
+    with transaction.atomic():
+        outcome = eventlog.send(signal, metadata, kwargs)
+        rejected.delete()
+    return outcome

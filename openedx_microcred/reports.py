@@ -45,6 +45,8 @@ from .data import (
     RequirementUptake,
     UptakeReport,
 )
+from .api import _requirement_text  # pylint: disable=protected-access  (until one module words requirements)
+from .backends import PLATFORM_LABELS
 from .models import Award, CourseDependency, Credential, Delivery, LearnerFact, Progress
 from .platform import get_platform
 
@@ -202,8 +204,6 @@ def _raw(credential, leaves):
 
 def _leaf_labels(leaves) -> dict:
     """(path, repr) of each leaf → the requirement in words, as learners read it on their own page."""
-    from .api import _requirement_text  # pylint: disable=import-outside-toplevel  (api imports much)
-
     courses = {leaf.course for leaf in leaves if isinstance(leaf, rules.CourseLeaf)}
     slugs = {leaf.credential for leaf in leaves if isinstance(leaf, rules.CredentialEarned)}
     names = get_platform().course_names(sorted(courses)) if courses else {}
@@ -593,8 +593,6 @@ def _stuck_order(stuck):
 
 
 def platform_label(platform):
-    from .api import PLATFORM_LABELS  # pylint: disable=import-outside-toplevel
-
     return PLATFORM_LABELS.get(platform, platform)
 
 

@@ -40,7 +40,7 @@ from django.utils.translation import trans_real
 from lxml import html
 
 import openedx_microcred
-from openedx_microcred import api
+from openedx_microcred import backends
 from openedx_microcred.awards import revoke_awards
 from openedx_microcred.models import Award, Credential, Delivery
 from openedx_microcred.settings import common as plugin_settings_module
@@ -251,7 +251,7 @@ def _leaves(node):
 
 def data_values(*extra):
     """What the test put in the database (and the page shows as it is), longest first."""
-    values = set(extra) | set(api.PLATFORM_LABELS.values())
+    values = set(extra) | set(backends.PLATFORM_LABELS.values())
     for credential in Credential.objects.all():
         values |= {credential.title, credential.slug, credential.description, credential.org,
                    str(credential.course_key or ""), credential.assessment_type, credential.participation_form,

@@ -7,6 +7,7 @@ backend for one.
 """
 
 import hashlib
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -71,3 +72,36 @@ def account_templates(account_name):
         return backend.target_key, None, str(exc)
     cache.set(key, {"templates": templates}, TEMPLATES_CACHE_SECONDS)
     return backend.target_key, templates, ""
+
+
+# --- Where a delivered badge is shown ------------------------------------------------------------
+
+# The badge platforms' display names, by backend (MICROCRED_PLATFORM_ACCOUNTS "backend").
+PLATFORM_LABELS = {
+    "credly": "Credly",
+    "accredible": "Accredible",
+    "obf": "Open Badge Factory",
+    "badgr": "Canvas Credentials (Badgr)",
+}
+
+
+def platform_badge_url(platform, account_config, external_id) -> str | None:
+    """
+    The page of a delivered badge on its platform, or None when we do not know how it is addressed.
+    An account may name it with a "badge_url" template, e.g. "https://example.org/badges/{external_id}".
+    """
+    if not external_id:
+        return None
+    ident = quote(str(external_id), safe="")
+    template = account_config.get("badge_url")
+    if template:
+        return template.format(external_id=ident)
+    base = account_config.get("base_url") or ""
+    host = urlsplit(base).hostname or ""
+    if platform == "credly":  # api.credly.com → www.credly.com, sandbox-api.credly.com → sandbox.credly.com
+        return f"https://{'sandbox.credly.com' if host.startswith('sandbox') else 'www.credly.com'}/badges/{ident}"
+    if platform == "accredible" and "sandbox" not in host:
+        return f"https://www.credential.net/{ident}"
+    if platform == "badgr":  # an assertion's openBadgeId
+        return f"{(base or 'https://api.badgr.io').rstrip('/')}/public/assertions/{ident}"
+    return None

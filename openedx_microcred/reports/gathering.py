@@ -34,8 +34,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from opaque_keys.edx.keys import CourseKey
 
-from . import rules
-from .data import (
+from .. import rules
+from ..data import (
     CredentialUptake,
     LevelConversion,
     PlatformUptake,
@@ -45,8 +45,8 @@ from .data import (
     RequirementUptake,
     UptakeReport,
 )
-from .models import Award, CourseDependency, Credential, Delivery, LearnerFact, Progress
-from .platform import get_platform
+from ..models import Award, CourseDependency, Credential, Delivery, LearnerFact, Progress
+from ..platform import get_platform
 
 DEFAULT_MIN_COHORT = 10
 SECONDS_PER_DAY = 86400
@@ -202,7 +202,7 @@ def _raw(credential, leaves):
 
 def _leaf_labels(leaves) -> dict:
     """(path, repr) of each leaf → the requirement in words, as learners read it on their own page."""
-    from .api import _requirement_text  # pylint: disable=import-outside-toplevel  (api imports much)
+    from ..api import _requirement_text  # pylint: disable=import-outside-toplevel  (api imports much)
 
     courses = {leaf.course for leaf in leaves if isinstance(leaf, rules.CourseLeaf)}
     slugs = {leaf.credential for leaf in leaves if isinstance(leaf, rules.CredentialEarned)}
@@ -593,7 +593,7 @@ def _stuck_order(stuck):
 
 
 def platform_label(platform):
-    from .api import PLATFORM_LABELS  # pylint: disable=import-outside-toplevel
+    from ..api import PLATFORM_LABELS  # pylint: disable=import-outside-toplevel
 
     return PLATFORM_LABELS.get(platform, platform)
 

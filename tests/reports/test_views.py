@@ -35,7 +35,7 @@ from openedx_microcred.data import ReportCell
 from openedx_microcred.models import Award, Credential, Delivery, LearnerFact, Progress
 from sandbox.host.models import Course, CourseAccessRole
 
-from .conftest import C1, C2, C3
+from ..conftest import C1, C2, C3
 
 O1 = "course-v1:OtherX+ML101+2026"
 N = 10
@@ -674,7 +674,7 @@ def fresh_pseudo_locale(tmp_path_factory):
 
     from django.core.management import call_command
 
-    from .test_i18n import PACKAGE, PSEUDO, pseudo_catalog, read_po, write_mo
+    from ..test_i18n import PACKAGE, PSEUDO, pseudo_catalog, read_po, write_mo
 
     if shutil.which("xgettext") is None or shutil.which("msguniq") is None:
         pytest.skip("GNU gettext is not installed: cannot extract the strings")
@@ -699,7 +699,7 @@ def fresh_pseudo_locale(tmp_path_factory):
 def in_pseudo(settings, fresh_pseudo_locale):
     from django.utils import translation
 
-    from .test_i18n import use_pseudo_language
+    from ..test_i18n import use_pseudo_language
 
     use_pseudo_language(settings, fresh_pseudo_locale)
     yield
@@ -707,7 +707,7 @@ def in_pseudo(settings, fresh_pseudo_locale):
 
 
 def test_the_report_pages_are_translatable(seed, in_pseudo, settings):
-    from .test_i18n import PSEUDO, assert_translated
+    from ..test_i18n import PSEUDO, assert_translated
 
     def get(client, url):
         return client.get(url, HTTP_ACCEPT_LANGUAGE=PSEUDO)

@@ -1,5 +1,5 @@
 """
-The uptake report pages (reports.py computes them):
+The uptake report pages (the ``reports`` package computes them):
 
 * ``/microcred/reports/`` in the LMS, for operators: global staff see every organization, an
   organization's staff (``permissions.can_manage_org``) the credentials of their organizations.

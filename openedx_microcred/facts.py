@@ -16,12 +16,12 @@ import reprlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from .app_settings import microcred_settings
 from .models import LearnerEvent, LearnerFact, RejectedEvent
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,6 @@ class InvalidEvent(ValueError):
     """An event whose payload cannot become a fact; the message says why."""
 
 
-# Seconds an event's time may be ahead of this server's clock (MICROCRED_MAX_EVENT_CLOCK_SKEW).
-MAX_EVENT_CLOCK_SKEW = 300
-
-
 def check_event_time(event_time, now=None):
     """
     Raise InvalidEvent unless ``event_time`` is a time with a time zone, no further ahead of this
@@ -53,7 +49,7 @@ def check_event_time(event_time, now=None):
         raise InvalidEvent(f"event time {shown(event_time)} is not a time")
     if event_time.utcoffset() is None:
         raise InvalidEvent(f"event time {event_time.isoformat()} has no time zone")
-    skew = float(getattr(settings, "MICROCRED_MAX_EVENT_CLOCK_SKEW", MAX_EVENT_CLOCK_SKEW))
+    skew = float(microcred_settings.MAX_EVENT_CLOCK_SKEW)
     now = now or timezone.now()
     # A difference, not now + skew: that overflows datetime for a huge setting.
     if (event_time - now).total_seconds() > skew:
@@ -260,8 +256,6 @@ def _json_value(value, depth):  # pylint: disable=too-many-return-statements
 
 # --- Evaluations whose task was lost ------------------------------------------------------------
 
-# Seconds a fact may wait for its evaluation before the sweep queues it again.
-PENDING_EVALUATION_AFTER = 600.0
 SWEEP_LIMIT = 5000
 
 
@@ -296,7 +290,7 @@ def mark_evaluated(pending):
 def pending_wait(older_than=None):
     """How long queued work may wait before a sweep takes its task for lost: ``older_than`` seconds or the setting."""
     if older_than is None:
-        older_than = getattr(settings, "MICROCRED_PENDING_EVALUATION_AFTER", PENDING_EVALUATION_AFTER)
+        older_than = microcred_settings.PENDING_EVALUATION_AFTER
     return timedelta(seconds=float(older_than))
 
 

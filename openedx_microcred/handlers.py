@@ -20,6 +20,7 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from . import rules
+from .app_settings import microcred_settings
 from .facts import REJECTED, TO_EVALUATE, FactUpdate, InvalidEvent, record_fact, reject_event, shown
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ def _left_to_event_bus(event_type, kwargs):
     that the consumer of that topic records and evaluates it (docs/event-bus.md) and this process
     does not. Events that come from the event bus are always recorded.
     """
-    topics = getattr(settings, "MICROCRED_EVENT_BUS_TOPICS", None)
+    topics = microcred_settings.EVENT_BUS_TOPICS
     if not topics or kwargs.get(SIGNAL_PROCESSED_FROM_EVENT_BUS) or not getattr(settings, "EVENT_BUS_PRODUCER", None):
         return False
     produced = (getattr(settings, "EVENT_BUS_PRODUCER_CONFIG", None) or {}).get(event_type) or {}

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from . import images, keys
+from .app_settings import microcred_settings
 from .issuer import configured_issuer, lms_root_url  # noqa: F401  (re-exported: api.py, views)
 from .models import Award, Credential, StatusList
 from .openbadges import did, document, proof, status_list
@@ -159,13 +160,13 @@ def achievement_id(credential) -> str:
 
 
 def issuer_did(key: keys.SigningKey) -> str:
-    if getattr(settings, "MICROCRED_DID_METHOD", "key") == "web":
+    if microcred_settings.DID_METHOD == "web":
         return did.did_web(urlsplit(lms_root_url()).netloc, ["microcred"])
     return did.did_key(key.public_key)
 
 
 def verification_method(key: keys.SigningKey) -> str:
-    if getattr(settings, "MICROCRED_DID_METHOD", "key") == "web":
+    if microcred_settings.DID_METHOD == "web":
         return f"{issuer_did(key)}#{key.key_id}"
     return did.did_key_verification_method(key.public_key)
 
@@ -191,7 +192,7 @@ def issuer_profile(key: keys.SigningKey) -> document.IssuerProfile:
 
 
 def _uses_did_key():
-    return getattr(settings, "MICROCRED_DID_METHOD", "key") != "web"
+    return microcred_settings.DID_METHOD != "web"
 
 
 def _allocate_status_index(award, key: keys.SigningKey):
@@ -420,7 +421,7 @@ class VerificationResult:
 
 
 def _our_did_documents():
-    if getattr(settings, "MICROCRED_DID_METHOD", "key") != "web":
+    if microcred_settings.DID_METHOD != "web":
         return {}
     doc = did_web_document()
     return {doc["id"]: doc}

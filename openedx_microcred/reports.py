@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from opaque_keys.edx.keys import CourseKey
 
 from . import rules
+from .app_settings import microcred_settings
 from .data import (
     CredentialUptake,
     LevelConversion,
@@ -48,16 +49,15 @@ from .data import (
 from .models import Award, CourseDependency, Credential, Delivery, LearnerFact, Progress
 from .platform import get_platform
 
-DEFAULT_MIN_COHORT = 10
 SECONDS_PER_DAY = 86400
 
 
 def min_cohort() -> int:
     """``MICROCRED_REPORT_MIN_COHORT``: the fewest learners a published figure may describe (at least 1)."""
     try:
-        value = int(getattr(settings, "MICROCRED_REPORT_MIN_COHORT", DEFAULT_MIN_COHORT))
+        value = int(microcred_settings.REPORT_MIN_COHORT)
     except (TypeError, ValueError):
-        value = DEFAULT_MIN_COHORT
+        value = microcred_settings.default("REPORT_MIN_COHORT")
     return max(1, value)
 
 

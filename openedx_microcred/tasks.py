@@ -3,11 +3,11 @@
 import logging
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 from opaque_keys.edx.keys import CourseKey
 
 from . import api, facts
+from .app_settings import microcred_settings
 from .models import CourseDependency, Credential, ExternalCredential, ExternalDependency, LearnerFact
 
 log = logging.getLogger(__name__)
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 def task_routing():
     """apply_async options that send our tasks to MICROCRED_CELERY_QUEUE (the default queue if unset)."""
-    queue = getattr(settings, "MICROCRED_CELERY_QUEUE", None)
+    queue = microcred_settings.CELERY_QUEUE
     return {"queue": queue} if queue else {}
 
 

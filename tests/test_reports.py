@@ -31,6 +31,7 @@ from django.utils.http import urlencode
 from lxml import html
 
 from openedx_microcred import reports
+from openedx_microcred.app_settings import microcred_settings
 from openedx_microcred.data import ReportCell
 from openedx_microcred.models import Award, Credential, Delivery, LearnerFact, Progress
 from sandbox.host.models import Course, CourseAccessRole
@@ -275,7 +276,7 @@ def test_the_minimum_cohort_is_a_setting(seed, settings):
     assert conversions(report) == [("bronze", "silver", True, 30, H, H), ("silver", "gold", True, H, H, H)]
 
     del settings.MICROCRED_REPORT_MIN_COHORT
-    assert reports.min_cohort() == reports.DEFAULT_MIN_COHORT == 10
+    assert reports.min_cohort() == microcred_settings.default("REPORT_MIN_COHORT") == 10
 
 
 # --- Suppression, the rule on its own --------------------------------------------------------------------

@@ -6,12 +6,12 @@ Everything returned is a plain dataclass from ``data.py``; no model instance lea
 
 import math
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from . import backends, evaluation, external, issuance, links, rules
+from .app_settings import microcred_settings
 from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, EvaluationResult,
                    ExternalCredentialAdded, ExternalCredentialData, LearnerDashboard, MissingRequirement, NextStep,
                    PlatformLink, RequirementStatus, RevokedBadge, SharingChoices, StackLevel)
@@ -350,7 +350,7 @@ def _earned_badges(awards, credentials, levels) -> list[EarnedBadge]:
     # Only the two names LinkedIn needs from each signed document, not the documents themselves.
     signed = {row["uuid"]: row for row in Award.objects.filter(uuid__in=uuids).values(
         "uuid", "hidden", "document__name", "document__issuer__name")}
-    accounts = getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None) or {}
+    accounts = microcred_settings.PLATFORM_ACCOUNTS or {}
     platform_links = {}
     deliveries = (Delivery.objects.filter(award__uuid__in=uuids, action=Delivery.Action.ISSUE,
                                           state=Delivery.State.DELIVERED)

@@ -7,6 +7,7 @@ from django.core import checks
 from django.db import DatabaseError
 
 from . import issuer, organizations, rules
+from .app_settings import microcred_settings
 from .models import Credential
 
 
@@ -85,10 +86,10 @@ def check_organization_settings(app_configs=None, **kwargs):  # pylint: disable=
 
 
     errors = [checks.Error(message, id="openedx_microcred.E011") for message in
-              organizations.pairing_problems(getattr(settings, organizations.PAIRINGS_SETTING, None))]
+              organizations.pairing_problems(microcred_settings.ORGANIZATION_PAIRINGS)]
     errors.extend(
         checks.Error(message, id="openedx_microcred.E012") for _name, message in
-        organizations.account_organization_problems(getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None))
+        organizations.account_organization_problems(microcred_settings.PLATFORM_ACCOUNTS)
     )
     return errors
 

@@ -17,16 +17,16 @@ from datetime import timedelta
 from datetime import timezone as dt_timezone
 from functools import partial
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import backends, links, organizations
-from .dispatch import enqueue_delivery
+from .app_settings import microcred_settings
 from .backends import credly
 from .backends.base import BadgeRequest, DeliveryError, OutcomeUnknown, PermanentError, TransientError
+from .dispatch import enqueue_delivery
 from .models import Credential, Delivery
 from .platform import get_platform
 
@@ -42,7 +42,7 @@ DEFAULTS = {
 
 
 def policy(name):
-    return (getattr(settings, "MICROCRED_DELIVERY", None) or {}).get(name, DEFAULTS[name])
+    return (microcred_settings.DELIVERY or {}).get(name, DEFAULTS[name])
 
 
 # --- The outbox -----------------------------------------------------------------------------------
@@ -84,7 +84,7 @@ def queue_revoke(award_ids):
 
 
 def _accounts():
-    return getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None) or {}
+    return microcred_settings.PLATFORM_ACCOUNTS or {}
 
 
 def _deliver_on_commit(deliveries):

@@ -17,7 +17,8 @@ import logging
 from datetime import timedelta
 
 from celery import current_app
-from django.conf import settings
+
+from .app_settings import microcred_settings
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +31,20 @@ SWEEP_DELIVERIES = "openedx_microcred.sweep_deliveries"
 SWEEP_EVALUATIONS = "openedx_microcred.sweep_evaluations"
 RECHECK_EXTERNAL_CREDENTIALS = "openedx_microcred.recheck_external_credentials"
 
-# Seconds queued work may wait before a sweep takes its task for lost (MICROCRED_PENDING_EVALUATION_AFTER).
-PENDING_EVALUATION_AFTER = 600.0
 # The most items one sweep queues again; the next sweep takes the rest.
 SWEEP_LIMIT = 5000
 
 
 def task_routing() -> dict:
     """apply_async options that send our tasks to MICROCRED_CELERY_QUEUE (the default queue if unset)."""
-    queue = getattr(settings, "MICROCRED_CELERY_QUEUE", None)
+    queue = microcred_settings.CELERY_QUEUE
     return {"queue": queue} if queue else {}
 
 
 def pending_wait(older_than=None) -> timedelta:
     """How long queued work may wait before a sweep takes its task for lost: ``older_than`` seconds or the setting."""
     if older_than is None:
-        older_than = getattr(settings, "MICROCRED_PENDING_EVALUATION_AFTER", PENDING_EVALUATION_AFTER)
+        older_than = microcred_settings.PENDING_EVALUATION_AFTER
     return timedelta(seconds=float(older_than))
 
 

@@ -27,12 +27,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import fetching, limits
+from .app_settings import microcred_settings
 from .models import ExternalCredential, TrustedIssuer
 from .openbadges import did, document as ob_document, proof, status_list
 
@@ -44,8 +44,6 @@ STATUS_PURPOSES = {"revocation", "suspension"}
 # How the holder was matched: the credentialSubject's IdentityObject of type emailAddress (hashed
 # with its salt, or plain), or a credentialSubject id of mailto:<the learner's email>.
 MATCH_EMAIL_HASH, MATCH_EMAIL, MATCH_MAILTO = "email_hash", "email", "mailto"
-# Status lists read again this long after the last check (MICROCRED_EXTERNAL_RECHECK_HOURS).
-RECHECK_HOURS = 24
 RECHECK_LIMIT = 1000
 
 
@@ -354,7 +352,7 @@ def remove_credential(user, pk) -> str:
 
 
 def recheck_hours():
-    return float(getattr(settings, "MICROCRED_EXTERNAL_RECHECK_HOURS", RECHECK_HOURS))
+    return float(microcred_settings.EXTERNAL_RECHECK_HOURS)
 
 
 def recheck(now=None, limit=RECHECK_LIMIT, older_than_hours=None) -> list:

@@ -16,13 +16,13 @@ import reprlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from . import eventlog
+from .app_settings import microcred_settings
 from .dispatch import SWEEP_LIMIT, enqueue_evaluation, pending_wait
 from .limits import MAX_EVENT_LINE_BYTES, MAX_JSON_DEPTH, loads_bounded
 from .models import LearnerEvent, LearnerFact, RejectedEvent, RetirementRecord, subject_hash
@@ -42,10 +42,6 @@ class InvalidEvent(ValueError):
     """An event whose payload cannot become a fact; the message says why."""
 
 
-# Seconds an event's time may be ahead of this server's clock (MICROCRED_MAX_EVENT_CLOCK_SKEW).
-MAX_EVENT_CLOCK_SKEW = 300
-
-
 def check_event_time(event_time, now=None):
     """
     Raise InvalidEvent unless ``event_time`` is a time with a time zone, no further ahead of this
@@ -56,7 +52,7 @@ def check_event_time(event_time, now=None):
         raise InvalidEvent(f"event time {shown(event_time)} is not a time")
     if event_time.utcoffset() is None:
         raise InvalidEvent(f"event time {event_time.isoformat()} has no time zone")
-    skew = float(getattr(settings, "MICROCRED_MAX_EVENT_CLOCK_SKEW", MAX_EVENT_CLOCK_SKEW))
+    skew = float(microcred_settings.MAX_EVENT_CLOCK_SKEW)
     now = now or timezone.now()
     # A difference, not now + skew: that overflows datetime for a huge setting.
     if (event_time - now).total_seconds() > skew:

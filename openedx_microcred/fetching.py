@@ -21,15 +21,14 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from . import limits
+from .app_settings import microcred_settings
 
 ORIGINS_SETTING = "MICROCRED_EXTERNAL_FETCH_ORIGINS"
 ALLOW_PRIVATE_SETTING = "MICROCRED_EXTERNAL_FETCH_ALLOW_PRIVATE"
 TIMEOUT_SETTING = "MICROCRED_EXTERNAL_FETCH_TIMEOUT"
-DEFAULT_TIMEOUT = (3.0, 5.0)
 MAX_REDIRECTS = 3
 _CHUNK = 16 * 1024
 
@@ -48,7 +47,7 @@ def _origin(url):
 
 def allowed_origins() -> set:
     """The origins the operator allows, normalised to ``scheme://host:port``."""
-    value = getattr(settings, ORIGINS_SETTING, None) or ()
+    value = microcred_settings.EXTERNAL_FETCH_ORIGINS or ()
     return {origin for origin in (_origin(str(item)) for item in value if isinstance(item, str)) if origin}
 
 
@@ -59,7 +58,7 @@ def origin_allowed(url) -> bool:
 
 def _check_address(host):
     """FetchRefused unless every address ``host`` resolves to is public (or private ones are allowed)."""
-    if getattr(settings, ALLOW_PRIVATE_SETTING, False):
+    if microcred_settings.EXTERNAL_FETCH_ALLOW_PRIVATE:
         return
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
@@ -74,7 +73,7 @@ def _check_address(host):
 
 
 def _timeouts():
-    value = getattr(settings, TIMEOUT_SETTING, None) or DEFAULT_TIMEOUT
+    value = microcred_settings.EXTERNAL_FETCH_TIMEOUT or microcred_settings.default("EXTERNAL_FETCH_TIMEOUT")
     if isinstance(value, (int, float)):
         value = (value, value)
     connect, read = (float(v) for v in value)

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 
 from . import event_data, rules
+from .app_settings import microcred_settings
 from .dispatch import enqueue_evaluation
 from .eventlog import serialize_event
 from .facts import REJECTED, TO_EVALUATE, FactUpdate, InvalidEvent, record_fact, reject_event
@@ -82,7 +83,7 @@ def _left_to_event_bus(event_type, kwargs):
     that the consumer of that topic records and evaluates it (docs/event-bus.md) and this process
     does not. Events that come from the event bus are always recorded.
     """
-    topics = getattr(settings, "MICROCRED_EVENT_BUS_TOPICS", None)
+    topics = microcred_settings.EVENT_BUS_TOPICS
     if not topics or kwargs.get(SIGNAL_PROCESSED_FROM_EVENT_BUS) or not getattr(settings, "EVENT_BUS_PRODUCER", None):
         return False
     produced = (getattr(settings, "EVENT_BUS_PRODUCER_CONFIG", None) or {}).get(event_type) or {}

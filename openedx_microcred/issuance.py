@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from . import images, keys
+from .app_settings import microcred_settings
 from .dispatch import SWEEP_LIMIT, pending_wait, queue_signing
 from .issuer import configured_issuer, lms_root_url
 from .links import badge_url, credential_url, status_list_url
@@ -149,13 +150,13 @@ def achievement_id(credential) -> str:
 
 
 def issuer_did(key: keys.SigningKey) -> str:
-    if getattr(settings, "MICROCRED_DID_METHOD", "key") == "web":
+    if microcred_settings.DID_METHOD == "web":
         return did.did_web(urlsplit(lms_root_url()).netloc, ["microcred"])
     return did.did_key(key.public_key)
 
 
 def verification_method(key: keys.SigningKey) -> str:
-    if getattr(settings, "MICROCRED_DID_METHOD", "key") == "web":
+    if microcred_settings.DID_METHOD == "web":
         return f"{issuer_did(key)}#{key.key_id}"
     return did.did_key_verification_method(key.public_key)
 
@@ -181,7 +182,7 @@ def issuer_profile(key: keys.SigningKey) -> document.IssuerProfile:
 
 
 def _uses_did_key():
-    return getattr(settings, "MICROCRED_DID_METHOD", "key") != "web"
+    return microcred_settings.DID_METHOD != "web"
 
 
 def _allocate_status_index(award, key: keys.SigningKey):
@@ -407,7 +408,7 @@ class VerificationResult:
 
 
 def _our_did_documents():
-    if getattr(settings, "MICROCRED_DID_METHOD", "key") != "web":
+    if microcred_settings.DID_METHOD != "web":
         return {}
     doc = did_web_document()
     return {doc["id"]: doc}

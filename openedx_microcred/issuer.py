@@ -12,6 +12,8 @@ from django.utils import translation
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
 
+from .app_settings import microcred_settings
+
 # MICROCRED_ISSUER keys. country: ISO 3166-1 alpha-2 (addressCountryCode); country_name,
 # region, locality, street_address, postal_code: the rest of the address; institution_code and
 # institution_code_type: an otherIdentifier such as {"42NB", "ext:BRIN"} or an Erasmus code.
@@ -37,7 +39,7 @@ def text_setting(value):
 
 
 def lms_root_url() -> str:
-    root = text_setting(getattr(settings, "MICROCRED_LMS_ROOT_URL", None)) or \
+    root = text_setting(microcred_settings.LMS_ROOT_URL) or \
         text_setting(getattr(settings, "LMS_ROOT_URL", ""))
     return (root or "http://127.0.0.1:8000").rstrip("/")
 
@@ -48,7 +50,7 @@ def configured_issuer() -> dict:
     and the LMS URL), every value text or None: the one place these settings enter documents,
     links and JSON.
     """
-    configured = getattr(settings, "MICROCRED_ISSUER", None) or {}
+    configured = microcred_settings.ISSUER or {}
     issuer = {name: text_setting(configured.get(name)) for name in ISSUER_FIELDS}
     issuer["name"] = issuer["name"] or text_setting(getattr(settings, "PLATFORM_NAME", None)) or "Open edX"
     issuer["url"] = issuer["url"] or lms_root_url()

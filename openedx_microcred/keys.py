@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 
+from .app_settings import microcred_settings
 from .models import IssuerKey
 from .openbadges import did
 
@@ -45,7 +46,7 @@ class SigningKey:
 
 
 def _fernet():
-    configured = [k for k in getattr(settings, "MICROCRED_KEY_ENCRYPTION_KEYS", None) or [] if k]
+    configured = [k for k in microcred_settings.KEY_ENCRYPTION_KEYS or [] if k]
     if configured:
         try:
             return MultiFernet([Fernet(k) for k in configured])
@@ -98,7 +99,7 @@ def _decrypt(issuer_key):
 
 
 def _configured_key():
-    encoded = getattr(settings, "MICROCRED_SIGNING_KEY", "") or ""
+    encoded = microcred_settings.SIGNING_KEY or ""
     if not encoded:
         return None
     try:

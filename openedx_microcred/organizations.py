@@ -9,12 +9,12 @@ catalog loader, which validates a whole file at once) ask here, and so does the 
 
 from collections.abc import Mapping
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from . import rules
+from .app_settings import microcred_settings
 
 PAIRINGS_SETTING = "MICROCRED_ORGANIZATION_PAIRINGS"
 # In a platform account's "organizations": the account serves every organization (a one-organization LMS).
@@ -32,7 +32,7 @@ def course_org(course_key):
 
 def pairings() -> Mapping:
     """org → the organizations whose courses and credentials its credentials may require."""
-    value = getattr(settings, PAIRINGS_SETTING, None) or {}
+    value = microcred_settings.ORGANIZATION_PAIRINGS or {}
     return value if isinstance(value, Mapping) else {}
 
 
@@ -87,7 +87,7 @@ def external_issuer_problems(org, tree, trusted) -> list:
 
 
 def accounts() -> Mapping:
-    return getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None) or {}
+    return microcred_settings.PLATFORM_ACCOUNTS or {}
 
 
 def account_serves(config, org) -> bool:

@@ -8,7 +8,6 @@ import json
 import logging
 from pathlib import PurePosixPath
 
-from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from edx_django_utils.ip import get_safest_client_ip
 
 from . import api, delivery, images, issuance, limits, links, retirement, vocabularies
+from .app_settings import microcred_settings
 from .models import Award, Credential, ExternalCredential, StatusList
 from .openbadges import document
 from .platform import get_platform
@@ -394,7 +394,7 @@ def status_list(request, number):
 @cache_control(public=True, max_age=3600)
 def did_document(request):
     """The did:web DID document (did:web:<LMS host>:microcred resolves to this path)."""
-    if getattr(settings, "MICROCRED_DID_METHOD", "key") != "web":
+    if microcred_settings.DID_METHOD != "web":
         raise Http404("this issuer uses did:key, which needs no DID document")
     response = JsonResponse(issuance.did_web_document(), content_type="application/did+ld+json")
     response["Access-Control-Allow-Origin"] = "*"

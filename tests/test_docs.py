@@ -1,5 +1,6 @@
 """The docs cannot fall behind the code: every setting is documented, every linked doc exists."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -35,6 +36,14 @@ def _local_images(markdown_file):
 def test_every_setting_is_in_the_configuration_reference(name):
     reference = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert f"`{name}`" in reference, f"{name} is missing from docs/configuration.md"
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULTS))
+def test_the_configuration_reference_gives_each_settings_default_as_the_code_does(name):
+    reference = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    row = re.search(rf"^\| `{name}` \| `([^`]*)`", reference, re.M)
+    assert row, f"docs/configuration.md has no table row for {name} with its default first in backticks"
+    assert ast.literal_eval(row.group(1)) == DEFAULTS[name], f"docs/configuration.md gives {name} another default"
 
 
 @pytest.mark.parametrize("doc", ["README.md", "docs/index.md", "docs/configuration.md",

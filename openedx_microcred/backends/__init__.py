@@ -9,11 +9,11 @@ backend for one.
 import hashlib
 from urllib.parse import quote, urlsplit
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from ..app_settings import microcred_settings
 from .base import DeliveryError
 
 # How long a platform's list of templates is kept (seconds): Studio pages ask for it on every show.
@@ -28,7 +28,7 @@ BACKENDS = {
 
 
 def account_config(account_name) -> dict:
-    accounts = getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None) or {}
+    accounts = microcred_settings.PLATFORM_ACCOUNTS or {}
     if account_name not in accounts:
         raise ImproperlyConfigured(f"no platform account named {account_name!r} in MICROCRED_PLATFORM_ACCOUNTS")
     return accounts[account_name]
@@ -45,7 +45,7 @@ def get_backend(account_name):
 
 def backend_class(account_name):
     """The backend class of a configured account, or None (unknown account or backend)."""
-    accounts = getattr(settings, "MICROCRED_PLATFORM_ACCOUNTS", None) or {}
+    accounts = microcred_settings.PLATFORM_ACCOUNTS or {}
     kind = (accounts.get(account_name) or {}).get("backend") if isinstance(accounts.get(account_name), dict) else None
     return import_string(BACKENDS[kind]) if kind in BACKENDS else None
 

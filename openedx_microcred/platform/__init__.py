@@ -13,7 +13,6 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Iterable, Iterator
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import CharField
 from django.db.models.functions import Cast
@@ -28,6 +27,8 @@ from openedx_events.learning.data import (
     UserData,
     UserPersonalData,
 )
+
+from ..app_settings import microcred_settings
 
 
 class PlatformAdapter:
@@ -103,7 +104,7 @@ def _adapter(path):
 
 
 def get_platform() -> PlatformAdapter:
-    return _adapter(settings.MICROCRED_PLATFORM_ADAPTER)
+    return _adapter(microcred_settings.PLATFORM_ADAPTER)
 
 
 # --- The platform's history, for microcred_backfill --------------------------------------------

@@ -5,21 +5,17 @@ under the minimum cohort (``MICROCRED_REPORT_MIN_COHORT``).
 
 from __future__ import annotations
 
-from django.conf import settings
-
+from ..app_settings import microcred_settings
 from ..data import ReportFilters, UptakeReport
 from .building import build_report
 from .gathering import date_range, gather, report_credentials
 
-DEFAULT_MIN_COHORT = 10
-
-
 def min_cohort() -> int:
     """``MICROCRED_REPORT_MIN_COHORT``: the fewest learners a published figure may describe (at least 1)."""
     try:
-        value = int(getattr(settings, "MICROCRED_REPORT_MIN_COHORT", DEFAULT_MIN_COHORT))
+        value = int(microcred_settings.REPORT_MIN_COHORT)
     except (TypeError, ValueError):
-        value = DEFAULT_MIN_COHORT
+        value = microcred_settings.default("REPORT_MIN_COHORT")
     return max(1, value)
 
 

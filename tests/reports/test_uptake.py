@@ -5,6 +5,7 @@ cohort setting and the filters.
 
 from datetime import date
 
+from openedx_microcred.app_settings import microcred_settings
 from openedx_microcred.data import ReportCell
 from openedx_microcred.reports import charts, uptake
 
@@ -93,7 +94,7 @@ def test_the_minimum_cohort_is_a_setting(seed, settings):
     assert conversions(report) == [("bronze", "silver", True, 30, H, H), ("silver", "gold", True, H, H, H)]
 
     del settings.MICROCRED_REPORT_MIN_COHORT
-    assert uptake.min_cohort() == uptake.DEFAULT_MIN_COHORT == 10
+    assert uptake.min_cohort() == microcred_settings.default("REPORT_MIN_COHORT") == 10
 
 
 # --- Filters -------------------------------------------------------------------------------------------

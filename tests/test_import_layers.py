@@ -117,18 +117,23 @@ def cycles(graph) -> list:
     return found
 
 
-def contract_layers() -> list:
-    """The layers of .importlinter's layers contract, highest first, each a set of module names."""
+def _contract():
     config = configparser.ConfigParser(inline_comment_prefixes=None, comment_prefixes=(";", "#"))
     config.read(ROOT / ".importlinter", encoding="utf-8")
-    contract = config["importlinter:contract:layers"]
-    container = contract["containers"].strip()
-    layers = []
-    for line in contract["layers"].strip().splitlines():
-        line = line.strip()
-        if line and not line.startswith(";"):
-            layers.append({f"{container}.{name.strip()}" for name in line.replace("|", ":").split(":")})
-    return layers
+    return config["importlinter:contract:layers"]
+
+
+def contract_layer_lines() -> list:
+    """The layers of .importlinter's layers contract as written, highest first."""
+    lines = (line.strip() for line in _contract()["layers"].strip().splitlines())
+    return [line for line in lines if line and not line.startswith(";")]
+
+
+def contract_layers() -> list:
+    """The layers of .importlinter's layers contract, highest first, each a set of module names."""
+    container = _contract()["containers"].strip()
+    return [{f"{container}.{name.strip()}" for name in line.replace("|", ":").split(":")}
+            for line in contract_layer_lines()]
 
 
 @pytest.fixture(scope="module", name="modules")
@@ -199,3 +204,10 @@ def test_the_modules_below_the_models_never_touch_the_database(modules):
             if any(name == "django.db" or name.startswith("django.db.") for name in names):
                 touching.append(f"{module}:{node.lineno}")
     assert touching == []
+
+
+def test_the_architecture_page_lists_the_layers_of_the_contract():
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = page.split("<!-- layers: generated from .importlinter -->", 1)[1].split("<!-- /layers -->", 1)[0]
+    listed = [line.strip() for line in block.strip().strip("`").strip().splitlines()]
+    assert listed == contract_layer_lines()

@@ -1,7 +1,9 @@
 """
-The Python API other apps (and the rest of this plugin's issues: REST, pages, issuance) call.
+The Python API other apps call, and this plugin's own edges (REST API, pages, tasks, commands).
 
-Everything returned is a plain dataclass from ``data.py``; no model instance leaves this module.
+Everything returned is a plain dataclass from ``data.py`` (or JSON: a signed credential, counts);
+no model instance leaves this module. Only the names in ``__all__`` are the API; nothing below
+the edges imports this module (.importlinter).
 """
 
 import math
@@ -14,10 +16,28 @@ from . import backends, evaluation, external, issuance, links, rules
 from .app_settings import microcred_settings
 from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, EvaluationResult,
                    ExternalCredentialAdded, ExternalCredentialData, LearnerDashboard, MissingRequirement, NextStep,
-                   PlatformLink, RequirementStatus, RevokedBadge, SharingChoices, StackLevel)
+                   PlatformLink, RequirementStatus, RevokedBadge, SharingChoices, StackLevel, VerificationResult)
 from .models import Award, Credential, Delivery, ExternalCredential, LearnerFact, LearnerSharing, Progress, TrustedIssuer
 from .openbadges import document as ob_document
 from .platform import get_platform
+
+
+__all__ = [
+    "ExternalCredentialRefused",
+    "add_external_credential",
+    "evaluate_learner",
+    "get_credential_document",
+    "get_external_credentials",
+    "get_learner_awards",
+    "get_learner_dashboard",
+    "get_learner_progress",
+    "get_sharing",
+    "linkedin_url",
+    "recheck_external_credentials",
+    "remove_external_credential",
+    "set_sharing",
+    "verify_credential",
+]
 
 
 def _user_id(user):
@@ -32,7 +52,7 @@ def evaluate_learner(user_id, course_key=None) -> EvaluationResult:
     return evaluation.evaluate_learner(user_id, str(course_key) if course_key else None)
 
 
-def verify_credential(document, now=None) -> issuance.VerificationResult:
+def verify_credential(document, now=None) -> VerificationResult:
     """
     Check an Open Badges 3.0 credential we issued: its signature (eddsa-rdfc-2022, offline), its
     revocation bit in our signed status list, and its validity period. The result says which

@@ -324,3 +324,16 @@ class ExternalCredentialAdded:
     credential: ExternalCredentialData
     awarded: list[str]
     revoked: list[str]
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """The outcome of ``verify_credential``: valid, or which check failed and why."""
+
+    valid: bool
+    checks: dict = field(default_factory=dict)  # check name → "ok" or the reason it failed
+    failed: str | None = None  # the first failing check: signature, revocation, expiry, not_yet_valid
+    reason: str | None = None
+
+    def __bool__(self):
+        return self.valid

@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 import random
-from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from django.db.models import F
 
 from . import images, keys
 from .app_settings import microcred_settings
+from .data import VerificationResult
 from .dispatch import SWEEP_LIMIT, pending_wait, queue_signing
 from .issuer import configured_issuer, lms_root_url
 from .links import badge_url, credential_url, status_list_url
@@ -392,19 +392,6 @@ def forget_status_lists(award_ids):
 
 
 # --- Verifying ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VerificationResult:
-    """The outcome of ``verify_credential``: valid, or which check failed and why."""
-
-    valid: bool
-    checks: dict = field(default_factory=dict)  # check name → "ok" or the reason it failed
-    failed: str | None = None  # the first failing check: signature, revocation, expiry, not_yet_valid
-    reason: str | None = None
-
-    def __bool__(self):
-        return self.valid
 
 
 def _our_did_documents():

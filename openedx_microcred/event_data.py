@@ -39,6 +39,7 @@ def required_field(data, path):
 
 
 def checked_course_key(value):
+    """A course key (or its text) as its canonical text; InvalidEvent if it is not one."""
     if isinstance(value, CourseKey):
         return str(value)
     if not isinstance(value, str) or len(value) > MAX_KEY_LENGTH:
@@ -99,23 +100,29 @@ def checked_event_id(value):
 
 
 # --- What each event means ----------------------------------------------------------------------
+# Each returns (user id, course key, value): the fact the event speaks of, and its new value.
+
+
+def learner_and_course(data, user_path="user.id", course_path="course.course_key"):
+    """The checked (user id, course key) an event's data names at these paths."""
+    return checked_user_id(required_field(data, user_path)), checked_course_key(required_field(data, course_path))
 
 
 def passing_fact(data):
-    return checked_user_id(required_field(data, "user.id")), checked_course_key(required_field(data, "course.course_key")), {
+    return *learner_and_course(data), {
         "passed": checked_bool(required_field(data, "is_passing"), "is_passing")
     }
 
 
 def ccx_passing_fact(data):
     # A CCX is a course of its own: the fact is kept under the CCX key, which credentials can name.
-    return checked_user_id(required_field(data, "user.id")), checked_course_key(required_field(data, "course.ccx_course_key")), {
+    return *learner_and_course(data, course_path="course.ccx_course_key"), {
         "passed": checked_bool(required_field(data, "is_passing"), "is_passing")
     }
 
 
 def grade_fact(data):
-    return checked_user_id(required_field(data, "user_id")), checked_course_key(required_field(data, "course.course_key")), {
+    return *learner_and_course(data, user_path="user_id"), {
         "percent": checked_fraction(required_field(data, "percent_grade"), "percent_grade"),
         "letter": checked_text(data.letter_grade, "letter_grade"),
         # edx-platform sets passed_timestamp when the learner passes and clears it when they no longer do.
@@ -124,7 +131,7 @@ def grade_fact(data):
 
 
 def certificate_fact(data):
-    return checked_user_id(required_field(data, "user.id")), checked_course_key(required_field(data, "course.course_key")), {
+    return *learner_and_course(data), {
         "status": checked_text(required_field(data, "current_status"), "current_status"),
         "mode": checked_text(data.mode, "mode"),
     }
@@ -138,7 +145,7 @@ def certificate_revoked_fact(data):
 
 
 def enrollment_fact(data):
-    return checked_user_id(required_field(data, "user.id")), checked_course_key(required_field(data, "course.course_key")), {
+    return *learner_and_course(data), {
         "mode": checked_text(data.mode, "mode"),
         "is_active": checked_bool(data.is_active, "is_active"),
     }

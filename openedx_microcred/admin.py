@@ -33,7 +33,7 @@ from django.utils.translation import ngettext
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
-from . import awards, catalog, delivery, eventlog, rules
+from . import awards, catalog, delivery, eventlog, requirement_words, rules
 from .formfields import https_url_field
 from .handlers import enqueue_evaluation
 from .models import (Award, CourseDependency, Credential, Delivery, ExternalCredential, LearnerFact, Progress,
@@ -62,10 +62,6 @@ def _pretty_json(value):
     )
 
 
-def _percent(value):
-    return f"{value:g}%"
-
-
 def _course(key):
     return format_html("<code>{}</code>", key)
 
@@ -81,56 +77,26 @@ def _credential_ref(slug, pks):
 
 def describe_requirement(node, raw=None, credential_pks=None):
     """
-    A requirement (sub)tree as readable HTML: "All of: • Pass course-v1:… • Grade ≥ 80% in …",
-    "At least 2 of: …". ``raw`` is the node's JSON form, for its optional "label".
+    A requirement (sub)tree as readable HTML (requirement_words.html), its courses as code and the
+    credentials it requires linked. ``raw`` is the node's JSON form, for the authors' "label"s.
     """
     credential_pks = credential_pks or {}
-    raw = raw if isinstance(raw, dict) else {}
-    label = raw.get("label")
-    suffix = format_html(" <em>“{}”</em>", label) if isinstance(label, str) and label else ""
-
-    if isinstance(node, rules.Group):
-        heading = {
-            rules.ALL: _("All of:"),
-            rules.ANY: _("Any of:"),
-        }.get(node.kind) or _("At least %(n)d of:") % {"n": node.n}
-        raw_children = raw.get("of") if isinstance(raw.get("of"), list) else []
-        items = format_html_join(
-            "", "<li>{}</li>",
-            ((describe_requirement(child, raw_children[i] if i < len(raw_children) else None, credential_pks),)
-             for i, child in enumerate(node.children)),
-        )
-        return format_html('<strong>{}</strong>{}<ul style="margin-left: 1.5em;">{}</ul>', heading, suffix, items)
-    return format_html("{}{}", _describe_leaf(node, credential_pks), suffix)
+    return requirement_words.html(node, course=_course, credential=lambda slug: _credential_ref(slug, credential_pks),
+                                  labels=_labels(raw, node.path))
 
 
-def _describe_leaf(node, credential_pks):
-    # The templates are translatable whole sentences; format_html escapes what goes into them.
-    if isinstance(node, rules.CoursePassed):
-        return format_html(str(_("Pass {course}")), course=_course(node.course))
-    if isinstance(node, rules.CourseGrade):
-        return format_html(str(_("Grade ≥ {percent} in {course}")), percent=_percent(node.min_percent),
-                           course=_course(node.course))
-    if isinstance(node, rules.CourseCompletion):
-        return format_html(str(_("Completion ≥ {percent} of {course}")), percent=_percent(node.min_percent),
-                           course=_course(node.course))
-    if isinstance(node, rules.CertificateEarned):
-        if node.mode:
-            return format_html(str(_("Certificate ({mode}) in {course}")), mode=node.mode,
-                               course=_course(node.course))
-        return format_html(str(_("Certificate in {course}")), course=_course(node.course))
-    if isinstance(node, rules.Enrolled):
-        if node.modes:
-            return format_html(str(_("Enrolled in {course} as {modes}")), course=_course(node.course),
-                               modes=" / ".join(node.modes))
-        return format_html(str(_("Enrolled in {course}")), course=_course(node.course))
-    if isinstance(node, rules.CredentialEarned):
-        return format_html(str(_("Earn credential {credential}")),
-                           credential=_credential_ref(node.credential, credential_pks))
-    if isinstance(node, rules.ExternalCredentialHeld):
-        return format_html(str(_("External credential {achievement} from {issuer}")),
-                           achievement=node.achievement or node.achievement_type, issuer=node.issuer)
-    return format_html("<code>{}</code>", json.dumps(node.to_dict()))  # pragma: no cover  (a new leaf type)
+def _labels(raw, path):
+    """The "label"s of a tree's JSON form, by the path rules.parse_criteria gives each node."""
+    labels, stack = {}, [(raw, path)]
+    while stack:
+        data, where = stack.pop()
+        if not isinstance(data, dict):
+            continue
+        if isinstance(data.get("label"), str) and data["label"]:
+            labels[where] = data["label"]
+        if isinstance(data.get("of"), list):
+            stack.extend((child, f"{where}.of[{i}]") for i, child in enumerate(data["of"]))
+    return labels
 
 
 def _describe_leaf_dict(data, where, credential_pks):

@@ -21,7 +21,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from . import images, keys
+from . import images, keys, requirement_words
 from .issuer import configured_issuer, lms_root_url  # noqa: F401  (re-exported: api.py, views)
 from .models import Award, Credential, StatusList
 from .openbadges import did, document, proof, status_list
@@ -240,7 +240,7 @@ def achievement_info(credential, course_names=None, credential_names=None, page_
         id=the_id,
         name=credential.title,
         description=credential.description,
-        criteria_narrative=document.criteria_narrative(tree, course_names, credential_names),
+        criteria_narrative=requirement_words.markdown(tree, course_names, credential_names),
         learning_outcomes=tuple(credential.learning_outcomes or ()),
         workload_hours=credential.workload_hours,
         ects_credits=credential.ects_credits,

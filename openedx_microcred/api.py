@@ -17,7 +17,7 @@ from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge,
                    ExternalCredentialAdded, ExternalCredentialData, LearnerDashboard, MissingRequirement, NextStep,
                    PlatformLink, RequirementStatus, RevokedBadge, SharingChoices, StackLevel)
 from .models import Award, Credential, Delivery, ExternalCredential, LearnerFact, LearnerSharing, Progress, TrustedIssuer
-from .openbadges import document as ob_document
+from .openbadges import linkedin
 from .platform import get_platform
 
 
@@ -190,7 +190,7 @@ def linkedin_url(*, award_uuid, name, issued_at, expires_at=None, issuer_name=No
     credential when there is one; otherwise the configured issuer name is used.
     """
     issuer = issuer_name or issuance.configured_issuer()["name"]
-    return ob_document.linkedin_add_to_profile_url(
+    return linkedin.linkedin_add_to_profile_url(
         name=name, cert_url=issuance.credential_url(award_uuid), cert_id=str(award_uuid),
         issued_on=issued_at, expires_on=expires_at, organization_name=issuer,
     )

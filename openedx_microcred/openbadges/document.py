@@ -15,10 +15,10 @@ identity checked, prerequisites, stackability) are properties of the achievement
 plugin's JSON-LD context, ``contexts/microcredential-v1.jsonld``, and only switched on by the extra
 achievement type ``MicrocredentialAchievement``. ``docs/open-badges.md`` has the full mapping.
 
-Also here: result descriptions for the grades a tree requires (``grade_descriptions``), evidence
+Also here: result descriptions for the grades a tree requires (``grade_descriptions``), and evidence
 entries and achieved grades from an award's stored evidence (``evidence_from_award``,
-``grade_results_from_award``) and LinkedIn's "Add to profile" link (``linkedin_add_to_profile_url``).
-The criteria in words (``Criteria.narrative``) are ``requirement_words.markdown``.
+``grade_results_from_award``). The criteria in words (``Criteria.narrative``) are
+``requirement_words.markdown``; LinkedIn's "Add to profile" link is ``linkedin.py``.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from .. import requirement_words, rules, vocabularies
 from ..requirement_words import escape_markdown, number_text
@@ -61,8 +61,6 @@ TARGET_TYPE_LEARNING_OUTCOME = "ext:LearningOutcome"
 EQF_FRAMEWORK = "European Qualifications Framework"
 # The European Learning Model's persistent identifiers for the eight EQF levels.
 EQF_LEVEL_IRI = "http://data.europa.eu/snb/eqf/{level}"
-
-LINKEDIN_ADD_TO_PROFILE = "https://www.linkedin.com/profile/add"
 
 # OB 3.0 enumerations (from the 1EdTech JSON schema); each also accepts "ext:" terms.
 ACHIEVEMENT_TYPES = frozenset((
@@ -762,50 +760,3 @@ def grade_results_from_award(entries, achievement_id: str) -> tuple:
                                               result_description=grade_result_id(achievement_id, course))
                 break
     return tuple(results.values())
-
-
-# --- LinkedIn -----------------------------------------------------------------------------------
-
-
-def _month(value) -> tuple:
-    if isinstance(value, datetime):
-        if value.utcoffset() is not None:
-            value = value.astimezone(timezone.utc)
-        return value.year, value.month
-    if isinstance(value, date):
-        return value.year, value.month
-    raise ValueError(f"a date or datetime is required, not {value!r}")
-
-
-def linkedin_add_to_profile_url(*, name: str, cert_url: str, cert_id: str, issued_on,
-                                expires_on=None, organization_id=None, organization_name: str | None = None) -> str:
-    """
-    LinkedIn's "Add to profile" link for a certification: opens the learner's licenses &
-    certifications form filled in. The organization is given by its LinkedIn id (which links the
-    company page and logo) or, failing that, by name.
-    """
-    if not name or not cert_url or not cert_id:
-        raise ValueError("a certification needs a name, a URL and an id")
-    params = [("startTask", "CERTIFICATION_NAME"), ("name", name)]
-    if organization_id:
-        params.append(("organizationId", str(organization_id)))
-    elif organization_name:
-        params.append(("organizationName", organization_name))
-    else:
-        raise ValueError("an organization id or name is required")
-    year, month = _month(issued_on)
-    params += [("issueYear", str(year)), ("issueMonth", str(month))]
-    if expires_on is not None:
-        year, month = _month(expires_on)
-        params += [("expirationYear", str(year)), ("expirationMonth", str(month))]
-    params += [("certUrl", cert_url), ("certId", str(cert_id))]
-    return f"{LINKEDIN_ADD_TO_PROFILE}?{urlencode(params, quote_via=quote)}"
-
-
-def linkedin_url_for(issued: IssuedCredential, *, organization_id=None, share_url: str | None = None) -> str:
-    """The LinkedIn link for an award: its public page (default: the credential id) and its uuid."""
-    return linkedin_add_to_profile_url(
-        name=issued.achievement.name, cert_url=share_url or issued.credential_id, cert_id=issued.award_uuid,
-        issued_on=issued.valid_from, expires_on=issued.valid_until,
-        organization_id=organization_id, organization_name=issued.issuer.name,
-    )

@@ -12,12 +12,10 @@ import json
 import uuid
 from functools import partial
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.deletion import ProtectedError
@@ -33,11 +31,11 @@ from django.utils.translation import ngettext
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
-from . import awards, catalog, delivery, eventlog, facts, rules
-from .formfields import https_url_field
-from .handlers import enqueue_evaluation
-from .models import (Award, CourseDependency, Credential, Delivery, ExternalCredential, LearnerFact, Progress,
-                     RejectedEvent, TrustedIssuer)
+from . import awards, catalog, delivery, eventlog, facts, requirement_words, rules
+from .admin_forms import CredentialAdminForm, RevokeForm
+from .dispatch import enqueue_evaluation
+from .models import (Award, BackfillRun, CourseDependency, Credential, Delivery, ExternalCredential, LearnerFact,
+                     Progress, RejectedEvent, RetirementRecord, TrustedIssuer, subject_hash)
 
 EMPTY = "—"
 _REQUIRES = Credential.requires.through  # from_credential (the stack) → to_credential (what it requires)
@@ -62,10 +60,6 @@ def _pretty_json(value):
     )
 
 
-def _percent(value):
-    return f"{value:g}%"
-
-
 def _course(key):
     return format_html("<code>{}</code>", key)
 
@@ -81,56 +75,26 @@ def _credential_ref(slug, pks):
 
 def describe_requirement(node, raw=None, credential_pks=None):
     """
-    A requirement (sub)tree as readable HTML: "All of: • Pass course-v1:… • Grade ≥ 80% in …",
-    "At least 2 of: …". ``raw`` is the node's JSON form, for its optional "label".
+    A requirement (sub)tree as readable HTML (requirement_words.html), its courses as code and the
+    credentials it requires linked. ``raw`` is the node's JSON form, for the authors' "label"s.
     """
     credential_pks = credential_pks or {}
-    raw = raw if isinstance(raw, dict) else {}
-    label = raw.get("label")
-    suffix = format_html(" <em>“{}”</em>", label) if isinstance(label, str) and label else ""
-
-    if isinstance(node, rules.Group):
-        heading = {
-            rules.ALL: _("All of:"),
-            rules.ANY: _("Any of:"),
-        }.get(node.kind) or _("At least %(n)d of:") % {"n": node.n}
-        raw_children = raw.get("of") if isinstance(raw.get("of"), list) else []
-        items = format_html_join(
-            "", "<li>{}</li>",
-            ((describe_requirement(child, raw_children[i] if i < len(raw_children) else None, credential_pks),)
-             for i, child in enumerate(node.children)),
-        )
-        return format_html('<strong>{}</strong>{}<ul style="margin-left: 1.5em;">{}</ul>', heading, suffix, items)
-    return format_html("{}{}", _describe_leaf(node, credential_pks), suffix)
+    return requirement_words.html(node, course=_course, credential=lambda slug: _credential_ref(slug, credential_pks),
+                                  labels=_labels(raw, node.path))
 
 
-def _describe_leaf(node, credential_pks):
-    # The templates are translatable whole sentences; format_html escapes what goes into them.
-    if isinstance(node, rules.CoursePassed):
-        return format_html(str(_("Pass {course}")), course=_course(node.course))
-    if isinstance(node, rules.CourseGrade):
-        return format_html(str(_("Grade ≥ {percent} in {course}")), percent=_percent(node.min_percent),
-                           course=_course(node.course))
-    if isinstance(node, rules.CourseCompletion):
-        return format_html(str(_("Completion ≥ {percent} of {course}")), percent=_percent(node.min_percent),
-                           course=_course(node.course))
-    if isinstance(node, rules.CertificateEarned):
-        if node.mode:
-            return format_html(str(_("Certificate ({mode}) in {course}")), mode=node.mode,
-                               course=_course(node.course))
-        return format_html(str(_("Certificate in {course}")), course=_course(node.course))
-    if isinstance(node, rules.Enrolled):
-        if node.modes:
-            return format_html(str(_("Enrolled in {course} as {modes}")), course=_course(node.course),
-                               modes=" / ".join(node.modes))
-        return format_html(str(_("Enrolled in {course}")), course=_course(node.course))
-    if isinstance(node, rules.CredentialEarned):
-        return format_html(str(_("Earn credential {credential}")),
-                           credential=_credential_ref(node.credential, credential_pks))
-    if isinstance(node, rules.ExternalCredentialHeld):
-        return format_html(str(_("External credential {achievement} from {issuer}")),
-                           achievement=node.achievement or node.achievement_type, issuer=node.issuer)
-    return format_html("<code>{}</code>", json.dumps(node.to_dict()))  # pragma: no cover  (a new leaf type)
+def _labels(raw, path):
+    """The "label"s of a tree's JSON form, by the path rules.parse_criteria gives each node."""
+    labels, stack = {}, [(raw, path)]
+    while stack:
+        data, where = stack.pop()
+        if not isinstance(data, dict):
+            continue
+        if isinstance(data.get("label"), str) and data["label"]:
+            labels[where] = data["label"]
+        if isinstance(data.get("of"), list):
+            stack.extend((child, f"{where}.of[{i}]") for i, child in enumerate(data["of"]))
+    return labels
 
 
 def _describe_leaf_dict(data, where, credential_pks):
@@ -201,70 +165,6 @@ class ReadOnlyAdminMixin:
 
 
 # --- Credentials --------------------------------------------------------------------------------
-
-CRITERIA_EXAMPLE = json.dumps({"type": "all", "of": [
-    {"type": "course_passed", "course": "course-v1:Org+CS101+2026"},
-    {"type": "course_grade", "course": "course-v1:Org+CS102+2026", "min_percent": 80},
-    {"type": "at_least", "n": 1, "of": [
-        {"type": "credential", "credential": "python-bronze"},
-        {"type": "certificate", "course": "course-v1:Org+CS104+2026", "mode": "verified"},
-    ]},
-]}, indent=2)
-
-
-class CriteriaField(forms.JSONField):
-    """The criteria as indented JSON (an empty box, not "null", on the add form)."""
-
-    def prepare_value(self, value):
-        if isinstance(value, forms.fields.InvalidJSONInput):
-            return value
-        if value is None:
-            return ""
-        return json.dumps(value, indent=2, ensure_ascii=False, cls=self.encoder)
-
-
-class CredentialAdminForm(forms.ModelForm):
-    criteria = CriteriaField(
-        widget=forms.Textarea(attrs={
-            "rows": 20, "cols": 100, "spellcheck": "false", "class": "vLargeTextField",
-            "style": "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; width: 60em;",
-            "placeholder": CRITERIA_EXAMPLE,
-        }),
-        help_text=_(
-            "The requirement tree, as JSON. Groups: all, any, at_least (with n), each with a list "
-            "\"of\" requirements. Leaves: course_passed, course_grade (min_percent), course_completion "
-            "(min_percent), certificate (mode), enrolled (modes), credential (a slug: this makes a stack). "
-            "Any node may carry a \"label\"."
-        ),
-    )
-
-    quality_assurance_url = https_url_field(
-        required=False, max_length=500, help_text=_("The public record of the quality assurance."))
-
-    class Meta:
-        model = Credential
-        # Derived from the criteria when the credential is saved; never edited by hand.
-        exclude = ("requires",)
-
-    def clean_course_key(self):
-        value = self.cleaned_data.get("course_key")
-        if not value:
-            return None
-        try:
-            return str(CourseKey.from_string(str(value).strip()))
-        except InvalidKeyError:
-            raise ValidationError(_("'%(value)s' is not a valid course key."), params={"value": value}) from None
-
-    def _update_errors(self, errors):
-        """
-        When the criteria did not even parse as JSON, keep only that precise error: what the
-        model's clean() says of the old, unchanged value is noise.
-        """
-        if hasattr(errors, "error_dict") and "criteria" in self._errors:
-            errors = ValidationError({k: v for k, v in errors.error_dict.items() if k != "criteria"})
-            if not errors.error_dict:
-                return None
-        return super()._update_errors(errors)
 
 
 @admin.register(Credential)
@@ -684,15 +584,6 @@ class ProgressAdmin(ReadOnlyAdminMixin, ExactSearchMixin, admin.ModelAdmin):
 # --- Awards -------------------------------------------------------------------------------------
 
 
-class RevokeForm(forms.Form):
-    """The reason an operator gives for a revocation: shown to the learner on their page."""
-
-    reason = forms.CharField(
-        label=_("Reason"), max_length=255, strip=True,
-        help_text=_("The learners see it next to the revoked credential (at most 255 characters)."),
-        widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField revoke-reason"}))
-
-
 @admin.register(Award)
 class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
     list_display = ("uuid", "user", "credential", "status", "issued_at", "expires_at", "revoked_at")
@@ -923,8 +814,6 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 # --- Back-fill runs -----------------------------------------------------------------------------
 
-from .models import BackfillRun  # noqa: E402  pylint: disable=wrong-import-position
-
 
 @admin.register(BackfillRun)
 class BackfillRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -947,9 +836,6 @@ class BackfillRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 # --- Learner retirement ---------------------------------------------------------------------------
-
-from .models import RetirementRecord  # noqa: E402  pylint: disable=wrong-import-position
-from .models import subject_hash  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @admin.register(RetirementRecord)

@@ -12,13 +12,13 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from . import backends, evaluation, external, issuance, links, rules
+from . import backends, evaluation, external, issuance, links, requirement_words, rules
 from .app_settings import microcred_settings
 from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, EvaluationResult,
                    ExternalCredentialAdded, ExternalCredentialData, LearnerDashboard, MissingRequirement, NextStep,
                    PlatformLink, RequirementStatus, RevokedBadge, SharingChoices, StackLevel, VerificationResult)
 from .models import Award, Credential, Delivery, ExternalCredential, LearnerFact, LearnerSharing, Progress, TrustedIssuer
-from .openbadges import document as ob_document
+from .openbadges import linkedin
 from .platform import get_platform
 
 
@@ -200,7 +200,7 @@ def linkedin_url(*, award_uuid, name, issued_at, expires_at=None, issuer_name=No
     credential when there is one; otherwise the configured issuer name is used.
     """
     issuer = issuer_name or issuance.configured_issuer()["name"]
-    return ob_document.linkedin_add_to_profile_url(
+    return linkedin.linkedin_add_to_profile_url(
         name=name, cert_url=links.credential_url(award_uuid), cert_id=str(award_uuid),
         issued_on=issued_at, expires_on=expires_at, organization_name=issuer,
     )
@@ -341,8 +341,8 @@ def _measured(status: RequirementStatus, measures) -> dict:
     if status.kind == rules.CourseGrade.kind:
         return {"current_percent": measure["percent"], "progress_text": _(
             "your grade %(grade)s %% — %(needed)s %% needed") % {
-            "grade": _percent_text(math.floor(measure["percent"] * 10) / 10),
-            "needed": _percent_text(status.min_percent or 0)}}
+            "grade": requirement_words.number_text(math.floor(measure["percent"] * 10) / 10),
+            "needed": requirement_words.number_text(status.min_percent or 0)}}
     total = measure["total"]
     if total <= 0:
         return {}
@@ -468,34 +468,26 @@ def _missing_requirement(status: RequirementStatus, credentials, courses, measur
     )
 
 
-def _percent_text(value) -> str:
-    return f"{float(value):g}"
-
-
 def _requirement_text(status: RequirementStatus, course, credential) -> str:
-    kind = status.kind
-    if kind == rules.CoursePassed.kind:
-        return _("Pass %(course)s") % {"course": course}
-    if kind == rules.CourseGrade.kind:
-        return _("Reach a grade of at least %(percent)s %% in %(course)s") % {
-            "percent": _percent_text(status.min_percent or 0), "course": course}
-    if kind == rules.CourseCompletion.kind:
-        return _("Complete at least %(percent)s %% of %(course)s") % {
-            "percent": _percent_text(status.min_percent or 0), "course": course}
-    if kind == rules.CertificateEarned.kind:
-        if status.mode:
-            return _("Earn a %(mode)s certificate in %(course)s") % {"mode": status.mode, "course": course}
-        return _("Earn a certificate in %(course)s") % {"course": course}
-    if kind == rules.Enrolled.kind:
-        return _("Enroll in %(course)s") % {"course": course}
-    if kind == rules.CredentialEarned.kind:
-        return _("Earn %(credential)s") % {"credential": credential}
-    if kind == rules.ExternalCredentialHeld.kind:
-        issuer = TrustedIssuer.objects.filter(issuer=status.issuer).exclude(name="").values_list(
-            "name", flat=True).first() or status.issuer
-        return _("Add your credential %(achievement)s from %(issuer)s (under \"Credentials from other issuers\")") % {
-            "achievement": status.achievement, "issuer": issuer}
-    return _("Meet the requirement at %(path)s") % {"path": status.path}
+    """
+    A requirement as the learner reads it (reports label leaves with it too): its words
+    (requirement_words) with the course and credential names given and the trusted issuer's name,
+    and, for an external credential, where on their page the learner adds it.
+    """
+    data = {"type": status.kind, "course": status.course_key, "min_percent": status.min_percent, "mode": status.mode,
+            "credential": status.credential_slug, "issuer": status.issuer, "achievement": status.achievement}
+    try:  # the status holds the fields of the stored leaf it was read from, and only those
+        leaf = rules.parse_criteria({key: value for key, value in data.items() if value is not None}, status.path)
+    except rules.InvalidCriteria:
+        return _("Meet the requirement at %(path)s") % {"path": status.path}
+    issuers = {}
+    if status.issuer:
+        issuers = dict(TrustedIssuer.objects.filter(issuer=status.issuer).exclude(name="").values_list(
+            "issuer", "name")[:1])
+    words = requirement_words.text(leaf, {status.course_key: course}, {status.credential_slug: credential}, issuers)
+    if status.kind == rules.ExternalCredentialHeld.kind:
+        return _("%(requirement)s (add it under \"Credentials from other issuers\")") % {"requirement": words}
+    return words
 
 
 def _next_steps(row: CredentialProgress, credential, credentials, courses, measures) -> list[NextStep]:

@@ -20,7 +20,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from . import images, keys
+from . import images, keys, requirement_words
 from .app_settings import microcred_settings
 from .data import VerificationResult
 from .dispatch import SWEEP_LIMIT, pending_wait, queue_signing
@@ -231,7 +231,7 @@ def achievement_info(credential, course_names=None, credential_names=None, page_
         id=the_id,
         name=credential.title,
         description=credential.description,
-        criteria_narrative=document.criteria_narrative(tree, course_names, credential_names),
+        criteria_narrative=requirement_words.markdown(tree, course_names, credential_names),
         learning_outcomes=tuple(credential.learning_outcomes or ()),
         workload_hours=credential.workload_hours,
         ects_credits=credential.ects_credits,

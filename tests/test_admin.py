@@ -112,8 +112,9 @@ def test_credential_change_page_renders_tree_and_relations(admin_client, catalog
     response = admin_client.get(url("credential", "change", catalog["stack"].pk))
     assert response.status_code == 200
     content = response.content.decode()
-    assert "All of:" in content and "At least 1 of:" in content and "The whole track" in content
-    assert f"Certificate (verified) in <code>{C3}</code>" in content
+    assert "All of the following:" in content and "At least 1 of the following:" in content
+    assert "The whole track" in content
+    assert f"Earn a verified certificate in <code>{C3}</code>" in content
     assert url("credential", "change", catalog["basics"].pk) in content  # required credential linked
     # The dependency index: own courses and those of the credentials it requires.
     index = re.search(r"field-dependency_courses.*?</ul>", content, re.S).group(0)
@@ -123,7 +124,7 @@ def test_credential_change_page_renders_tree_and_relations(admin_client, catalog
 
     response = admin_client.get(url("credential", "change", catalog["data"].pk))
     content = response.content.decode()
-    assert f"Grade ≥ 80% in <code>{C2}</code>" in content
+    assert f"Reach a grade of at least 80 % in <code>{C2}</code>" in content
     required_by = re.search(r"field-required_by_display.*?</ul>", content, re.S).group(0)
     assert "py-stack" in required_by
 
@@ -142,10 +143,10 @@ def test_describe_requirement_reads_like_a_sentence():
         {"type": "credential", "credential": "<script>"},
     ]})
     html = str(describe_requirement(tree))
-    assert html.startswith("<strong>At least 2 of:</strong><ul")
+    assert html.startswith("<strong>At least 2 of the following:</strong><ul")
     assert f"<li>Pass <code>{C1}</code></li>" in html
-    assert f"<li>Grade ≥ 80% in <code>{C2}</code></li>" in html
-    assert f"Enrolled in <code>{C3}</code> as verified / professional" in html
+    assert f"<li>Reach a grade of at least 80 % in <code>{C2}</code></li>" in html
+    assert f"Enroll in <code>{C3}</code> (verified or professional track)" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
@@ -160,8 +161,8 @@ def test_fact_progress_award_rejected_change_pages(admin_client, catalog, learne
     response = admin_client.get(url("progress", "change", progress.pk))
     content = response.content.decode()
     assert response.status_code == 200
-    assert "<code>criteria.of[0]</code> Earn credential" in content
-    assert f"Certificate (verified) in <code>{C3}</code> (0%)" in content
+    assert "<code>criteria.of[0]</code> Earn <a href=" in content
+    assert f"Earn a verified certificate in <code>{C3}</code> (0%)" in content
     assert b'name="_save"' not in response.content
 
     award = Award.objects.get(user=learner, credential=catalog["data"])

@@ -123,9 +123,10 @@ def test_the_learner_is_told_which_external_credential_a_stack_still_needs(clien
     widget = client.get(reverse("openedx_microcred:v1:dashboard-widget")).json()
     stack = next(item for item in widget["progress"] if item["credential_slug"] == "cross-stack")
     assert [step["text"] for step in stack["next_steps"]] == [
-        f'Add your credential {ACHIEVEMENT_ID} from Other University (under "Credentials from other issuers")']
+        f'Hold the Open Badges 3.0 credential {ACHIEVEMENT_ID} from Other University '
+        '(add it under "Credentials from other issuers")']
     page = client.get(reverse("openedx_microcred:my-credentials")).content.decode()
-    assert f"Add your credential {ACHIEVEMENT_ID} from Other University" in page
+    assert f"Hold the Open Badges 3.0 credential {ACHIEVEMENT_ID} from Other University" in page
 
 
 def test_a_credential_published_after_the_learner_added_what_it_requires_is_awarded(
@@ -375,7 +376,7 @@ def test_operators_manage_trusted_issuers_and_see_learners_external_credentials_
     detail = admin_client.get(reverse("admin:openedx_microcred_externalcredential_change", args=[added.credential.id]))
     assert detail.status_code == 200 and added.credential.issuer in detail.content.decode()
     page = admin_client.get(reverse("admin:openedx_microcred_credential_change", args=[credential.pk])).content.decode()
-    assert f"External credential {ACHIEVEMENT_ID} from {other_issuer.did}" in page
+    assert f"Hold the Open Badges 3.0 credential {ACHIEVEMENT_ID} from {other_issuer.did}" in page
 
 
 def test_a_status_list_on_a_server_that_is_down_is_refused(learner, other_issuer, settings):

@@ -511,7 +511,7 @@ def test_the_preview_shows_the_achievement_the_credential_will_carry(course_staf
     assert tree.get_element_by_id("achievement-name").text == "Python Bronze"
     assert tree.xpath("//img[@class='badge-image large']")[0].get("src") == expected["image"]["id"]
     text = tree.text_content()
-    assert "Earn the credential Python Basics" in text  # the criteria narrative
+    assert "Earn Python Basics" in text  # the criteria narrative
     assert "Write small programs" in text and "40 hours" in text and "written examination" in text
     assert expected["achievementType"] == "MicroCredential" and "Python Basics" in text
 

@@ -15,10 +15,10 @@ identity checked, prerequisites, stackability) are properties of the achievement
 plugin's JSON-LD context, ``contexts/microcredential-v1.jsonld``, and only switched on by the extra
 achievement type ``MicrocredentialAchievement``. ``docs/open-badges.md`` has the full mapping.
 
-Also here: the words for a criteria tree (``criteria_narrative``), result descriptions for the
-grades a tree requires (``grade_descriptions``), evidence entries and achieved grades from an
-award's stored evidence (``evidence_from_award``, ``grade_results_from_award``) and LinkedIn's
-"Add to profile" link (``linkedin_add_to_profile_url``).
+Also here: result descriptions for the grades a tree requires (``grade_descriptions``), and evidence
+entries and achieved grades from an award's stored evidence (``evidence_from_award``,
+``grade_results_from_award``). The criteria in words (``Criteria.narrative``) are
+``requirement_words.markdown``; LinkedIn's "Add to profile" link is ``linkedin.py``.
 """
 
 from __future__ import annotations
@@ -28,13 +28,14 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-from .. import rules, vocabularies
+from .. import requirement_words, rules, vocabularies
+from ..requirement_words import escape_markdown, number_text
 
 # --- Contexts and vocabulary --------------------------------------------------------------------
 
@@ -60,8 +61,6 @@ TARGET_TYPE_LEARNING_OUTCOME = "ext:LearningOutcome"
 EQF_FRAMEWORK = "European Qualifications Framework"
 # The European Learning Model's persistent identifiers for the eight EQF levels.
 EQF_LEVEL_IRI = "http://data.europa.eu/snb/eqf/{level}"
-
-LINKEDIN_ADD_TO_PROFILE = "https://www.linkedin.com/profile/add"
 
 # OB 3.0 enumerations (from the 1EdTech JSON schema); each also accepts "ext:" terms.
 ACHIEVEMENT_TYPES = frozenset((
@@ -306,16 +305,6 @@ def xml_datetime(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def number_text(value) -> str:
-    """A number as short text, at most two decimals: 80 → "80", 87.456 → "87.46", 2.50 → "2.5"."""
-    try:
-        number = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    except InvalidOperation as exc:
-        raise ValueError(f"not a number: {value!r}") from exc
-    text = format(number.normalize(), "f")
-    return "0" if text in ("-0", "") else text
-
-
 def default_achievement_type(info: AchievementInfo) -> str:
     """
     MicroCredential for a credential described the EU way (learning outcomes and a workload, in
@@ -336,10 +325,6 @@ def _check_enum(value, allowed, what):
     if value not in allowed and not (isinstance(value, str) and _EXT_TERM.match(value)):
         raise ValueError(f"{what} {value!r} is neither an OB 3.0 term nor an 'ext:' term")
     return value
-
-
-def _escape_markdown(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", str(text))
 
 
 def _image(url):
@@ -637,79 +622,11 @@ def missing_eu_elements(issued: IssuedCredential) -> list:
     return missing
 
 
-# --- Criteria in words --------------------------------------------------------------------------
+# --- Grades the criteria read ------------------------------------------------------------------
 
 
 def _names(mapping):
     return mapping or {}
-
-
-def _course(course_key, course_names):
-    name = _names(course_names).get(course_key)
-    return f"{_escape_markdown(name)} ({course_key})" if name else course_key
-
-
-def _leaf_sentence(node, course_names, credential_names) -> str:
-    if isinstance(node, rules.CoursePassed):
-        return f"Pass {_course(node.course, course_names)}"
-    if isinstance(node, rules.CourseGrade):
-        course = _course(node.course, course_names)
-        if node.min_percent > 0:
-            return f"Reach a grade of at least {number_text(node.min_percent)}% in {course}"
-        return f"Receive a grade in {course}"
-    if isinstance(node, rules.CourseCompletion):
-        if node.min_percent >= 100:
-            return f"Complete all of {_course(node.course, course_names)}"
-        return f"Complete at least {number_text(node.min_percent)}% of {_course(node.course, course_names)}"
-    if isinstance(node, rules.CertificateEarned):
-        kind = f"a {_escape_markdown(node.mode)} certificate" if node.mode else "a certificate"
-        return f"Earn {kind} in {_course(node.course, course_names)}"
-    if isinstance(node, rules.Enrolled):
-        track = f" ({' or '.join(_escape_markdown(mode) for mode in node.modes)} track)" if node.modes else ""
-        return f"Be enrolled in {_course(node.course, course_names)}{track}"
-    if isinstance(node, rules.CredentialEarned):
-        name = _names(credential_names).get(node.credential)
-        return f"Earn the credential {_escape_markdown(name) if name else node.credential}"
-    if isinstance(node, rules.ExternalCredentialHeld):
-        what = _escape_markdown(node.achievement) if node.achievement else \
-            f"an achievement of type {_escape_markdown(node.achievement_type)}"
-        minimum = f" with a result of at least {number_text(node.min_result)}" if node.min_result is not None else ""
-        return f"Hold the Open Badges 3.0 credential {what}{minimum} from the issuer {_escape_markdown(node.issuer)}"
-    raise ValueError(f"cannot describe requirement {node!r}")
-
-
-def _group_head(group: rules.Group) -> str:
-    if group.kind == rules.ALL:
-        return "All of the following:"
-    if group.kind == rules.ANY:
-        return "One of the following:"
-    return f"At least {group.needed} of the following:"
-
-
-def _bullets(node, depth, course_names, credential_names) -> list:
-    pad = "  " * depth
-    if isinstance(node, rules.Group):
-        lines = [f"{pad}- {_group_head(node)}"]
-        for child in node.children:
-            lines.extend(_bullets(child, depth + 1, course_names, credential_names))
-        return lines
-    return [f"{pad}- {_leaf_sentence(node, course_names, credential_names)}"]
-
-
-def criteria_narrative(criteria, course_names: Mapping | None = None,
-                       credential_names: Mapping | None = None) -> str:
-    """
-    The criteria in words (Markdown, for Criteria.narrative): a sentence for a single requirement,
-    a nested list for groups. ``criteria`` is a rules.Requirement or its JSON form; the mappings give
-    display names by course key and by credential slug (keys are shown when a name is missing).
-    """
-    tree = criteria if isinstance(criteria, rules.Requirement) else rules.parse_criteria(criteria)
-    if not isinstance(tree, rules.Group):
-        return _leaf_sentence(tree, course_names, credential_names) + "."
-    lines = [_group_head(tree), ""]
-    for child in tree.children:
-        lines.extend(_bullets(child, 0, course_names, credential_names))
-    return "\n".join(lines)
 
 
 def grade_result_id(achievement_id: str, course_key: str) -> str:
@@ -751,10 +668,10 @@ def _fact_sentence(kind, fact, course) -> str:
     if kind == rules.CourseCompletion.kind:
         return f"Reached the required completion of course {course} {when}."
     if kind == rules.CertificateEarned.kind:
-        mode = f"{_escape_markdown(value['mode'])} " if value.get("mode") else ""
+        mode = f"{escape_markdown(value['mode'])} " if value.get("mode") else ""
         return f"Earned the {mode}certificate of course {course} {when}."
     if kind == rules.Enrolled.kind:
-        mode = f" ({_escape_markdown(value['mode'])} track)" if value.get("mode") else ""
+        mode = f" ({escape_markdown(value['mode'])} track)" if value.get("mode") else ""
         return f"Enrolled in course {course}{mode} as of {day} {event}."
     return f"Passed course {course} {when}."
 
@@ -783,7 +700,7 @@ def evidence_from_award(entries, course_names: Mapping | None = None, credential
             slug = requirement.get("credential")
             name = _names(credential_names).get(slug) or slug
             award = entry.get("award")
-            narrative = f"Holds the credential {_escape_markdown(name)}" + (f" (award {award})." if award else ".")
+            narrative = f"Holds the credential {escape_markdown(name)}" + (f" (award {award})." if award else ".")
             items.append(EvidenceItem(narrative=narrative, name=name,
                                       id=award_url(award) if award and award_url else None))
             continue
@@ -792,10 +709,10 @@ def evidence_from_award(entries, course_names: Mapping | None = None, credential
             continue
         course_key = requirement.get("course")
         display = _names(course_names).get(course_key) or course_key
-        course = _escape_markdown(display)
+        course = escape_markdown(display)
         sentences = [_fact_sentence(kind, fact, course) for fact in entry.get("facts") or ()]
         if not sentences:
-            sentences = [_leaf_sentence(rules.parse_criteria(requirement), course_names, credential_names) + "."]
+            sentences = [requirement_words.markdown(rules.parse_criteria(requirement), course_names, credential_names)]
         items.append(EvidenceItem(narrative=" ".join(sentences), name=display,
                                   id=course_url(course_key) if course_key and course_url else None))
     return tuple(items)
@@ -812,11 +729,11 @@ def _external_evidence(entry) -> EvidenceItem:
     issuer = value.get("issuer") or requirement.get("issuer") or ""
     name = value.get("achievement_name") or value.get("achievement_id") or requirement.get("achievement") \
         or requirement.get("achievement_type") or "an achievement"
-    issuer = _escape_markdown(str(issuer))
-    issuer_text = f"{_escape_markdown(value['issuer_name'])} ({issuer})" if value.get("issuer_name") else issuer
-    narrative = f"Holds the external Open Badges 3.0 credential {_escape_markdown(name)} issued by {issuer_text}"
+    issuer = escape_markdown(str(issuer))
+    issuer_text = f"{escape_markdown(value['issuer_name'])} ({issuer})" if value.get("issuer_name") else issuer
+    narrative = f"Holds the external Open Badges 3.0 credential {escape_markdown(name)} issued by {issuer_text}"
     if value.get("credential_id"):
-        narrative += f", credential {_escape_markdown(str(value['credential_id']))}"
+        narrative += f", credential {escape_markdown(str(value['credential_id']))}"
     if value.get("result") is not None:
         narrative += f", result {value['result']:g}"
     narrative += "; its signature, status and holder were verified by this issuer."
@@ -843,50 +760,3 @@ def grade_results_from_award(entries, achievement_id: str) -> tuple:
                                               result_description=grade_result_id(achievement_id, course))
                 break
     return tuple(results.values())
-
-
-# --- LinkedIn -----------------------------------------------------------------------------------
-
-
-def _month(value) -> tuple:
-    if isinstance(value, datetime):
-        if value.utcoffset() is not None:
-            value = value.astimezone(timezone.utc)
-        return value.year, value.month
-    if isinstance(value, date):
-        return value.year, value.month
-    raise ValueError(f"a date or datetime is required, not {value!r}")
-
-
-def linkedin_add_to_profile_url(*, name: str, cert_url: str, cert_id: str, issued_on,
-                                expires_on=None, organization_id=None, organization_name: str | None = None) -> str:
-    """
-    LinkedIn's "Add to profile" link for a certification: opens the learner's licenses &
-    certifications form filled in. The organization is given by its LinkedIn id (which links the
-    company page and logo) or, failing that, by name.
-    """
-    if not name or not cert_url or not cert_id:
-        raise ValueError("a certification needs a name, a URL and an id")
-    params = [("startTask", "CERTIFICATION_NAME"), ("name", name)]
-    if organization_id:
-        params.append(("organizationId", str(organization_id)))
-    elif organization_name:
-        params.append(("organizationName", organization_name))
-    else:
-        raise ValueError("an organization id or name is required")
-    year, month = _month(issued_on)
-    params += [("issueYear", str(year)), ("issueMonth", str(month))]
-    if expires_on is not None:
-        year, month = _month(expires_on)
-        params += [("expirationYear", str(year)), ("expirationMonth", str(month))]
-    params += [("certUrl", cert_url), ("certId", str(cert_id))]
-    return f"{LINKEDIN_ADD_TO_PROFILE}?{urlencode(params, quote_via=quote)}"
-
-
-def linkedin_url_for(issued: IssuedCredential, *, organization_id=None, share_url: str | None = None) -> str:
-    """The LinkedIn link for an award: its public page (default: the credential id) and its uuid."""
-    return linkedin_add_to_profile_url(
-        name=issued.achievement.name, cert_url=share_url or issued.credential_id, cert_id=issued.award_uuid,
-        issued_on=issued.valid_from, expires_on=issued.valid_until,
-        organization_id=organization_id, organization_name=issued.issuer.name,
-    )

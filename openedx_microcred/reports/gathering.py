@@ -21,11 +21,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from opaque_keys.edx.keys import CourseKey
 
-from .. import rules
-from ..api import _requirement_text  # pylint: disable=protected-access  (until one module words requirements)
+from .. import requirement_words, rules
 from ..backends import PLATFORM_LABELS
-from ..data import RequirementStatus
-from ..models import Award, CourseDependency, Credential, Delivery, LearnerFact, Progress
+from ..models import Award, CourseDependency, Credential, Delivery, LearnerFact, Progress, TrustedIssuer
 from ..platform import get_platform
 
 SECONDS_PER_DAY = 86400
@@ -170,22 +168,15 @@ def _raw(credential, leaves):
 
 
 def _leaf_labels(leaves) -> dict:
-    """(path, repr) of each leaf → the requirement in words, as learners read it on their own page."""
+    """(path, repr) of each leaf → the requirement in words, as learners read it (requirement_words)."""
     courses = {leaf.course for leaf in leaves if isinstance(leaf, rules.CourseLeaf)}
     slugs = {leaf.credential for leaf in leaves if isinstance(leaf, rules.CredentialEarned)}
+    issuers = {leaf.issuer for leaf in leaves if isinstance(leaf, rules.ExternalCredentialHeld)}
     names = get_platform().course_names(sorted(courses)) if courses else {}
     titles = dict(Credential.objects.filter(slug__in=slugs).values_list("slug", "title")) if slugs else {}
-    labels = {}
-    for leaf in leaves:
-        data = leaf.to_dict()
-        status = RequirementStatus(
-            path=leaf.path, kind=leaf.kind, met=False, fraction=0.0, course_key=data.get("course"),
-            credential_slug=data.get("credential"), min_percent=data.get("min_percent"), mode=data.get("mode"),
-            issuer=data.get("issuer"), achievement=data.get("achievement") or data.get("achievement_type"))
-        course = names.get(data["course"], data["course"]) if data.get("course") else None
-        title = titles.get(data["credential"], data["credential"]) if data.get("credential") else None
-        labels[leaf.path, repr(leaf)] = _requirement_text(status, course, title)
-    return labels
+    issuer_names = dict(TrustedIssuer.objects.filter(issuer__in=issuers).exclude(name="").values_list(
+        "issuer", "name")) if issuers else {}
+    return {(leaf.path, repr(leaf)): requirement_words.text(leaf, names, titles, issuer_names) for leaf in leaves}
 
 
 def _gather_enrollment(raws, ids, since, until, db):

@@ -25,8 +25,16 @@ import re
 from datetime import date, datetime, timezone
 from urllib.parse import quote
 
-from .base import (BadgeBackend, BadgeRequest, DeliveryError, IssueResult, OutcomeUnknown, PermanentError,
-                   TransientError, call)
+from .base import (
+    BadgeBackend,
+    BadgeRequest,
+    DeliveryError,
+    IssueResult,
+    OutcomeUnknown,
+    PermanentError,
+    TransientError,
+    call,
+)
 
 DEFAULT_BASE_URL = "https://api.accredible.com/"
 PAGE_SIZE = 100

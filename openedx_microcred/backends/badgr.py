@@ -28,8 +28,7 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-from .base import (BadgeBackend, BadgeRequest, DeliveryError, IssueResult, OutcomeUnknown, PermanentError,
-                   TransientError)
+from .base import BadgeBackend, BadgeRequest, DeliveryError, IssueResult, OutcomeUnknown, PermanentError, TransientError
 from .oauth import BearerTokenMixin, bearer_call, tokens_for
 
 DEFAULT_BASE_URL = "https://api.badgr.io"
@@ -56,7 +55,6 @@ class BadgrBackend(BearerTokenMixin, BadgeBackend):
         if config.get("scope"):
             form["scope"] = config["scope"]
         self.tokens = tokens_for(account_name, f"{self.base_url}/o/token", form)
-
 
     # --- the interface ------------------------------------------------------------------------
 
@@ -240,4 +238,3 @@ def _evidence_urls(assertion):
     if isinstance(evidence, dict):
         evidence = [evidence]
     return {str(item.get("url") or item.get("id") or "") for item in evidence if isinstance(item, dict)} - {""}
-

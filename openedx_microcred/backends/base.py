@@ -160,8 +160,8 @@ def _retry_after(response):
     try:
         return max(0.0, float(value))
     except ValueError:
-        from email.utils import parsedate_to_datetime  # pylint: disable=import-outside-toplevel
         from datetime import timezone  # pylint: disable=import-outside-toplevel
+        from email.utils import parsedate_to_datetime  # pylint: disable=import-outside-toplevel
 
         try:
             when = parsedate_to_datetime(value)

@@ -136,4 +136,3 @@ class BearerTokenMixin:
     def redact(self, text) -> str:
         text = super().redact(text)
         return redact(text, self.tokens.known_tokens()) if self.tokens is not None else text
-

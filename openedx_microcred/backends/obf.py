@@ -86,7 +86,8 @@ class OpenBadgeFactoryBackend(BearerTokenMixin, BadgeBackend):
         path = self._client_path("event", external_id)
         try:
             event = _json(self._call("GET", path))
-            emails = _recipients(event if isinstance(event, dict) else {}) - _revoked(event if isinstance(event, dict) else {})
+            event = event if isinstance(event, dict) else {}
+            emails = _recipients(event) - _revoked(event)
             if emails:
                 self._call("DELETE", path, params={"email": "|".join(sorted(emails))})
         except PermanentError as exc:
@@ -111,8 +112,8 @@ class OpenBadgeFactoryBackend(BearerTokenMixin, BadgeBackend):
         """
         badge_id = _badge_id(request.target)
         email = request.recipient_email.strip().lower()
-        response = self._call("GET", self._client_path("event"), params={"badge_id": badge_id,
-                                                                            "email": request.recipient_email})
+        response = self._call("GET", self._client_path("event"),
+                              params={"badge_id": badge_id, "email": request.recipient_email})
         for event in _events(response.text):
             if event.get("id") and str(event.get("badge_id") or badge_id) == str(badge_id) \
                     and email in _recipients(event) and email not in _revoked(event) \
@@ -226,4 +227,3 @@ def _state(event):
     if isinstance(expires, (int, float)) and 0 < expires < datetime.now(timezone.utc).timestamp():
         return "expired"
     return "issued"
-

@@ -36,8 +36,8 @@ Why substitution gives exactly what pyld gives, value by value:
   CR, DEL, U+FFFE, U+FFFF; measured over every code point) nor lone surrogates. Otherwise that
   document takes the full path (pyld), which is always correct.
 * The first document of each template is canonicalized both ways; if the two differ the template
-  is dropped (those documents always take the full path). Documents repeated in identical parts collapse in the RDF set on
-  both paths alike (pyld's node map and Oxigraph's dataset both hold sets).
+  is dropped (those documents always take the full path). Documents repeated in identical parts
+  collapse in the RDF set on both paths alike (pyld's node map and Oxigraph's dataset both hold sets).
 
 Registering or removing a document (:func:`jsonld.register_document`) empties the caches, since a
 context's meaning may have changed.
@@ -51,7 +51,8 @@ from typing import Any
 
 import pyoxigraph
 from pyld import jsonld as pyld_jsonld
-from pyld.nquads import escape as nquads_escape, serialize_nquad
+from pyld.nquads import escape as nquads_escape
+from pyld.nquads import serialize_nquad
 
 from . import jsonld
 

@@ -12,7 +12,8 @@ import json
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.functional import lazy
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import limits, rules, vocabularies
 from ..formfields import https_url_field
@@ -163,7 +164,8 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
     platform_targets = forms.CharField(
         label=_("Badge platforms (JSON)"), required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "targets-json"}),
-        help_text=_('Where awards are sent, as JSON (the picker above writes it): a list such as [{"account": "credly", "template_id": "…"}]. The account '
+        help_text=_('Where awards are sent, as JSON (the picker above writes it): a list such as '
+                    '[{"account": "credly", "template_id": "…"}]. The account '
                     "is one the operator configured; the other keys are the platform's own: template_id (Credly), "
                     "group_id (Accredible), badge_id (Open Badge Factory), badgeclass (Badgr). Leave empty for none."),
     )

@@ -243,7 +243,7 @@ class CriteriaPicker:
         options = [_option(slug, label, value) for slug, label in self.credentials]
         if value and value not in {slug for slug, _label in self.credentials}:
             options.append(_option(value, _("%(slug)s (not a credential of this organization)") % {"slug": value},
-                                    value))
+                                   value))
         return [_option("", _("Choose a credential"), value)] + options
 
 
@@ -265,7 +265,7 @@ def _showable(data):
                 return False
             stack.extend(node["of"])
         if not set(node) <= allowed or not all(isinstance(node.get(k), (str, int, float, list))
-                                              for k in node if k != "of"):
+                                               for k in node if k != "of"):
             return False
     return True
 

@@ -4,11 +4,11 @@ and the LMS session, from edx-drf-extensions), JSON only, and drf-spectacular's 
 OpenAPI schema (schema.py), whatever the host's DEFAULT_SCHEMA_CLASS.
 """
 
+from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from edx_rest_framework_extensions.auth.session.authentication import SessionAuthenticationAllowInactiveUser
-from django.conf import settings
-from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer

@@ -132,7 +132,8 @@ class MissingRequirementSerializer(_Out):
     current_percent = serializers.FloatField(allow_null=True, help_text=_("A grade requirement: the grade now."))
     blocks_done = serializers.IntegerField(allow_null=True, help_text=_("A completion requirement: blocks completed."))
     blocks_needed = serializers.IntegerField(allow_null=True, help_text=_("A completion requirement: blocks needed."))
-    blocks_total = serializers.IntegerField(allow_null=True, help_text=_("A completion requirement: blocks in the course."))
+    blocks_total = serializers.IntegerField(allow_null=True,
+                                            help_text=_("A completion requirement: blocks in the course."))
     progress_text = serializers.CharField(allow_null=True, help_text=_(
         "Where the learner stands, in words: \"your grade 76 % — 80 % needed\", \"12 of 24 blocks done\"."))
 
@@ -181,7 +182,8 @@ class RevokedBadgeSerializer(_BadgeSerializer):
 
 class SharingSerializer(serializers.Serializer):  # pylint: disable=abstract-method
     show_name = serializers.BooleanField(required=False, help_text=_("Show my name on my credentials' public pages."))
-    show_grade = serializers.BooleanField(required=False, help_text=_("Show my grades on my credentials' public pages."))
+    show_grade = serializers.BooleanField(required=False,
+                                          help_text=_("Show my grades on my credentials' public pages."))
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields) if hasattr(self.initial_data, "keys") else set()
@@ -418,6 +420,8 @@ class MyExternalCredentialDetailView(ApiViewMixin, APIView):
         except ExternalCredential.DoesNotExist as exc:
             raise NotFound(NO_SUCH_EXTERNAL) from exc
         return Response(status=204)
+
+
 class SharingView(ApiViewMixin, APIView):
     """
     What the requester's credentials' public pages show besides the credential: their name, their

@@ -32,6 +32,7 @@ before it is parsed. Pure Python, no ORM.
 """
 
 import json
+from typing import NoReturn
 
 from django.utils.translation import gettext as _
 
@@ -106,7 +107,7 @@ _PASS_THROUGH = {"expr", "conditionalor", "conditionaland", "relation", "additio
                  "member", "primary", "paren_expr"}
 
 
-def _fail(message):
+def _fail(message) -> NoReturn:
     raise InvalidCEL(f"cel: {message}")
 
 

@@ -175,7 +175,7 @@ def parse_event(event):
         raise InvalidEventLine(f"unexpected field 'data.{unexpected[0]}' for {event_type}", **known)
     try:
         kwargs = _deserializer(signal).from_dict(data)
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:
         raise InvalidEventLine(f"cannot deserialize the data: {_describe(exc)}", **known) from exc
     return signal, metadata, kwargs
 

@@ -167,7 +167,7 @@ class _Target:
         self.instructions = []
         self.start, self.end, self.data = self._builder.start, self._builder.end, self._builder.data
 
-    def pi(self, target, text=None):
+    def pi(self, target, _text=None):
         self.instructions.append(target)
 
     def close(self):

@@ -32,7 +32,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NoReturn, Sequence
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -166,7 +166,9 @@ def _leaf(node, met, raw_fraction, facts=(), unknown=False):
 
 
 @dataclass(frozen=True)
-class CourseLeaf(Requirement):
+class CourseLeaf(Requirement, ABC):
+    """A requirement on one course; its subclasses say what of the course."""
+
     course: str
     path: str = "criteria"
 
@@ -394,7 +396,7 @@ class InvalidCriteria(ValidationError):
     """Criteria that cannot be used; every message says where (a path) and what."""
 
 
-def _fail(where, message):
+def _fail(where, message) -> NoReturn:
     raise InvalidCriteria(f"{where}: {message}")
 
 

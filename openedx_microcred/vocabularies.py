@@ -143,7 +143,7 @@ def term_for_iri(iri) -> Term | None:
 
 def choices(terms) -> list:
     """(key, label) pairs for a form or a model field, the labels translated where they are shown."""
-    return [(t.key, gettext_lazy(t.label)) for t in terms]  # pylint: disable=translation-of-non-string
+    return [(t.key, gettext_lazy(t.label)) for t in terms]
 
 
 # --- Reading the free text stored before the vocabularies --------------------------------------

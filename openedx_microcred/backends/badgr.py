@@ -230,7 +230,7 @@ def _same_recipient(recipient, address):
         return False
     # Open Badges hashing: hex digest of identity + salt, where the identity may not be lowercased.
     return any(hashlib.new(algorithm, (candidate + salt).encode()).hexdigest() == digest.lower()
-               for candidate in {address, address.strip(), email})
+               for candidate in (address, address.strip(), email))
 
 
 def _evidence_urls(assertion):

@@ -99,7 +99,7 @@ class BadgeBackend(ABC):
         it (our award id, our evidence URL), so that a badge issued by hand is never mistaken for it.
         """
 
-    def validate_target(self, target: dict) -> list:
+    def validate_target(self, target: dict) -> list:  # pylint: disable=unused-argument  (overrides read it)
         """Problems with a credential's target settings for this account (e.g. an unknown template)."""
         return []
 

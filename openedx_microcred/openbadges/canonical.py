@@ -166,18 +166,8 @@ def _shape(document: Any) -> tuple[tuple, list[str]]:
                 if key.__class__ is not str:
                     raise _NotTemplatable
                 append(key)
-                if value.__class__ is str:
-                    if key in _SHAPE_KEYS or key[:1] == "@":
-                        append(repr(value))
-                    else:
-                        string_class = classes.get(value)
-                        if string_class is None:
-                            string_class = _string_class(value)
-                            if len(value) <= _CLASSED_LENGTH_MAX:
-                                classes[value] = string_class
-                        append(string_class)
-                        values.append(value)
-                elif key in _SHAPE_KEYS or key[:1] == "@":
+                # A shape key's value is part of the template; any other string is a slot (walk's str).
+                if key in _SHAPE_KEYS or key[:1] == "@":
                     append(repr(value))
                 else:
                     walk(value)

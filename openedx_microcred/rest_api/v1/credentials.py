@@ -131,7 +131,10 @@ class CredentialDetailView(_CredentialView, generics.RetrieveUpdateAPIView):
 class _StateChangeView(_CredentialView, generics.GenericAPIView):
     """Moves a credential to another state through the catalog."""
 
-    change = None  # a catalog function taking the credential
+    @staticmethod
+    def change(credential):
+        """The catalog function that moves ``credential``: each view names its own."""
+        raise NotImplementedError
 
     def post(self, request, *args, **kwargs):
         credential = self.get_object()

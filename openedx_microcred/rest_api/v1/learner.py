@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from ... import api, issuance, limits, permissions, retirement
 from ...models import Award, ExternalCredential
-from .base import ApiViewMixin
+from .base import ApiViewMixin, UnsavedSerializer
 from .serializers import CourseKeyField
 
 OTHER_LEARNER = _("You can only see your own credentials.")
@@ -39,7 +39,7 @@ _ERRORS = {
 # --- Serializers of api.py's dataclasses (read only; they also give the OpenAPI schema) -----------
 
 
-class _Out(serializers.Serializer):  # pylint: disable=abstract-method
+class _Out(UnsavedSerializer):
     """A read-only serializer of a dataclass from data.py."""
 
 
@@ -180,7 +180,7 @@ class RevokedBadgeSerializer(_BadgeSerializer):
     can_earn_again = serializers.BooleanField()
 
 
-class SharingSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+class SharingSerializer(UnsavedSerializer):
     show_name = serializers.BooleanField(required=False, help_text=_("Show my name on my credentials' public pages."))
     show_grade = serializers.BooleanField(required=False,
                                           help_text=_("Show my grades on my credentials' public pages."))
@@ -213,7 +213,7 @@ class MyProgressSerializer(_Out):
     progress = CredentialProgressSerializer(many=True)
 
 
-class ProgressFilterSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+class ProgressFilterSerializer(UnsavedSerializer):
     course_key = CourseKeyField(required=False, help_text=_("Only the credentials that depend on this course."))
 
 
@@ -288,7 +288,7 @@ class DashboardWidgetView(_LearnerView):
         return Response(LearnerDashboardSerializer(api.get_learner_dashboard(self.learner(request))).data)
 
 
-class VisibilityRequestSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+class VisibilityRequestSerializer(UnsavedSerializer):
     hidden = serializers.BooleanField(help_text=_("True hides the credential's public page; false shows it again."))
 
 
@@ -363,7 +363,7 @@ class ExternalCredentialAddedSerializer(_Out):
     revoked = serializers.ListField(child=serializers.CharField())
 
 
-class ExternalCredentialRequestSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+class ExternalCredentialRequestSerializer(UnsavedSerializer):
     credential = serializers.JSONField(required=False, help_text=_("The Open Badges 3.0 credential itself."))
     url = serializers.URLField(required=False, max_length=2000,
                                help_text=_("Where it is published (fetched only from hosts the operator allows)."))

@@ -28,6 +28,7 @@ from functools import lru_cache
 from uuid import UUID
 
 import attr
+from django.db import transaction
 from opaque_keys import InvalidKeyError
 from openedx_events.data import EventsMetadata
 from openedx_events.event_bus.avro.custom_serializers import DEFAULT_CUSTOM_SERIALIZERS, DatetimeAvroSerializer
@@ -97,9 +98,10 @@ def _metadata_to_dict(metadata):
 
 
 def _data_to_dict(signal, data):
+    """The event data as a dict, as openedx-events' serializer writes it (null where a field holds None)."""
     try:
         return _serializer(signal).to_dict(data)
-    except Exception:  # pylint: disable=broad-except
+    except Exception:  # pylint: disable=broad-except  (the serializer's error on a None has no type of its own)
         if not _holds_none(data):
             raise
     # The serializer refuses None in a field declared without a None default: write null there.
@@ -107,6 +109,7 @@ def _data_to_dict(signal, data):
 
 
 def _holds_none(value):
+    """Whether ``value`` (an attrs instance, a dict or a plain value) holds a None anywhere."""
     if hasattr(value, "__attrs_attrs__"):
         return any(_holds_none(getattr(value, a.name)) for a in value.__attrs_attrs__)
     if isinstance(value, dict):
@@ -118,7 +121,7 @@ def _to_dict_allowing_none(data):
     """What ``AvroSignalSerializer.to_dict`` gives, with None written as null wherever it is."""
     serializers = {s.cls: s.serialize for s in DEFAULT_CUSTOM_SERIALIZERS}
 
-    def leaf(inst, field, value):  # pylint: disable=unused-argument
+    def leaf(_inst, field, value):
         if value is None:
             return None
         for cls, serialize in serializers.items():
@@ -195,6 +198,7 @@ def signal_for(event_type):
 
 
 def _describe(exc):
+    """A short description of a deserialization error, for the rejected line's reason."""
     if isinstance(exc, InvalidKeyError):
         # InvalidKeyError's message is "<class 'module.KeyClass'>: serialized-key".
         match = re.fullmatch(r"<class '(?:[\w.]*\.)?(\w+)'>: (.*)", str(exc), re.DOTALL)
@@ -209,6 +213,7 @@ def _load_all_signals():
 
 
 def _metadata_from_dict(event_type, values):
+    """The EventsMetadata of an event line's ``metadata`` object, or InvalidEventLine saying what is wrong."""
     if not isinstance(values, dict):
         raise InvalidEventLine("missing field 'metadata' (an object)", event_type=event_type)
     for name in ("id", "time"):
@@ -243,6 +248,7 @@ def _metadata_from_dict(event_type, values):
 
 
 def _utc_time(value, known):
+    """An ISO 8601 time with a time zone, in UTC, or InvalidEventLine."""
     try:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
@@ -312,8 +318,6 @@ def resend_rejected(rejected):
     has kept it anew with today's reason. Raises InvalidEventLine (and keeps the row) when the
     payload is not a whole event that can be sent.
     """
-    from django.db import transaction  # pylint: disable=import-outside-toplevel
-
     payload = rejected.payload or {}
     if "line" in payload and "data" not in payload:
         try:

@@ -158,6 +158,7 @@ class Requirement(ABC):
 
 
 def _leaf(node, met, raw_fraction, facts=(), unknown=False):
+    """The Outcome of a leaf requirement: met or not, and how close it is (never 1.0 unless met)."""
     fraction = 1.0 if met else max(0.0, min(raw_fraction, _ALMOST))
     unknown = unknown and not met
     leaf = LeafOutcome(node.path, node, met, fraction, tuple(f for f in facts if f), unknown)
@@ -178,6 +179,8 @@ class CourseLeaf(Requirement, ABC):
 
 @dataclass(frozen=True)
 class CoursePassed(CourseLeaf):
+    """The learner passes the course (the platform's newest passing status or grade says so)."""
+
     kind = "course_passed"
 
     def evaluate(self, state):
@@ -195,6 +198,8 @@ class CoursePassed(CourseLeaf):
 
 @dataclass(frozen=True)
 class CourseGrade(CourseLeaf):
+    """The learner's course grade is at least ``min_percent``."""
+
     min_percent: float = 0.0
     kind = "course_grade"
 
@@ -215,6 +220,8 @@ class CourseGrade(CourseLeaf):
 
 @dataclass(frozen=True)
 class CourseCompletion(CourseLeaf):
+    """The learner has completed at least ``min_percent`` of the course."""
+
     min_percent: float = 100.0
     kind = "course_completion"
 
@@ -236,6 +243,8 @@ class CourseCompletion(CourseLeaf):
 
 @dataclass(frozen=True)
 class CertificateEarned(CourseLeaf):
+    """The learner has a certificate of the course (of ``mode``, when one is named)."""
+
     mode: str | None = None
     kind = "certificate"
 
@@ -257,6 +266,8 @@ class CertificateEarned(CourseLeaf):
 
 @dataclass(frozen=True)
 class Enrolled(CourseLeaf):
+    """The learner is enrolled in the course (in one of ``modes``, when they are named)."""
+
     modes: tuple = ()
     kind = "enrolled"
 
@@ -276,6 +287,8 @@ class Enrolled(CourseLeaf):
 
 @dataclass(frozen=True)
 class CredentialEarned(Requirement):
+    """The learner holds another credential of this catalog (a stack's component)."""
+
     credential: str
     path: str = "criteria"
     kind = "credential"
@@ -309,6 +322,7 @@ class ExternalCredentialHeld(Requirement):
     kind = EXTERNAL
 
     def _matches(self, value):
+        """Whether an external credential fact's value is of this issuer, achievement and result."""
         if value.get("issuer") != self.issuer:
             return False
         if self.achievement is not None and value.get("achievement_id") != self.achievement:
@@ -349,6 +363,8 @@ ALL, ANY, AT_LEAST = "all", "any", "at_least"
 
 @dataclass(frozen=True)
 class Group(Requirement):
+    """All, any or at least ``n`` of the children."""
+
     kind: str = ALL
     children: tuple = ()
     n: int = 0
@@ -401,6 +417,7 @@ def _fail(where, message) -> NoReturn:
 
 
 def _course_key(data, where):
+    """The course key named by a leaf's ``course``, normalized, or InvalidCriteria."""
     value = data.get("course")
     if not isinstance(value, str) or not value:
         _fail(f"{where}.course", _("a course key is required"))
@@ -459,6 +476,7 @@ def parse_criteria(data, where="criteria") -> Requirement:
 
 
 def _parse(data, where) -> Requirement:
+    """The Requirement a JSON node describes, or InvalidCriteria naming the node by ``where``."""
     if not isinstance(data, Mapping):
         _fail(where, _("must be an object with a 'type', not %(type)s") % {"type": type(data).__name__})
     kind = data.get("type")
@@ -517,6 +535,7 @@ def _parse(data, where) -> Requirement:
 
 
 def _parse_external(data, where):
+    """The ExternalCredentialHeld a JSON node describes, or InvalidCriteria."""
     _only(data, ("issuer", "achievement", "achievement_type", "min_result"), where)
     fields = {}
     for name, required in (("issuer", True), ("achievement", False), ("achievement_type", False)):

@@ -174,6 +174,7 @@ _ASSESSMENT_WORDS = {
 
 
 def _match(text, table):
+    """The keys of ``table`` whose words occur in ``text``, with the overlaps a phrase implies resolved."""
     lowered = " ".join(str(text).lower().split())
     found = {key for key, words in table.items() if any(word in lowered for word in words)}
     if found & {"blended", "hybrid"}:

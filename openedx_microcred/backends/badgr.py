@@ -38,6 +38,8 @@ MAX_PAGES = 50
 
 
 class BadgrBackend(BearerTokenMixin, BadgeBackend):
+    """Badgr (Canvas Credentials): assertions of a badge class, by email."""
+
     default_base_url = DEFAULT_BASE_URL
     name = "badgr"
     secret_keys = ("password", "client_secret")
@@ -177,6 +179,7 @@ def _iso(value: datetime) -> str:
 
 
 def _results(response):
+    """The ``result`` list of a Badgr answer (empty when there is none)."""
     try:
         body = response.json()
     except ValueError:
@@ -202,6 +205,7 @@ def _parse_time(value):
 
 
 def _state(assertion):
+    """The assertion's state on Badgr: revoked, expired, or its acceptance."""
     if assertion.get("revoked") in (True, "true", "True"):
         return "revoked"
     expires = _parse_time(assertion.get("expires")) if assertion.get("expires") else None
@@ -216,6 +220,7 @@ def _result(assertion):
 
 
 def _same_recipient(recipient, address):
+    """Whether an assertion's recipient is ``address``, in clear or hashed with its salt."""
     if not isinstance(recipient, dict):
         return False
     email = address.strip().lower()

@@ -3,11 +3,13 @@ The interface every badge platform backend implements, and the errors that tell 
 task what to do next (retry, give up, or look the badge up before retrying).
 """
 
+import base64
 import re
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import requests
 
@@ -136,8 +138,6 @@ def redact(text, secrets):
 
 
 def _b64(value):
-    import base64  # pylint: disable=import-outside-toplevel
-
     return base64.b64encode(value.encode()).decode()
 
 
@@ -154,15 +154,13 @@ def shared_session(account_name) -> requests.Session:
 
 
 def _retry_after(response):
+    """The seconds a Retry-After header asks to wait (a number or an HTTP date), or None."""
     value = response.headers.get("Retry-After")
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
-        from datetime import timezone  # pylint: disable=import-outside-toplevel
-        from email.utils import parsedate_to_datetime  # pylint: disable=import-outside-toplevel
-
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError):

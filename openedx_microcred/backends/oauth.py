@@ -57,6 +57,7 @@ class OAuthTokens:
         return self._issued
 
     def _fetch(self, backend):
+        """Get a new access token from the token endpoint and keep it until shortly before it expires."""
         try:
             response = call(backend, "POST", self.token_url, data=self._form, headers={"Accept": "application/json"})
         except DeliveryError as exc:

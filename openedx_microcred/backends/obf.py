@@ -35,6 +35,8 @@ _ANGLE_EMAIL = re.compile(r"<([^<>]+)>\s*$")
 
 
 class OpenBadgeFactoryBackend(BearerTokenMixin, BadgeBackend):
+    """Open Badge Factory: badge events by recipient email."""
+
     name = "obf"
     default_base_url = DEFAULT_BASE_URL
     secret_keys = ("client_secret",)
@@ -188,6 +190,7 @@ def _events(text):
 
 
 def _log_entry(event):
+    """The log entry of an OBF event (a dict, even where the answer carries it as JSON text)."""
     entry = event.get("log_entry")
     if isinstance(entry, str):  # some answers carry it as a JSON string
         try:
@@ -211,6 +214,7 @@ def _recipients(event):
 
 
 def _revoked(event):
+    """The revoked addresses of an OBF event."""
     revoked = event.get("revoked") or {}
     if isinstance(revoked, dict):
         return {_address(r) for r in revoked}
@@ -220,6 +224,7 @@ def _revoked(event):
 
 
 def _state(event):
+    """The event's state on OBF: revoked (every recipient), expired or issued."""
     recipients = _recipients(event)
     if recipients and recipients <= _revoked(event):
         return "revoked"

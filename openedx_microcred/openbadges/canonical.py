@@ -195,6 +195,7 @@ def _shape(document: Any) -> tuple[tuple, list[str]]:
 
 
 def _sentinel(slot: int, string_class: str) -> str:
+    """The stand-in string for template slot ``slot``, of the same class (text or IRI scheme)."""
     if string_class == "text":
         return f"x microcred slot {slot} ."
     _, scheme, slashes = string_class.split(":")
@@ -204,6 +205,7 @@ def _sentinel(slot: int, string_class: str) -> str:
 
 
 def _with_sentinels(document: Any, sentinels: list[str]) -> Any:
+    """``document`` with its strings replaced, in walk order, by ``sentinels``."""
     counter = iter(sentinels)
 
     def walk(node):
@@ -266,6 +268,7 @@ def _context_terms(document: Any) -> frozenset:
 
 
 def _document_keys(document: Any) -> set[str]:
+    """Every key used anywhere in ``document``."""
     keys: set[str] = set()
 
     def walk(node):
@@ -430,6 +433,7 @@ def _checked(template: _Template | None, values: list[str], expected: str):
 
 
 def _keep(entry: _ShapeEntry, constants: tuple, checked) -> None:
+    """Remember a template check for ``constants`` (none when it was not checked), within the entry's bound."""
     if checked is _UNCHECKED:
         return
     if len(entry.templates) >= entry.MAX_TEMPLATES:
@@ -438,6 +442,7 @@ def _keep(entry: _ShapeEntry, constants: tuple, checked) -> None:
 
 
 def _first_of_shape(document: dict, key: tuple, values: list[str]) -> str:
+    """Canonicalize the first document of a shape the full way, and learn the shape's template from it."""
     expected = _full(document)  # raises pyld's error for a document pyld cannot process
     template, bad = _build_template(document, values, frozenset())
     if template is None and bad:
@@ -456,6 +461,7 @@ def _first_of_shape(document: dict, key: tuple, values: list[str]) -> str:
 
 
 def _first_of_constants(document: dict, entry: _ShapeEntry, constants: tuple, values: list[str]) -> str:
+    """Canonicalize the full way a document of a known shape with new constants, and check its template."""
     expected = _full(document)
     template, bad = _build_template(document, values, entry.verbatim)
     with _lock:

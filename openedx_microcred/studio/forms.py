@@ -38,6 +38,7 @@ class AccessibleFormMixin:
     """
 
     def describe_fields(self):
+        """Point each field's aria-describedby at its help text and its error, and mark the invalid ones."""
         for name, field in self.fields.items():
             bound = self[name]
             ids = []
@@ -211,6 +212,7 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
         }
 
     def clean_criteria(self):
+        """The criteria, parsed as JSON and checked by the rules engine."""
         text = self.cleaned_data["criteria"]
         try:
             data = limits.loads_bounded(text)
@@ -226,6 +228,7 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
         return [line.strip() for line in self.cleaned_data["learning_outcomes"].splitlines() if line.strip()]
 
     def clean_platform_targets(self):
+        """The platform targets, parsed as JSON and checked (an empty text is none)."""
         text = self.cleaned_data["platform_targets"].strip()
         if not text:
             return []

@@ -173,6 +173,7 @@ def _with_course(url, credential, home):
 
 
 def _credential_urls(credential, home):
+    """The edit, preview, publish and archive URLs of ``credential``, from the course page ``home``."""
     def url(name):
         return _with_course(reverse(f"openedx_microcred:studio-credential-{name}", kwargs={"uuid": credential.uuid}),
                             credential, home)
@@ -240,6 +241,7 @@ class CriteriaPicker:
         return [_option("", _("Choose a course"), value)] + options
 
     def credential_options(self, value):
+        """The <option>s of the credential picker, ``value`` selected (kept even when it is no longer offered)."""
         options = [_option(slug, label, value) for slug, label in self.credentials]
         if value and value not in {slug for slug, _label in self.credentials}:
             options.append(_option(value, _("%(slug)s (not a credential of this organization)") % {"slug": value},
@@ -501,6 +503,7 @@ def course_credentials(request, course_key):
 
 def _render_credential_form(request, form, course_key, credential=None, *, status=200, editors=None,
                             accounts=None):
+    """The credential form's page, with the builder's rows and the platform accounts."""
     form.describe_fields()
     org = credential.org if credential is not None else course_key.org
     if accounts is None:

@@ -45,11 +45,13 @@ class _Out(UnsavedSerializer):
 
 def _nest(serializer_class, name, help_text):
     """Give ``serializer_class`` a field ``name``: a list of itself (a tree; drf-spectacular makes it a $ref)."""
-    serializer_class._declared_fields[name] = serializer_class(  # pylint: disable=protected-access
+    serializer_class._declared_fields[name] = serializer_class(  # pylint: disable=protected-access  (DRF's only way)
         many=True, help_text=help_text)
 
 
 class AwardSerializer(_Out):
+    """One award: the credential, its status and dates, and the evidence frozen when it was made."""
+
     uuid = serializers.UUIDField()
     credential_slug = serializers.CharField()
     title = serializers.CharField()
@@ -62,6 +64,8 @@ class AwardSerializer(_Out):
 
 
 class RequirementStatusSerializer(_Out):
+    """One requirement of a credential's criteria and how far the learner is with it."""
+
     path = serializers.CharField()
     kind = serializers.CharField()
     met = serializers.BooleanField()
@@ -76,6 +80,8 @@ class RequirementStatusSerializer(_Out):
 
 
 class CredentialProgressSerializer(_Out):
+    """How far the learner is along one credential: the requirements met and missing."""
+
     credential_slug = serializers.CharField()
     title = serializers.CharField()
     earned = serializers.BooleanField()
@@ -89,6 +95,8 @@ _nest(CredentialProgressSerializer, "children", _("For a stack: the same for eac
 
 
 class PlatformLinkSerializer(_Out):
+    """Where an award was sent: a badge platform account and the badge there."""
+
     account = serializers.CharField()
     platform = serializers.CharField()
     label = serializers.CharField()
@@ -107,6 +115,8 @@ class _BadgeSerializer(_Out):
 
 
 class EarnedBadgeSerializer(_BadgeSerializer):
+    """An earned badge, with its share links and where it was sent."""
+
     expires_at = serializers.DateTimeField(allow_null=True)
     public_url = serializers.URLField(help_text=_("The public credential page."))
     json_url = serializers.URLField(help_text=_("The signed Open Badges 3.0 credential, as a download."))
@@ -117,6 +127,8 @@ class EarnedBadgeSerializer(_BadgeSerializer):
 
 
 class MissingRequirementSerializer(_Out):
+    """A requirement the learner has still to meet, in words and with its course."""
+
     path = serializers.CharField()
     kind = serializers.CharField()
     text = serializers.CharField(help_text=_("The requirement in words, in the request's language."))
@@ -148,6 +160,8 @@ _nest(NextStepSerializer, "options", _("For a choice: the options, `needed` of w
 
 
 class StackLevelSerializer(_Out):
+    """One level of a stack and how far the learner is with it."""
+
     credential_slug = serializers.CharField()
     title = serializers.CharField()
     earned = serializers.BooleanField()
@@ -156,6 +170,8 @@ class StackLevelSerializer(_Out):
 
 
 class CredentialStatusSerializer(_Out):
+    """A credential on the learner's dashboard: earned or how far along, and the next steps."""
+
     credential_slug = serializers.CharField()
     title = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
@@ -181,6 +197,8 @@ class RevokedBadgeSerializer(_BadgeSerializer):
 
 
 class SharingSerializer(UnsavedSerializer):
+    """The requester's sharing choices: their name and their grades on their credentials' public pages."""
+
     show_name = serializers.BooleanField(required=False, help_text=_("Show my name on my credentials' public pages."))
     show_grade = serializers.BooleanField(required=False,
                                           help_text=_("Show my grades on my credentials' public pages."))
@@ -193,6 +211,8 @@ class SharingSerializer(UnsavedSerializer):
 
 
 class LearnerDashboardSerializer(_Out):
+    """The learner dashboard widget's data: the learner's badges and their progress."""
+
     user_id = serializers.IntegerField()
     username = serializers.CharField()
     badges_count = serializers.IntegerField()
@@ -221,6 +241,8 @@ class ProgressFilterSerializer(UnsavedSerializer):
 
 
 class _LearnerView(ApiViewMixin, APIView):
+    """A view of one learner's data: the requester's own, or any learner's for global staff."""
+
     permission_classes = (IsAuthenticated,)
 
     @staticmethod
@@ -336,6 +358,8 @@ NO_SUCH_EXTERNAL = _("You have no external credential with this id.")
 
 
 class ExternalCredentialSerializer(_Out):
+    """A credential from another issuer that the learner added, as verified here."""
+
     id = serializers.IntegerField()
     issuer = serializers.CharField()
     issuer_name = serializers.CharField(allow_blank=True)
@@ -414,7 +438,7 @@ class MyExternalCredentialDetailView(ApiViewMixin, APIView):
 
     @extend_schema(summary=_("Remove a credential from another issuer"),
                    responses={204: None, 401: _ERRORS[401], 404: OpenApiResponse(description=NO_SUCH_EXTERNAL)})
-    def delete(self, request, id):  # pylint: disable=redefined-builtin
+    def delete(self, request, id):  # pylint: disable=redefined-builtin  (the URL's and the schema's name)
         try:
             api.remove_external_credential(request.user, id)
         except ExternalCredential.DoesNotExist as exc:

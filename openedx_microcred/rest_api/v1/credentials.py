@@ -137,6 +137,7 @@ class _StateChangeView(_CredentialView, generics.GenericAPIView):
         raise NotImplementedError
 
     def post(self, request, *args, **kwargs):
+        """Apply ``change`` to the credential; a refusal of the catalog is a 400 that says why."""
         credential = self.get_object()
         try:
             self.change(credential)
@@ -190,6 +191,7 @@ class CredentialImageView(_CredentialView, generics.GenericAPIView):
     parser_classes = (MultiPartParser, FormParser)
 
     def put(self, request, *args, **kwargs):
+        """Replace the badge image of the credential with the uploaded one."""
         credential = self.get_object()
         serializer = self.get_serializer(credential, data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -311,6 +311,8 @@ class DashboardWidgetView(_LearnerView):
 
 
 class VisibilityRequestSerializer(UnsavedSerializer):
+    """The body of a visibility change: whether to hide the credential's public page."""
+
     hidden = serializers.BooleanField(help_text=_("True hides the credential's public page; false shows it again."))
 
 
@@ -388,6 +390,8 @@ class ExternalCredentialAddedSerializer(_Out):
 
 
 class ExternalCredentialRequestSerializer(UnsavedSerializer):
+    """A credential from another issuer to add: the credential itself, where it is published, or its file."""
+
     credential = serializers.JSONField(required=False, help_text=_("The Open Badges 3.0 credential itself."))
     url = serializers.URLField(required=False, max_length=2000,
                                help_text=_("Where it is published (fetched only from hosts the operator allows)."))

@@ -12,7 +12,8 @@ DEMO_MIN_COHORT ?= 1
 MANAGE := $(BIN)/python sandbox/manage.py
 
 .PHONY: demo demo-studio paragon-css widget-demo-json test test-python test-frontend venv demo-venv system-packages demo-data serve clean messages extract_translations compile_translations \
-	detect_changed_source_translations validate_translations docs-screenshots
+	detect_changed_source_translations validate_translations docs-screenshots quality quality-checks quality-pylint \
+	quality-pylint-tests quality-pycodestyle quality-pydocstyle quality-isort pii_check lint-imports
 
 # Two stamps in one virtualenv: what the demo needs (pure Python wheels, nothing to build), and on
 # top of it what the tests need (mysqlclient builds against Debian's libmariadb-dev: .ci/system-packages).
@@ -31,6 +32,13 @@ $(TEST_STAMP): $(DEMO_STAMP) requirements/test.in
 	touch $@
 
 venv: $(TEST_STAMP)
+
+# The quality tools on top of the test environment: pylint-django imports every module.
+QUALITY_STAMP := $(VENV)/.installed-quality
+
+$(QUALITY_STAMP): $(TEST_STAMP) requirements/quality.in
+	$(BIN)/pip install --quiet -r requirements/quality.in
+	touch $@
 
 demo-venv: $(DEMO_STAMP)
 
@@ -65,6 +73,50 @@ demo: demo-data  ## build the demo data and serve it on 127.0.0.1:8000
 
 demo-studio: demo-venv  ## the demo's Studio on 127.0.0.1:8001, on the database `make demo` built (run it beside make demo)
 	SANDBOX_LMS_ROOT_URL=http://127.0.0.1:8000 SANDBOX_REPORT_MIN_COHORT=$(DEMO_MIN_COHORT) $(BIN)/python sandbox/manage.py runserver 127.0.0.1:8001 --settings=sandbox.cms_settings
+
+# --- The quality gate, as Open edX apps have it (tox.ini [testenv:quality] runs quality-checks) -------
+# pylint with edx-lint's pylintrc (written by `edx_lint write pylintrc` from pylintrc_tweaks; never
+# edit pylintrc), pycodestyle and pydocstyle (tox.ini's sections), isort (setup.cfg's), the PII
+# annotations of the models (.pii_annotations.yml) and the layering contracts (.importlinter).
+# Migrations are not linted. `make -k quality` runs every check even when one fails.
+# PYTHONPATH: the tools import this checkout's package and demo host, as pytest does (pytest.ini).
+QUALITY_BIN ?= $(BIN)
+QUALITY_RUN := PYTHONPATH=$(CURDIR) DJANGO_SETTINGS_MODULE=sandbox.settings
+LINTED := openedx_microcred tests
+
+quality: $(QUALITY_STAMP)  ## the quality gate: pylint, pycodestyle, pydocstyle, isort, PII annotations, import contracts
+	$(MAKE) --no-print-directory quality-checks
+
+quality-checks: quality-pylint quality-pylint-tests quality-pycodestyle quality-pydocstyle quality-isort pii_check lint-imports
+
+quality-pylint:
+	$(QUALITY_RUN) $(QUALITY_BIN)/pylint openedx_microcred
+
+quality-pylint-tests:
+	@# A pytest fixture is a parameter named like a module-level function, and one used for its
+	@# effect is never read: pylint-pytest, which tells them apart, fails on pytest 9.
+	$(QUALITY_RUN) $(QUALITY_BIN)/pylint tests --disable=redefined-outer-name,unused-argument
+
+quality-pycodestyle:
+	$(QUALITY_BIN)/pycodestyle $(LINTED)
+
+# The tests are named by sentences rather than documented by docstrings (as openedx-core's gate).
+quality-pydocstyle:
+	$(QUALITY_BIN)/pydocstyle openedx_microcred
+
+quality-isort:
+	$(QUALITY_BIN)/isort --check-only --diff $(LINTED)
+
+pii_check:  ## every model says what personal data it holds and how it is retired (OEP-30)
+	$(QUALITY_RUN) $(QUALITY_BIN)/code_annotations django_find_annotations --config_file .pii_annotations.yml \
+		--lint --report --coverage
+
+lint-imports:  ## the layering contracts of .importlinter (skipped while the file is missing)
+	@if [ -f .importlinter ]; then \
+		echo "$(QUALITY_BIN)/lint-imports"; $(QUALITY_RUN) $(QUALITY_BIN)/lint-imports; \
+	else \
+		echo "no .importlinter: the import contracts are not checked"; \
+	fi
 
 # The course team guide's pictures come from the browser walk (tests/browser/), never by hand:
 # docs_screenshot() copies them here, and tests/test_docs.py checks that each is used and produced.

@@ -32,6 +32,7 @@ before it is parsed. Pure Python, no ORM.
 """
 
 import json
+from typing import NoReturn
 
 from django.utils.translation import gettext as _
 
@@ -69,7 +70,8 @@ def to_cel(tree: rules.Requirement) -> str:
     return _expr(tree, top=True)
 
 
-def _expr(node, top=False):  # pylint: disable=too-many-return-statements
+def _expr(node, top=False):
+    """The CEL text of a requirement (without the outer parentheses at the top)."""
     if isinstance(node, rules.Group):
         children = [_expr(child) for child in node.children]
         if node.kind == rules.AT_LEAST:
@@ -106,11 +108,12 @@ _PASS_THROUGH = {"expr", "conditionalor", "conditionaland", "relation", "additio
                  "member", "primary", "paren_expr"}
 
 
-def _fail(message):
+def _fail(message) -> NoReturn:
     raise InvalidCEL(f"cel: {message}")
 
 
 def _check_size(text):
+    """Refuse a CEL text that is too long or nested too deeply, before the parser sees it."""
     if not isinstance(text, str):
         _fail(_("a CEL expression is text"))
     if len(text) > MAX_CEL_CHARS:
@@ -146,6 +149,7 @@ def _grouped(node):
 
 
 def _literal(node, what):
+    """The string or number a CEL literal node stands for; refuses any other node."""
     node = _unwrap(node)
     if isinstance(node, Tree) and node.data == "literal" and isinstance(node.children[0], Token):
         text = node.children[0].value
@@ -199,7 +203,8 @@ def _chain(node, operator):
     return operands[::-1]
 
 
-def _convert(node, where):  # pylint: disable=too-many-return-statements,too-many-branches
+def _convert(node, where):
+    """The criteria JSON of a CEL expression node, or InvalidCEL naming the part by ``where``."""
     for operator, kind in (("conditionalor", rules.ANY), ("conditionaland", rules.ALL)):
         operands = _chain(node, operator)
         if operands:

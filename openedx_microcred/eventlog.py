@@ -97,9 +97,10 @@ def _metadata_to_dict(metadata):
 
 
 def _data_to_dict(signal, data):
+    """The event data as a dict, as openedx-events' serializer writes it (null where a field holds None)."""
     try:
         return _serializer(signal).to_dict(data)
-    except Exception:  # pylint: disable=broad-except
+    except Exception:  # pylint: disable=broad-except  (the serializer's error on a None has no type of its own)
         if not _holds_none(data):
             raise
     # The serializer refuses None in a field declared without a None default: write null there.
@@ -107,6 +108,7 @@ def _data_to_dict(signal, data):
 
 
 def _holds_none(value):
+    """Whether ``value`` (an attrs instance, a dict or a plain value) holds a None anywhere."""
     if hasattr(value, "__attrs_attrs__"):
         return any(_holds_none(getattr(value, a.name)) for a in value.__attrs_attrs__)
     if isinstance(value, dict):
@@ -118,7 +120,7 @@ def _to_dict_allowing_none(data):
     """What ``AvroSignalSerializer.to_dict`` gives, with None written as null wherever it is."""
     serializers = {s.cls: s.serialize for s in DEFAULT_CUSTOM_SERIALIZERS}
 
-    def leaf(inst, field, value):  # pylint: disable=unused-argument
+    def leaf(_inst, field, value):
         if value is None:
             return None
         for cls, serialize in serializers.items():
@@ -175,7 +177,7 @@ def parse_event(event):
         raise InvalidEventLine(f"unexpected field 'data.{unexpected[0]}' for {event_type}", **known)
     try:
         kwargs = _deserializer(signal).from_dict(data)
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:
         raise InvalidEventLine(f"cannot deserialize the data: {_describe(exc)}", **known) from exc
     return signal, metadata, kwargs
 
@@ -195,6 +197,7 @@ def signal_for(event_type):
 
 
 def _describe(exc):
+    """A short description of a deserialization error, for the rejected line's reason."""
     if isinstance(exc, InvalidKeyError):
         # InvalidKeyError's message is "<class 'module.KeyClass'>: serialized-key".
         match = re.fullmatch(r"<class '(?:[\w.]*\.)?(\w+)'>: (.*)", str(exc), re.DOTALL)
@@ -209,6 +212,7 @@ def _load_all_signals():
 
 
 def _metadata_from_dict(event_type, values):
+    """The EventsMetadata of an event line's ``metadata`` object, or InvalidEventLine saying what is wrong."""
     if not isinstance(values, dict):
         raise InvalidEventLine("missing field 'metadata' (an object)", event_type=event_type)
     for name in ("id", "time"):
@@ -243,6 +247,7 @@ def _metadata_from_dict(event_type, values):
 
 
 def _utc_time(value, known):
+    """An ISO 8601 time with a time zone, in UTC, or InvalidEventLine."""
     try:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):

@@ -167,7 +167,7 @@ class _Target:
         self.instructions = []
         self.start, self.end, self.data = self._builder.start, self._builder.end, self._builder.data
 
-    def pi(self, target, text=None):
+    def pi(self, target, _text=None):
         self.instructions.append(target)
 
     def close(self):
@@ -175,6 +175,7 @@ class _Target:
 
 
 def _parse(data):
+    """The parsed SVG (defusedxml: no entities, no external references); refuses processing instructions."""
     target = _Target()
     try:
         parser = SafeElementTree.DefusedXMLParser(target=target)
@@ -190,6 +191,7 @@ def _parse(data):
 
 
 def _check_svg(data):
+    """Refuse an SVG that could run script or load anything: elements, attributes and styles."""
     root = _parse(data)
     if root.tag != f"{{{_SVG}}}svg":
         raise ValidationError(_("This file is not an SVG image (its root element is not <svg>)."))
@@ -208,6 +210,7 @@ def _check_svg(data):
 
 
 def _check_attribute(element, attribute, value, inert):
+    """Refuse an attribute that handles events, references outside the image or styles unsafely."""
     name = _local(attribute)
     if name.lower().startswith("on"):
         _refuse(_("SVG badge images may not contain event handlers (%(attr)s)."), attr=name[:40])
@@ -231,6 +234,7 @@ def _check_attribute(element, attribute, value, inert):
 
 
 def _check_stylesheet(css):
+    """Refuse a <style> sheet with at-rules, unreadable rules or unsafe declarations."""
     for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
         if rule.type == "at-rule":
             _refuse(_("SVG badge styles may not use @%(rule)s."), rule=rule.lower_at_keyword[:40])
@@ -241,6 +245,7 @@ def _check_stylesheet(css):
 
 
 def _check_declarations(css):
+    """Refuse a style attribute's declarations that are unreadable, at-rules or unsafe values."""
     for declaration in _parse_declarations(css, skip_comments=True, skip_whitespace=True):
         if declaration.type == "error":
             _refuse(_("This SVG style cannot be read: %(error)s"), error=declaration.message)
@@ -254,6 +259,7 @@ def _check_declarations(css):
 
 
 def _check_css_value(where, tokens):
+    """Refuse a CSS value that loads anything (url(), image-set(), …), however deeply nested."""
     # A stack, not recursion: a value of a hundred thousand nested brackets is a refusal, not a crash.
     pending = [iter(tokens)]
     while pending:

@@ -85,7 +85,11 @@ def validate_learning_outcomes(value):
 
 
 class Credential(models.Model):
-    """Something a learner can earn. A credential whose criteria require other credentials is a stack."""
+    """
+    Something a learner can earn. A credential whose criteria require other credentials is a stack.
+
+    .. no_pii: The definition of a credential: no learner data.
+    """
 
     class State(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -345,6 +349,8 @@ class CourseDependency(models.Model):
     """
     The dependency index: credential C depends on course K if C's criteria, or the criteria of any
     credential C requires (transitively), read facts from K. An event in K re-evaluates exactly these.
+
+    .. no_pii: Credentials and course keys only.
     """
 
     credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="course_dependencies")
@@ -362,6 +368,8 @@ class ExternalDependency(models.Model):
     The dependency index for external credentials: credential C depends on issuer I if C's
     criteria, or those of a credential it requires (transitively), name an external credential of
     I. A learner adding, or losing, a credential of I re-evaluates exactly these.
+
+    .. no_pii: Credentials and issuer ids only.
     """
 
     credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="external_dependencies")
@@ -380,6 +388,8 @@ class TrustedIssuer(models.Model):
     (docs/decisions/0012): an operator's decision, per organization. A learner can add a credential
     only from an issuer some organization trusts; a credential's criteria may name only the issuers
     its own organization trusts.
+
+    .. no_pii: Issuers (organizations) an operator trusts: no learner data.
     """
 
     issuer = models.CharField(max_length=500, help_text=_("The issuer's DID (did:key or did:web) or id, exactly "
@@ -407,6 +417,12 @@ class ExternalCredential(models.Model):
     An Open Badges 3.0 credential another issuer gave a learner, added by the learner and verified
     here (external.py). While ACTIVE it is a learner fact (rules.EXTERNAL) the criteria can require;
     its status list is checked again on a schedule, and a revoked one stops counting.
+
+    .. pii: The learner's user id, and the credential they added as they gave it: its subject names
+        them (a salted hash of their email, or their email in clear, maybe their name), and where it was
+        fetched from. retirement.py deletes the learner's rows.
+    .. pii_types: id, email_address, name, external_service
+    .. pii_retirement: local_api
     """
 
     class Status(models.TextChoices):
@@ -472,7 +488,14 @@ class ExternalCredential(models.Model):
 
 
 class LearnerFact(models.Model):
-    """The latest known value of one fact (rules.FACT_KINDS) about one learner in one course."""
+    """
+    The latest known value of one fact (rules.FACT_KINDS) about one learner in one course.
+
+    .. pii: The learner's user id and what they did in a course (grades, completion, enrollment).
+        retirement.py deletes the learner's rows.
+    .. pii_types: id, other
+    .. pii_retirement: local_api
+    """
 
     KIND_CHOICES = [(kind, kind) for kind in rules.FACT_KINDS]
 
@@ -508,6 +531,11 @@ class LearnerEvent(models.Model):
     evaluated (docs/decisions/0016). LearnerFact holds the newest of these per (course, kind); this
     keeps them all, so that an event arriving late is placed where it belongs in time and the
     learner's outcomes are re-derived over the timeline (timeline.py).
+
+    .. pii: The learner's user id and the history of what they did in a course (grades, completion,
+        enrollment). retirement.py deletes the learner's rows.
+    .. pii_types: id, other
+    .. pii_retirement: local_api
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -536,7 +564,14 @@ class LearnerEvent(models.Model):
 
 
 class Progress(models.Model):
-    """How far one learner is along one credential, as the last evaluation found."""
+    """
+    How far one learner is along one credential, as the last evaluation found.
+
+    .. pii: The learner's user id and how far along a credential they are. retirement.py deletes the
+        learner's rows.
+    .. pii_types: id, other
+    .. pii_retirement: local_api
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="progress")
@@ -560,6 +595,11 @@ class LearnerLock(models.Model):
     evaluations of one learner run one after the other (docs/decisions/0010): each decides from
     what the one before it stored. A plain id, not a foreign key: taking the lock never waits on
     the user row.
+
+    .. pii: The learner's user id (and when they were last evaluated). retirement.py deletes the
+        learner's row.
+    .. pii_types: id
+    .. pii_retirement: local_api
     """
 
     user_id = models.IntegerField(primary_key=True)
@@ -593,7 +633,16 @@ class LearnerLock(models.Model):
 
 
 class Award(models.Model):
-    """A credential issued to a learner, with the evidence of why."""
+    """
+    A credential issued to a learner, with the evidence of why.
+
+    .. pii: The learner's user id; the signed credential, whose subject is a salted hash of their
+        email (and their name if they chose to show it), with the salt; the evidence (their grades and
+        event ids). retirement.py removes the document and the salt and cuts the evidence down to which
+        requirements were met; the row stays, revoked, for the status list and the revoke deliveries.
+    .. pii_types: id, email_address, name, other
+    .. pii_retirement: local_api
+    """
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -662,7 +711,14 @@ class Award(models.Model):
 
 
 class RejectedEvent(models.Model):
-    """An event that could not be turned into a fact: kept, with the reason, for an operator to see."""
+    """
+    An event that could not be turned into a fact: kept, with the reason, for an operator to see.
+
+    .. pii: The payload of a platform event, which can hold a user id, username, email and name
+        (openedx-events' user data). retirement.py deletes the rejected events that name the learner.
+    .. pii_types: id, username, email_address, name
+    .. pii_retirement: local_api
+    """
 
     event_type = models.CharField(max_length=255, db_index=True)
     event_id = models.CharField(max_length=100, blank=True, db_index=True)
@@ -695,6 +751,12 @@ class RetirementRecord(models.Model):
     much was removed. No name, email, username or user id: the learner is named only by a keyed
     hash of the user id, which lets an operator check a given user id and nothing more
     (docs/decisions/0008-learner-retirement.rst).
+
+    .. pii: A keyed hash (HMAC-SHA256) of a retired learner's user id, which lets an operator check a
+        given user id and nothing more; no name, email, username or user id. Kept on purpose: it is
+        the record that the retirement happened.
+    .. pii_types: id
+    .. pii_retirement: retained
     """
 
     subject = models.CharField(max_length=64, unique=True, editable=False,
@@ -718,7 +780,11 @@ class RetirementRecord(models.Model):
 
 
 class StatusList(models.Model):
-    """A Bitstring Status List of revocation bits; awards get random free indexes in the newest one."""
+    """
+    A Bitstring Status List of revocation bits; awards get random free indexes in the newest one.
+
+    .. no_pii: Revocation bits by index: no learner is named.
+    """
 
     number = models.PositiveIntegerField(unique=True)
     size = models.PositiveIntegerField(default=131072, help_text=_("Bits; 16 KiB at least, as the spec asks."))
@@ -735,6 +801,8 @@ class IssuerKey(models.Model):
     """
     An Ed25519 signing key of the issuer. The private key is stored encrypted (keys.py) and never
     shown; a rotated key stays published so that what it signed keeps verifying.
+
+    .. no_pii: The issuer's signing keys.
     """
 
     key_id = models.CharField(max_length=64, unique=True, help_text=_("Fragment of the verification method id."))
@@ -756,6 +824,12 @@ class Delivery(models.Model):
     """
     The outbox: one row per award, platform account and action, written in the same transaction as
     the award (or its revocation), then worked off by the delivery task with retries.
+
+    .. pii: Through its award, a learner's badge on a badge platform: the platform's id of it, and the
+        last error, which may quote the learner's name or address. retirement.py clears those errors
+        and queues a revoke to every platform the award reached (the platform retires its copy).
+    .. pii_types: external_service, name, email_address
+    .. pii_retirement: local_api, third_party
     """
 
     class Action(models.TextChoices):
@@ -804,6 +878,8 @@ class BackfillRun(models.Model):
     One run of ``microcred_backfill``: its scope, how far it got and what it did. The cursor is
     committed with each chunk, so a run that stopped (killed, failed) continues with ``--resume``
     after the last learner it finished.
+
+    .. no_pii: Scope, cursor (a user id bound, no learner's data) and counts of one back-fill run.
     """
 
     class Scope(models.TextChoices):
@@ -854,6 +930,11 @@ class LearnerSharing(models.Model):
     What a learner shows on the public pages of their credentials, beyond the credential itself
     (docs/privacy.md): their name, their grade. Both off until the learner turns them on; no row
     means both off.
+
+    .. pii: The learner's user id and their choices about showing their name and grade. retirement.py
+        deletes the learner's row.
+    .. pii_types: id, other
+    .. pii_retirement: local_api
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",

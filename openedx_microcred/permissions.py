@@ -24,6 +24,7 @@ def is_global_staff(user) -> bool:
 
 
 def can_manage_org(user, org) -> bool:
+    """Whether ``user`` may manage the organization-level credentials of ``org`` (its course team, or global staff)."""
     if is_global_staff(user):
         return True
     if not getattr(user, "is_authenticated", False) or not user.is_active or not org:
@@ -32,6 +33,7 @@ def can_manage_org(user, org) -> bool:
 
 
 def can_manage_course(user, course_key) -> bool:
+    """Whether ``user`` may manage the credentials of ``course_key`` (its course team, or global staff)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if is_global_staff(user):

@@ -32,7 +32,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NoReturn, Sequence
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -158,6 +158,7 @@ class Requirement(ABC):
 
 
 def _leaf(node, met, raw_fraction, facts=(), unknown=False):
+    """The Outcome of a leaf requirement: met or not, and how close it is (never 1.0 unless met)."""
     fraction = 1.0 if met else max(0.0, min(raw_fraction, _ALMOST))
     unknown = unknown and not met
     leaf = LeafOutcome(node.path, node, met, fraction, tuple(f for f in facts if f), unknown)
@@ -166,7 +167,9 @@ def _leaf(node, met, raw_fraction, facts=(), unknown=False):
 
 
 @dataclass(frozen=True)
-class CourseLeaf(Requirement):
+class CourseLeaf(Requirement, ABC):
+    """A requirement on one course; its subclasses say what of the course."""
+
     course: str
     path: str = "criteria"
 
@@ -176,6 +179,8 @@ class CourseLeaf(Requirement):
 
 @dataclass(frozen=True)
 class CoursePassed(CourseLeaf):
+    """The learner passes the course (the platform's newest passing status or grade says so)."""
+
     kind = "course_passed"
 
     def evaluate(self, state):
@@ -193,6 +198,8 @@ class CoursePassed(CourseLeaf):
 
 @dataclass(frozen=True)
 class CourseGrade(CourseLeaf):
+    """The learner's course grade is at least ``min_percent``."""
+
     min_percent: float = 0.0
     kind = "course_grade"
 
@@ -213,6 +220,8 @@ class CourseGrade(CourseLeaf):
 
 @dataclass(frozen=True)
 class CourseCompletion(CourseLeaf):
+    """The learner has completed at least ``min_percent`` of the course."""
+
     min_percent: float = 100.0
     kind = "course_completion"
 
@@ -234,6 +243,8 @@ class CourseCompletion(CourseLeaf):
 
 @dataclass(frozen=True)
 class CertificateEarned(CourseLeaf):
+    """The learner has a certificate of the course (of ``mode``, when one is named)."""
+
     mode: str | None = None
     kind = "certificate"
 
@@ -255,6 +266,8 @@ class CertificateEarned(CourseLeaf):
 
 @dataclass(frozen=True)
 class Enrolled(CourseLeaf):
+    """The learner is enrolled in the course (in one of ``modes``, when they are named)."""
+
     modes: tuple = ()
     kind = "enrolled"
 
@@ -274,6 +287,8 @@ class Enrolled(CourseLeaf):
 
 @dataclass(frozen=True)
 class CredentialEarned(Requirement):
+    """The learner holds another credential of this catalog (a stack's component)."""
+
     credential: str
     path: str = "criteria"
     kind = "credential"
@@ -307,6 +322,7 @@ class ExternalCredentialHeld(Requirement):
     kind = EXTERNAL
 
     def _matches(self, value):
+        """Whether an external credential fact's value is of this issuer, achievement and result."""
         if value.get("issuer") != self.issuer:
             return False
         if self.achievement is not None and value.get("achievement_id") != self.achievement:
@@ -347,6 +363,8 @@ ALL, ANY, AT_LEAST = "all", "any", "at_least"
 
 @dataclass(frozen=True)
 class Group(Requirement):
+    """All, any or at least ``n`` of the children."""
+
     kind: str = ALL
     children: tuple = ()
     n: int = 0
@@ -394,11 +412,12 @@ class InvalidCriteria(ValidationError):
     """Criteria that cannot be used; every message says where (a path) and what."""
 
 
-def _fail(where, message):
+def _fail(where, message) -> NoReturn:
     raise InvalidCriteria(f"{where}: {message}")
 
 
 def _course_key(data, where):
+    """The course key named by a leaf's ``course``, normalized, or InvalidCriteria."""
     value = data.get("course")
     if not isinstance(value, str) or not value:
         _fail(f"{where}.course", _("a course key is required"))
@@ -457,6 +476,7 @@ def parse_criteria(data, where="criteria") -> Requirement:
 
 
 def _parse(data, where) -> Requirement:
+    """The Requirement a JSON node describes, or InvalidCriteria naming the node by ``where``."""
     if not isinstance(data, Mapping):
         _fail(where, _("must be an object with a 'type', not %(type)s") % {"type": type(data).__name__})
     kind = data.get("type")
@@ -515,6 +535,7 @@ def _parse(data, where) -> Requirement:
 
 
 def _parse_external(data, where):
+    """The ExternalCredentialHeld a JSON node describes, or InvalidCriteria."""
     _only(data, ("issuer", "achievement", "achievement_type", "min_result"), where)
     fields = {}
     for name, required in (("issuer", True), ("achievement", False), ("achievement_type", False)):

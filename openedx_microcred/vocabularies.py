@@ -143,7 +143,7 @@ def term_for_iri(iri) -> Term | None:
 
 def choices(terms) -> list:
     """(key, label) pairs for a form or a model field, the labels translated where they are shown."""
-    return [(t.key, gettext_lazy(t.label)) for t in terms]  # pylint: disable=translation-of-non-string
+    return [(t.key, gettext_lazy(t.label)) for t in terms]
 
 
 # --- Reading the free text stored before the vocabularies --------------------------------------
@@ -174,6 +174,7 @@ _ASSESSMENT_WORDS = {
 
 
 def _match(text, table):
+    """The keys of ``table`` whose words occur in ``text``, with the overlaps a phrase implies resolved."""
     lowered = " ".join(str(text).lower().split())
     found = {key for key, words in table.items() if any(word in lowered for word in words)}
     if found & {"blended", "hybrid"}:

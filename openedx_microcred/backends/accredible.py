@@ -25,8 +25,16 @@ import re
 from datetime import date, datetime, timezone
 from urllib.parse import quote
 
-from .base import (BadgeBackend, BadgeRequest, DeliveryError, IssueResult, OutcomeUnknown, PermanentError,
-                   TransientError, call)
+from .base import (
+    BadgeBackend,
+    BadgeRequest,
+    DeliveryError,
+    IssueResult,
+    OutcomeUnknown,
+    PermanentError,
+    TransientError,
+    call,
+)
 
 DEFAULT_BASE_URL = "https://api.accredible.com/"
 PAGE_SIZE = 100
@@ -35,6 +43,8 @@ _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class AccredibleBackend(BadgeBackend):
+    """Accredible: credentials in a group, by recipient email."""
+
     name = "accredible"
     secret_keys = ("api_key",)
     target_key = "group_id"
@@ -129,6 +139,7 @@ class AccredibleBackend(BadgeBackend):
                              "not concluding that the credential is absent")
 
     def _full(self, credential):
+        """The credential as Accredible has it in full (the search answer may leave fields out)."""
         try:
             return _credential(self._call("GET", f"/v1/credentials/{quote(str(credential['id']), safe='')}"))
         except PermanentError as exc:
@@ -137,6 +148,7 @@ class AccredibleBackend(BadgeBackend):
             raise
 
     def _groups(self):
+        """Every group of the issuer, page by page."""
         for page in range(1, MAX_PAGES + 1):
             body = _json(self._call("GET", "/v1/issuer/all_groups", params={"page": page, "page_size": PAGE_SIZE}))
             groups = body.get("groups") if isinstance(body, dict) else None
@@ -182,6 +194,7 @@ def _group_id(target):
 
 
 def _day(value):
+    """A date, or a datetime in UTC, as the ISO day Accredible takes."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc)
@@ -206,6 +219,7 @@ def _credential(response):
 
 
 def _state(credential):
+    """The credential's state on Accredible: expired, unpublished or published."""
     expired_on = str(credential.get("expired_on") or "")[:10]
     if _ISO_DAY.match(expired_on) and expired_on < datetime.now(timezone.utc).date().isoformat():
         return "expired"

@@ -28,8 +28,7 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-from .base import (BadgeBackend, BadgeRequest, DeliveryError, IssueResult, OutcomeUnknown, PermanentError,
-                   TransientError)
+from .base import BadgeBackend, BadgeRequest, DeliveryError, IssueResult, OutcomeUnknown, PermanentError, TransientError
 from .oauth import BearerTokenMixin, bearer_call, tokens_for
 
 DEFAULT_BASE_URL = "https://api.badgr.io"
@@ -39,6 +38,8 @@ MAX_PAGES = 50
 
 
 class BadgrBackend(BearerTokenMixin, BadgeBackend):
+    """Badgr (Canvas Credentials): assertions of a badge class, by email."""
+
     default_base_url = DEFAULT_BASE_URL
     name = "badgr"
     secret_keys = ("password", "client_secret")
@@ -56,7 +57,6 @@ class BadgrBackend(BearerTokenMixin, BadgeBackend):
         if config.get("scope"):
             form["scope"] = config["scope"]
         self.tokens = tokens_for(account_name, f"{self.base_url}/o/token", form)
-
 
     # --- the interface ------------------------------------------------------------------------
 
@@ -179,6 +179,7 @@ def _iso(value: datetime) -> str:
 
 
 def _results(response):
+    """The ``result`` list of a Badgr answer (empty when there is none)."""
     try:
         body = response.json()
     except ValueError:
@@ -204,6 +205,7 @@ def _parse_time(value):
 
 
 def _state(assertion):
+    """The assertion's state on Badgr: revoked, expired, or its acceptance."""
     if assertion.get("revoked") in (True, "true", "True"):
         return "revoked"
     expires = _parse_time(assertion.get("expires")) if assertion.get("expires") else None
@@ -218,6 +220,7 @@ def _result(assertion):
 
 
 def _same_recipient(recipient, address):
+    """Whether an assertion's recipient is ``address``, in clear or hashed with its salt."""
     if not isinstance(recipient, dict):
         return False
     email = address.strip().lower()
@@ -232,7 +235,7 @@ def _same_recipient(recipient, address):
         return False
     # Open Badges hashing: hex digest of identity + salt, where the identity may not be lowercased.
     return any(hashlib.new(algorithm, (candidate + salt).encode()).hexdigest() == digest.lower()
-               for candidate in {address, address.strip(), email})
+               for candidate in (address, address.strip(), email))
 
 
 def _evidence_urls(assertion):
@@ -240,4 +243,3 @@ def _evidence_urls(assertion):
     if isinstance(evidence, dict):
         evidence = [evidence]
     return {str(item.get("url") or item.get("id") or "") for item in evidence if isinstance(item, dict)} - {""}
-

@@ -101,7 +101,7 @@ class BadgeBackend(ABC):
         it (our award id, our evidence URL), so that a badge issued by hand is never mistaken for it.
         """
 
-    def validate_target(self, target: dict) -> list:
+    def validate_target(self, target: dict) -> list:  # pylint: disable=unused-argument  (overrides read it)
         """Problems with a credential's target settings for this account (e.g. an unknown template)."""
         return []
 
@@ -154,6 +154,7 @@ def shared_session(account_name) -> requests.Session:
 
 
 def _retry_after(response):
+    """The seconds a Retry-After header asks to wait (a number or an HTTP date), or None."""
     value = response.headers.get("Retry-After")
     if not value:
         return None

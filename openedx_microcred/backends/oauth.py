@@ -57,6 +57,7 @@ class OAuthTokens:
         return self._issued
 
     def _fetch(self, backend):
+        """Get a new access token from the token endpoint and keep it until shortly before it expires."""
         try:
             response = call(backend, "POST", self.token_url, data=self._form, headers={"Accept": "application/json"})
         except DeliveryError as exc:
@@ -136,4 +137,3 @@ class BearerTokenMixin:
     def redact(self, text) -> str:
         text = super().redact(text)
         return redact(text, self.tokens.known_tokens()) if self.tokens is not None else text
-

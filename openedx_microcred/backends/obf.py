@@ -35,6 +35,8 @@ _ANGLE_EMAIL = re.compile(r"<([^<>]+)>\s*$")
 
 
 class OpenBadgeFactoryBackend(BearerTokenMixin, BadgeBackend):
+    """Open Badge Factory: badge events by recipient email."""
+
     name = "obf"
     default_base_url = DEFAULT_BASE_URL
     secret_keys = ("client_secret",)
@@ -86,7 +88,8 @@ class OpenBadgeFactoryBackend(BearerTokenMixin, BadgeBackend):
         path = self._client_path("event", external_id)
         try:
             event = _json(self._call("GET", path))
-            emails = _recipients(event if isinstance(event, dict) else {}) - _revoked(event if isinstance(event, dict) else {})
+            event = event if isinstance(event, dict) else {}
+            emails = _recipients(event) - _revoked(event)
             if emails:
                 self._call("DELETE", path, params={"email": "|".join(sorted(emails))})
         except PermanentError as exc:
@@ -111,8 +114,8 @@ class OpenBadgeFactoryBackend(BearerTokenMixin, BadgeBackend):
         """
         badge_id = _badge_id(request.target)
         email = request.recipient_email.strip().lower()
-        response = self._call("GET", self._client_path("event"), params={"badge_id": badge_id,
-                                                                            "email": request.recipient_email})
+        response = self._call("GET", self._client_path("event"),
+                              params={"badge_id": badge_id, "email": request.recipient_email})
         for event in _events(response.text):
             if event.get("id") and str(event.get("badge_id") or badge_id) == str(badge_id) \
                     and email in _recipients(event) and email not in _revoked(event) \
@@ -187,6 +190,7 @@ def _events(text):
 
 
 def _log_entry(event):
+    """The log entry of an OBF event (a dict, even where the answer carries it as JSON text)."""
     entry = event.get("log_entry")
     if isinstance(entry, str):  # some answers carry it as a JSON string
         try:
@@ -210,6 +214,7 @@ def _recipients(event):
 
 
 def _revoked(event):
+    """The revoked addresses of an OBF event."""
     revoked = event.get("revoked") or {}
     if isinstance(revoked, dict):
         return {_address(r) for r in revoked}
@@ -219,6 +224,7 @@ def _revoked(event):
 
 
 def _state(event):
+    """The event's state on OBF: revoked (every recipient), expired or issued."""
     recipients = _recipients(event)
     if recipients and recipients <= _revoked(event):
         return "revoked"
@@ -226,4 +232,3 @@ def _state(event):
     if isinstance(expires, (int, float)) and 0 < expires < datetime.now(timezone.utc).timestamp():
         return "expired"
     return "issued"
-

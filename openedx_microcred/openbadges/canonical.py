@@ -36,8 +36,8 @@ Why substitution gives exactly what pyld gives, value by value:
   CR, DEL, U+FFFE, U+FFFF; measured over every code point) nor lone surrogates. Otherwise that
   document takes the full path (pyld), which is always correct.
 * The first document of each template is canonicalized both ways; if the two differ the template
-  is dropped (those documents always take the full path). Documents repeated in identical parts collapse in the RDF set on
-  both paths alike (pyld's node map and Oxigraph's dataset both hold sets).
+  is dropped (those documents always take the full path). Documents repeated in identical parts
+  collapse in the RDF set on both paths alike (pyld's node map and Oxigraph's dataset both hold sets).
 
 Registering or removing a document (:func:`jsonld.register_document`) empties the caches, since a
 context's meaning may have changed.
@@ -51,7 +51,8 @@ from typing import Any
 
 import pyoxigraph
 from pyld import jsonld as pyld_jsonld
-from pyld.nquads import escape as nquads_escape, serialize_nquad
+from pyld.nquads import escape as nquads_escape
+from pyld.nquads import serialize_nquad
 
 from . import jsonld
 
@@ -165,18 +166,8 @@ def _shape(document: Any) -> tuple[tuple, list[str]]:
                 if key.__class__ is not str:
                     raise _NotTemplatable
                 append(key)
-                if value.__class__ is str:
-                    if key in _SHAPE_KEYS or key[:1] == "@":
-                        append(repr(value))
-                    else:
-                        string_class = classes.get(value)
-                        if string_class is None:
-                            string_class = _string_class(value)
-                            if len(value) <= _CLASSED_LENGTH_MAX:
-                                classes[value] = string_class
-                        append(string_class)
-                        values.append(value)
-                elif key in _SHAPE_KEYS or key[:1] == "@":
+                # A shape key's value is part of the template; any other string is a slot (walk's str).
+                if key in _SHAPE_KEYS or key[:1] == "@":
                     append(repr(value))
                 else:
                     walk(value)
@@ -204,6 +195,7 @@ def _shape(document: Any) -> tuple[tuple, list[str]]:
 
 
 def _sentinel(slot: int, string_class: str) -> str:
+    """The stand-in string for template slot ``slot``, of the same class (text or IRI scheme)."""
     if string_class == "text":
         return f"x microcred slot {slot} ."
     _, scheme, slashes = string_class.split(":")
@@ -213,6 +205,7 @@ def _sentinel(slot: int, string_class: str) -> str:
 
 
 def _with_sentinels(document: Any, sentinels: list[str]) -> Any:
+    """``document`` with its strings replaced, in walk order, by ``sentinels``."""
     counter = iter(sentinels)
 
     def walk(node):
@@ -275,6 +268,7 @@ def _context_terms(document: Any) -> frozenset:
 
 
 def _document_keys(document: Any) -> set[str]:
+    """Every key used anywhere in ``document``."""
     keys: set[str] = set()
 
     def walk(node):
@@ -439,6 +433,7 @@ def _checked(template: _Template | None, values: list[str], expected: str):
 
 
 def _keep(entry: _ShapeEntry, constants: tuple, checked) -> None:
+    """Remember a template check for ``constants`` (none when it was not checked), within the entry's bound."""
     if checked is _UNCHECKED:
         return
     if len(entry.templates) >= entry.MAX_TEMPLATES:
@@ -447,6 +442,7 @@ def _keep(entry: _ShapeEntry, constants: tuple, checked) -> None:
 
 
 def _first_of_shape(document: dict, key: tuple, values: list[str]) -> str:
+    """Canonicalize the first document of a shape the full way, and learn the shape's template from it."""
     expected = _full(document)  # raises pyld's error for a document pyld cannot process
     template, bad = _build_template(document, values, frozenset())
     if template is None and bad:
@@ -465,6 +461,7 @@ def _first_of_shape(document: dict, key: tuple, values: list[str]) -> str:
 
 
 def _first_of_constants(document: dict, entry: _ShapeEntry, constants: tuple, values: list[str]) -> str:
+    """Canonicalize the full way a document of a known shape with new constants, and check its template."""
     expected = _full(document)
     template, bad = _build_template(document, values, entry.verbatim)
     with _lock:

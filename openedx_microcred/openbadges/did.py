@@ -111,6 +111,7 @@ def did_key_verification_method(public_key: Ed25519PublicKey) -> str:
 
 
 def _did_key_multikey(did: str) -> str:
+    """The multikey of a did:key (validated as an Ed25519 public key)."""
     if not did.startswith("did:key:"):
         raise ValueError(f"not a did:key: {did!r}")
     multikey = did[len("did:key:"):]
@@ -166,6 +167,7 @@ def did_web(host: str, path_segments: Iterable[str] = ()) -> str:
 
 
 def _split_did_web(did: str) -> tuple[str, list[str]]:
+    """The host and path segments of a did:web, percent-decoded."""
     if not isinstance(did, str) or not did.startswith("did:web:"):
         raise ValueError(f"not a did:web: {did!r}")
     if any(c in did for c in "/?#"):
@@ -234,6 +236,7 @@ def did_web_document(did: str, keys: Iterable[tuple[str, Ed25519PublicKey, bool]
 
 
 def _method_ids(document: Mapping, relationship: str, did: str) -> set[str]:
+    """The ids of the verification methods ``document`` lists under ``relationship``, made absolute."""
     ids = set()
     for entry in document.get(relationship) or ():
         ref = entry.get("id") if isinstance(entry, Mapping) else entry
@@ -243,6 +246,7 @@ def _method_ids(document: Mapping, relationship: str, did: str) -> set[str]:
 
 
 def _find_method(document: Mapping, method_id: str, did: str) -> Mapping | None:
+    """The verification method ``method_id`` of ``document``, listed or embedded, or None."""
     candidates = list(document.get("verificationMethod") or ())
     # methods may also be embedded in a relationship
     for relationship in ("assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation"):

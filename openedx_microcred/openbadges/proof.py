@@ -68,6 +68,7 @@ def format_datetime(value: datetime) -> str:
 
 
 def _created(created: datetime | str | None) -> str:
+    """The proof's ``created`` as an XSD dateTime: now, a given datetime, or a string already in that form."""
     if created is None:
         return format_datetime(datetime.now(timezone.utc))
     if isinstance(created, datetime):
@@ -180,6 +181,7 @@ class ProofResult:
 
 
 def _decode_proof_value(proof_value) -> bytes | None:
+    """The signature bytes of a multibase (base58btc, ``z``) proofValue, or None if it is not one."""
     if not isinstance(proof_value, str) or not proof_value.startswith("z"):
         return None
     try:

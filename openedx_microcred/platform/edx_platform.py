@@ -16,6 +16,8 @@ from . import PlatformAdapter, stored_history
 
 log = logging.getLogger(__name__)
 
+# pylint: disable=import-outside-toplevel  (edx-platform's modules exist only in the LMS: imported by the methods)
+
 _CACHE_SECONDS = 6 * 60 * 60
 # A count is kept per version of the course's block structure: a new version is a new entry.
 _VERSIONED_CACHE_SECONDS = 7 * 24 * 60 * 60
@@ -35,17 +37,16 @@ class EdxPlatformAdapter(PlatformAdapter):
 
     def course_names(self, course_keys):
         try:
-            from openedx.core.djangoapps.content.course_overviews.models import (  # pylint: disable=import-outside-toplevel
-                CourseOverview,
-            )
+            from openedx.core.djangoapps.content.course_overviews.models import CourseOverview
         except ImportError:
             return {}
         keys = [CourseKey.from_string(str(k)) for k in course_keys]
-        return {str(o.id): o.display_name for o in CourseOverview.objects.filter(id__in=keys).only("id", "display_name")}
+        overviews = CourseOverview.objects.filter(id__in=keys).only("id", "display_name")
+        return {str(o.id): o.display_name for o in overviews}
 
     def course_roles(self, user, course_key):
         try:
-            from common.djangoapps.student.models import CourseAccessRole  # pylint: disable=import-outside-toplevel
+            from common.djangoapps.student.models import CourseAccessRole
         except ImportError:
             return set()
         key = CourseKey.from_string(str(course_key))
@@ -53,7 +54,7 @@ class EdxPlatformAdapter(PlatformAdapter):
 
     def org_roles(self, user, org):
         try:
-            from common.djangoapps.student.models import CourseAccessRole  # pylint: disable=import-outside-toplevel
+            from common.djangoapps.student.models import CourseAccessRole
         except ImportError:
             return set()
         # An organization role is a CourseAccessRole row with the org and no course.
@@ -62,9 +63,7 @@ class EdxPlatformAdapter(PlatformAdapter):
 
     def org_courses(self, orgs):
         try:
-            from openedx.core.djangoapps.content.course_overviews.models import (  # pylint: disable=import-outside-toplevel
-                CourseOverview,
-            )
+            from openedx.core.djangoapps.content.course_overviews.models import CourseOverview
         except ImportError:
             return []
         keys = set()
@@ -74,7 +73,7 @@ class EdxPlatformAdapter(PlatformAdapter):
 
     def role_courses(self, user, roles, orgs):
         try:
-            from common.djangoapps.student.models import CourseAccessRole  # pylint: disable=import-outside-toplevel
+            from common.djangoapps.student.models import CourseAccessRole
         except ImportError:
             return []
         wanted = {org.lower() for org in orgs}
@@ -107,24 +106,22 @@ class EdxPlatformAdapter(PlatformAdapter):
         """
         grades = certificates = enrollments = None
         try:
-            from lms.djangoapps.grades.models import PersistentCourseGrade  # pylint: disable=import-outside-toplevel
+            from lms.djangoapps.grades.models import PersistentCourseGrade
             grades = PersistentCourseGrade.objects.using(_history_database())
         except ImportError:
             log.warning("openedx-microcred back-fill: edx-platform's grades are not available in this process")
         try:
-            from lms.djangoapps.certificates.models import (  # pylint: disable=import-outside-toplevel
-                GeneratedCertificate,
-            )
+            from lms.djangoapps.certificates.models import GeneratedCertificate
             certificates = GeneratedCertificate.objects.using(_history_database())  # every status, not only eligible
         except ImportError:
             log.warning("openedx-microcred back-fill: edx-platform's certificates are not available in this process")
         enrollment_time = None
         try:
-            from common.djangoapps.student.models import CourseEnrollment  # pylint: disable=import-outside-toplevel
+            from common.djangoapps.student.models import CourseEnrollment
             enrollments = CourseEnrollment.objects.using(_history_database())
             history = getattr(CourseEnrollment, "history", None)
             if history is not None:
-                changes = history.model._default_manager  # pylint: disable=protected-access
+                changes = history.model._default_manager  # pylint: disable=protected-access  (Django's documented name)
                 last_change = changes.filter(id=OuterRef("id")).order_by("-history_date").values("history_date")[:1]
                 enrollments = enrollments.annotate(changed_at=Subquery(last_change))
                 enrollment_time = "changed_at"
@@ -146,18 +143,12 @@ def _completable_blocks(course_key):
     published.
     """
     try:
-        from openedx.core.djangoapps.content.block_structure.api import (  # pylint: disable=import-outside-toplevel
-            get_course_in_cache,
-        )
-        from openedx.core.djangoapps.content.block_structure.exceptions import (  # pylint: disable=import-outside-toplevel
-            BlockStructureNotFound,
-        )
-        from openedx.core.djangoapps.content.block_structure.models import (  # pylint: disable=import-outside-toplevel
-            BlockStructureModel,
-        )
-        from xblock.completable import XBlockCompletionMode  # pylint: disable=import-outside-toplevel
-        from xmodule.modulestore.django import modulestore  # pylint: disable=import-outside-toplevel
-        from xmodule.modulestore.exceptions import ItemNotFoundError  # pylint: disable=import-outside-toplevel
+        from openedx.core.djangoapps.content.block_structure.api import get_course_in_cache
+        from openedx.core.djangoapps.content.block_structure.exceptions import BlockStructureNotFound
+        from openedx.core.djangoapps.content.block_structure.models import BlockStructureModel
+        from xblock.completable import XBlockCompletionMode
+        from xmodule.modulestore.django import modulestore
+        from xmodule.modulestore.exceptions import ItemNotFoundError
     except ImportError:
         return None
     try:

@@ -88,6 +88,7 @@ class Row:
 
 
 def _number_text(value):
+    """A number as the builder's input shows it (empty for none)."""
     if isinstance(value, bool) or value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -178,6 +179,7 @@ def _reindexed(rows, order):
 
 
 def _in_tree_order(rows):
+    """The rows in tree order (each parent before its children), reindexed."""
     order = []
 
     def visit(index):

@@ -12,7 +12,8 @@ import json
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.functional import lazy
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import limits, rules, vocabularies
 from ..formfields import https_url_field
@@ -37,6 +38,7 @@ class AccessibleFormMixin:
     """
 
     def describe_fields(self):
+        """Point each field's aria-describedby at its help text and its error, and mark the invalid ones."""
         for name, field in self.fields.items():
             bound = self[name]
             ids = []
@@ -163,7 +165,8 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
     platform_targets = forms.CharField(
         label=_("Badge platforms (JSON)"), required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "targets-json"}),
-        help_text=_('Where awards are sent, as JSON (the picker above writes it): a list such as [{"account": "credly", "template_id": "…"}]. The account '
+        help_text=_('Where awards are sent, as JSON (the picker above writes it): a list such as '
+                    '[{"account": "credly", "template_id": "…"}]. The account '
                     "is one the operator configured; the other keys are the platform's own: template_id (Credly), "
                     "group_id (Accredible), badge_id (Open Badge Factory), badgeclass (Badgr). Leave empty for none."),
     )
@@ -209,6 +212,7 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
         }
 
     def clean_criteria(self):
+        """The criteria, parsed as JSON and checked by the rules engine."""
         text = self.cleaned_data["criteria"]
         try:
             data = limits.loads_bounded(text)
@@ -224,6 +228,7 @@ class CredentialForm(AccessibleFormMixin, forms.Form):
         return [line.strip() for line in self.cleaned_data["learning_outcomes"].splitlines() if line.strip()]
 
     def clean_platform_targets(self):
+        """The platform targets, parsed as JSON and checked (an empty text is none)."""
         text = self.cleaned_data["platform_targets"].strip()
         if not text:
             return []

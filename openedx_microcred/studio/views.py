@@ -12,10 +12,10 @@ errors are shown next to the fields they are about.
 
 import json
 import re
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import wraps
+from uuid import uuid4
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -173,6 +173,7 @@ def _with_course(url, credential, home):
 
 
 def _credential_urls(credential, home):
+    """The edit, preview, publish and archive URLs of ``credential``, from the course page ``home``."""
     def url(name):
         return _with_course(reverse(f"openedx_microcred:studio-credential-{name}", kwargs={"uuid": credential.uuid}),
                             credential, home)
@@ -240,10 +241,11 @@ class CriteriaPicker:
         return [_option("", _("Choose a course"), value)] + options
 
     def credential_options(self, value):
+        """The <option>s of the credential picker, ``value`` selected (kept even when it is no longer offered)."""
         options = [_option(slug, label, value) for slug, label in self.credentials]
         if value and value not in {slug for slug, _label in self.credentials}:
             options.append(_option(value, _("%(slug)s (not a credential of this organization)") % {"slug": value},
-                                    value))
+                                   value))
         return [_option("", _("Choose a credential"), value)] + options
 
 
@@ -265,7 +267,7 @@ def _showable(data):
                 return False
             stack.extend(node["of"])
         if not set(node) <= allowed or not all(isinstance(node.get(k), (str, int, float, list))
-                                              for k in node if k != "of"):
+                                               for k in node if k != "of"):
             return False
     return True
 
@@ -302,7 +304,7 @@ def account_choices(org):
     return accounts
 
 
-def _target_keys(accounts):
+def _target_keys():
     """account → (its target key, how its backend stores a picked id), for every configured account."""
     keys = {}
     for name in organizations.accounts():
@@ -337,7 +339,7 @@ def resolve_editors(post, default_course, accounts):
     editors.acted = bool(action) or bool(post.get("pt-action"))
 
     targets = builder.target_rows_from_post(post)
-    keys = _target_keys(accounts)
+    keys = _target_keys()
     if targets is not None and _same_json(post.get("platform_targets", "").strip() or "[]",
                                           post.get("platform_targets_shown", "").strip() or "[]"):
         pt_action = post.get("pt-action", "")
@@ -426,7 +428,7 @@ def builder_view(form, editors, picker, accounts):
         except ValueError:
             targets = None
         if isinstance(targets, list) and not models.platform_target_problems(targets):
-            target_rows = builder.target_rows_from_list(targets, _target_keys(accounts))
+            target_rows = builder.target_rows_from_list(targets, _target_keys())
     by_name = {a["name"]: a for a in accounts}
     picker_rows = []
     for index, row in enumerate(target_rows or []):
@@ -499,7 +501,9 @@ def course_credentials(request, course_key):
     })
 
 
-def _render_credential_form(request, form, course_key, credential=None, status=200, editors=None, accounts=None):
+def _render_credential_form(request, form, course_key, credential=None, *, status=200, editors=None,
+                            accounts=None):
+    """The credential form's page, with the builder's rows and the platform accounts."""
     form.describe_fields()
     org = credential.org if credential is not None else course_key.org
     if accounts is None:
@@ -544,7 +548,7 @@ def _keep_pending_image(request, post):
         validate_badge_image(upload)
     except ValidationError as exc:
         return "", "", " ".join(exc.messages)
-    token = uuid.uuid4().hex
+    token = uuid4().hex
     upload.seek(0)
     cache.set(_pending_image_key(request.user, token), {"name": upload.name, "data": upload.read()},
               PENDING_IMAGE_SECONDS)

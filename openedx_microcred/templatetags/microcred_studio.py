@@ -15,6 +15,7 @@ register = template.Library()
 
 
 def _course_key(value):
+    """``value`` as a CourseKey, or None when it is empty or not a course key."""
     if not value:
         return None
     try:

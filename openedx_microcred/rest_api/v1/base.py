@@ -4,11 +4,12 @@ and the LMS session, from edx-drf-extensions), JSON only, and drf-spectacular's 
 OpenAPI schema (schema.py), whatever the host's DEFAULT_SCHEMA_CLASS.
 """
 
+from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from edx_rest_framework_extensions.auth.session.authentication import SessionAuthenticationAllowInactiveUser
-from django.conf import settings
-from django.utils.translation import gettext as _
+from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
@@ -46,6 +47,20 @@ class BoundedJSONParser(JSONParser):
             return loads_bounded(text, MAX_JSON_DEPTH, MAX_JSON_BYTES, parse_constant=parse_constant)
         except ValueError as exc:
             raise ParseError(_("JSON parse error - %(error)s") % {"error": exc}) from exc
+
+
+class UnsavedSerializer(serializers.Serializer):
+    """
+    A serializer that is never saved: the shape of a response, or the parameters of a request.
+
+    DRF leaves ``create`` and ``update`` to each serializer; these refuse, so no subclass needs them.
+    """
+
+    def create(self, validated_data):
+        raise TypeError(f"{type(self).__name__} is never saved")
+
+    def update(self, instance, validated_data):
+        raise TypeError(f"{type(self).__name__} is never saved")
 
 
 class ApiViewMixin:

@@ -50,16 +50,16 @@ class _CredentialView(ApiViewMixin):
     get=extend_schema(
         summary=_("List the credentials of a course or an organization"),
         description=_("Give `course_key` (the course team's view) or `org` (every credential of the "
-                    "organization, course-level and organization-level); only global staff may leave "
-                    "both out. Paginated (`page`, `page_size` up to 100)."),
+                      "organization, course-level and organization-level); only global staff may leave "
+                      "both out. Paginated (`page`, `page_size` up to 100)."),
         parameters=[CredentialFilterSerializer],
         responses={200: CredentialSerializer(many=True), **_ERRORS},
     ),
     post=extend_schema(
         summary=_("Create a credential (a draft)"),
         description=_("JSON, or multipart form data with the badge `image` (then send `criteria` and "
-                    "`platform_targets` as JSON text). A course credential whose criteria reach into "
-                    "other courses, and an organization-level one, need the organization's team."),
+                      "`platform_targets` as JSON text). A course credential whose criteria reach into "
+                      "other courses, and an organization-level one, need the organization's team."),
         responses={201: CredentialSerializer, **_ERRORS},
     ),
 )
@@ -131,9 +131,13 @@ class CredentialDetailView(_CredentialView, generics.RetrieveUpdateAPIView):
 class _StateChangeView(_CredentialView, generics.GenericAPIView):
     """Moves a credential to another state through the catalog."""
 
-    change = None  # a catalog function taking the credential
+    @staticmethod
+    def change(credential):
+        """The catalog function that moves ``credential``: each view names its own."""
+        raise NotImplementedError
 
     def post(self, request, *args, **kwargs):
+        """Apply ``change`` to the credential; a refusal of the catalog is a 400 that says why."""
         credential = self.get_object()
         try:
             self.change(credential)
@@ -145,7 +149,7 @@ class _StateChangeView(_CredentialView, generics.GenericAPIView):
 @extend_schema_view(post=extend_schema(
     summary=_("Publish a credential"),
     description=_("It becomes earnable, and learners who already meet its criteria are evaluated. Every "
-                "credential it requires must be active already (400 otherwise)."),
+                  "credential it requires must be active already (400 otherwise)."),
     request=None, responses={200: CredentialSerializer, **_ERRORS, **_NOT_FOUND},
 ))
 class CredentialPublishView(_StateChangeView):
@@ -157,7 +161,7 @@ class CredentialPublishView(_StateChangeView):
 @extend_schema_view(post=extend_schema(
     summary=_("Archive a credential"),
     description=_("It can no longer be earned; awards already made stay valid. An active stack that "
-                "requires it must be archived first (400 otherwise)."),
+                  "requires it must be archived first (400 otherwise)."),
     request=None, responses={200: CredentialSerializer, **_ERRORS, **_NOT_FOUND},
 ))
 class CredentialArchiveView(_StateChangeView):
@@ -170,7 +174,7 @@ class CredentialArchiveView(_StateChangeView):
     put=extend_schema(
         summary=_("Upload the badge image"),
         description=_("Multipart form data with one file, `image`: a PNG or an SVG (no scripts, no "
-                    "external references) of at most 512 KiB."),
+                      "external references) of at most 512 KiB."),
         request={"multipart/form-data": CredentialImageSerializer},
         responses={200: CredentialSerializer, **_ERRORS, **_NOT_FOUND},
     ),
@@ -187,6 +191,7 @@ class CredentialImageView(_CredentialView, generics.GenericAPIView):
     parser_classes = (MultiPartParser, FormParser)
 
     def put(self, request, *args, **kwargs):
+        """Replace the badge image of the credential with the uploaded one."""
         credential = self.get_object()
         serializer = self.get_serializer(credential, data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from ... import api, limits, links, permissions, retirement
 from ...models import Award, ExternalCredential
-from .base import ApiViewMixin
+from .base import ApiViewMixin, UnsavedSerializer
 from .serializers import CourseKeyField
 
 OTHER_LEARNER = _("You can only see your own credentials.")
@@ -39,17 +39,19 @@ _ERRORS = {
 # --- Serializers of api.py's dataclasses (read only; they also give the OpenAPI schema) -----------
 
 
-class _Out(serializers.Serializer):  # pylint: disable=abstract-method
+class _Out(UnsavedSerializer):
     """A read-only serializer of a dataclass from data.py."""
 
 
 def _nest(serializer_class, name, help_text):
     """Give ``serializer_class`` a field ``name``: a list of itself (a tree; drf-spectacular makes it a $ref)."""
-    serializer_class._declared_fields[name] = serializer_class(  # pylint: disable=protected-access
+    serializer_class._declared_fields[name] = serializer_class(  # pylint: disable=protected-access  (DRF's only way)
         many=True, help_text=help_text)
 
 
 class AwardSerializer(_Out):
+    """One award: the credential, its status and dates, and the evidence frozen when it was made."""
+
     uuid = serializers.UUIDField()
     credential_slug = serializers.CharField()
     title = serializers.CharField()
@@ -62,6 +64,8 @@ class AwardSerializer(_Out):
 
 
 class RequirementStatusSerializer(_Out):
+    """One requirement of a credential's criteria and how far the learner is with it."""
+
     path = serializers.CharField()
     kind = serializers.CharField()
     met = serializers.BooleanField()
@@ -76,6 +80,8 @@ class RequirementStatusSerializer(_Out):
 
 
 class CredentialProgressSerializer(_Out):
+    """How far the learner is along one credential: the requirements met and missing."""
+
     credential_slug = serializers.CharField()
     title = serializers.CharField()
     earned = serializers.BooleanField()
@@ -89,6 +95,8 @@ _nest(CredentialProgressSerializer, "children", _("For a stack: the same for eac
 
 
 class PlatformLinkSerializer(_Out):
+    """Where an award was sent: a badge platform account and the badge there."""
+
     account = serializers.CharField()
     platform = serializers.CharField()
     label = serializers.CharField()
@@ -107,6 +115,8 @@ class _BadgeSerializer(_Out):
 
 
 class EarnedBadgeSerializer(_BadgeSerializer):
+    """An earned badge, with its share links and where it was sent."""
+
     expires_at = serializers.DateTimeField(allow_null=True)
     public_url = serializers.URLField(help_text=_("The public credential page."))
     json_url = serializers.URLField(help_text=_("The signed Open Badges 3.0 credential, as a download."))
@@ -117,6 +127,8 @@ class EarnedBadgeSerializer(_BadgeSerializer):
 
 
 class MissingRequirementSerializer(_Out):
+    """A requirement the learner has still to meet, in words and with its course."""
+
     path = serializers.CharField()
     kind = serializers.CharField()
     text = serializers.CharField(help_text=_("The requirement in words, in the request's language."))
@@ -132,7 +144,8 @@ class MissingRequirementSerializer(_Out):
     current_percent = serializers.FloatField(allow_null=True, help_text=_("A grade requirement: the grade now."))
     blocks_done = serializers.IntegerField(allow_null=True, help_text=_("A completion requirement: blocks completed."))
     blocks_needed = serializers.IntegerField(allow_null=True, help_text=_("A completion requirement: blocks needed."))
-    blocks_total = serializers.IntegerField(allow_null=True, help_text=_("A completion requirement: blocks in the course."))
+    blocks_total = serializers.IntegerField(allow_null=True,
+                                            help_text=_("A completion requirement: blocks in the course."))
     progress_text = serializers.CharField(allow_null=True, help_text=_(
         "Where the learner stands, in words: \"your grade 76 % — 80 % needed\", \"12 of 24 blocks done\"."))
 
@@ -147,6 +160,8 @@ _nest(NextStepSerializer, "options", _("For a choice: the options, `needed` of w
 
 
 class StackLevelSerializer(_Out):
+    """One level of a stack and how far the learner is with it."""
+
     credential_slug = serializers.CharField()
     title = serializers.CharField()
     earned = serializers.BooleanField()
@@ -155,6 +170,8 @@ class StackLevelSerializer(_Out):
 
 
 class CredentialStatusSerializer(_Out):
+    """A credential on the learner's dashboard: earned or how far along, and the next steps."""
+
     credential_slug = serializers.CharField()
     title = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
@@ -179,9 +196,12 @@ class RevokedBadgeSerializer(_BadgeSerializer):
     can_earn_again = serializers.BooleanField()
 
 
-class SharingSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+class SharingSerializer(UnsavedSerializer):
+    """The requester's sharing choices: their name and their grades on their credentials' public pages."""
+
     show_name = serializers.BooleanField(required=False, help_text=_("Show my name on my credentials' public pages."))
-    show_grade = serializers.BooleanField(required=False, help_text=_("Show my grades on my credentials' public pages."))
+    show_grade = serializers.BooleanField(required=False,
+                                          help_text=_("Show my grades on my credentials' public pages."))
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields) if hasattr(self.initial_data, "keys") else set()
@@ -191,6 +211,8 @@ class SharingSerializer(serializers.Serializer):  # pylint: disable=abstract-met
 
 
 class LearnerDashboardSerializer(_Out):
+    """The learner dashboard widget's data: the learner's badges and their progress."""
+
     user_id = serializers.IntegerField()
     username = serializers.CharField()
     badges_count = serializers.IntegerField()
@@ -211,7 +233,7 @@ class MyProgressSerializer(_Out):
     progress = CredentialProgressSerializer(many=True)
 
 
-class ProgressFilterSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+class ProgressFilterSerializer(UnsavedSerializer):
     course_key = CourseKeyField(required=False, help_text=_("Only the credentials that depend on this course."))
 
 
@@ -219,6 +241,8 @@ class ProgressFilterSerializer(serializers.Serializer):  # pylint: disable=abstr
 
 
 class _LearnerView(ApiViewMixin, APIView):
+    """A view of one learner's data: the requester's own, or any learner's for global staff."""
+
     permission_classes = (IsAuthenticated,)
 
     @staticmethod
@@ -286,7 +310,9 @@ class DashboardWidgetView(_LearnerView):
         return Response(LearnerDashboardSerializer(api.get_learner_dashboard(self.learner(request))).data)
 
 
-class VisibilityRequestSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+class VisibilityRequestSerializer(UnsavedSerializer):
+    """The body of a visibility change: whether to hide the credential's public page."""
+
     hidden = serializers.BooleanField(help_text=_("True hides the credential's public page; false shows it again."))
 
 
@@ -334,6 +360,8 @@ NO_SUCH_EXTERNAL = _("You have no external credential with this id.")
 
 
 class ExternalCredentialSerializer(_Out):
+    """A credential from another issuer that the learner added, as verified here."""
+
     id = serializers.IntegerField()
     issuer = serializers.CharField()
     issuer_name = serializers.CharField(allow_blank=True)
@@ -361,7 +389,9 @@ class ExternalCredentialAddedSerializer(_Out):
     revoked = serializers.ListField(child=serializers.CharField())
 
 
-class ExternalCredentialRequestSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+class ExternalCredentialRequestSerializer(UnsavedSerializer):
+    """A credential from another issuer to add: the credential itself, where it is published, or its file."""
+
     credential = serializers.JSONField(required=False, help_text=_("The Open Badges 3.0 credential itself."))
     url = serializers.URLField(required=False, max_length=2000,
                                help_text=_("Where it is published (fetched only from hosts the operator allows)."))
@@ -412,12 +442,14 @@ class MyExternalCredentialDetailView(ApiViewMixin, APIView):
 
     @extend_schema(summary=_("Remove a credential from another issuer"),
                    responses={204: None, 401: _ERRORS[401], 404: OpenApiResponse(description=NO_SUCH_EXTERNAL)})
-    def delete(self, request, id):  # pylint: disable=redefined-builtin
+    def delete(self, request, id):  # pylint: disable=redefined-builtin  (the URL's and the schema's name)
         try:
             api.remove_external_credential(request.user, id)
         except ExternalCredential.DoesNotExist as exc:
             raise NotFound(NO_SUCH_EXTERNAL) from exc
         return Response(status=204)
+
+
 class SharingView(ApiViewMixin, APIView):
     """
     What the requester's credentials' public pages show besides the credential: their name, their

@@ -20,7 +20,7 @@ from .base import AUTHENTICATION_CLASSES
 API_MODULE_PREFIX = "openedx_microcred.rest_api.v1."
 
 
-def only_this_api(endpoints, **kwargs):  # pylint: disable=unused-argument
+def only_this_api(endpoints, **kwargs):
     """drf-spectacular preprocessing hook: keep the endpoints of this API's views, wherever it is mounted."""
     return [
         (path, path_regex, method, callback) for path, path_regex, method, callback in endpoints

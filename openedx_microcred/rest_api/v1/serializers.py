@@ -16,6 +16,7 @@ from rest_framework.settings import api_settings
 from ... import catalog, issuance
 from ...limits import loads_bounded
 from ...models import Credential
+from .base import UnsavedSerializer
 
 
 def api_validation_error(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -204,7 +205,7 @@ class CredentialImageSerializer(serializers.ModelSerializer):
         return save(instance)
 
 
-class CredentialFilterSerializer(serializers.Serializer):  # pylint: disable=abstract-method
+class CredentialFilterSerializer(UnsavedSerializer):
     """The query parameters of the credential list."""
 
     course_key = CourseKeyField(

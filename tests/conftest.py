@@ -61,7 +61,7 @@ def _fresh_cache(_own_cache_directory):
 def credly(settings):
     """
     The local Credly server, configured as the platform account "credly" with quick retries and no
-    rate limit. (tests/test_backend_credly.py and tests/integration/ have a ``credly`` of their own:
+    rate limit. (tests/backends/test_credly.py and tests/integration/ have a ``credly`` of their own:
     the bare server, which they configure themselves.)
     """
     from .fakes.credly_server import CredlyServer

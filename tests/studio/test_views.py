@@ -20,8 +20,8 @@ from sandbox.host.models import Course
 
 from ..conftest import C1, C2
 from ..users import client_for, make_user
-from .pages import (browser_post, course_url, credential_url, field_text, form_data, messages_of, new_url, page, stack_data,
-                    stack_url)
+from .pages import (browser_post, course_url, credential_url, field_text, form_data, messages_of, new_url, page,
+                    stack_data, stack_url)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 GIF = b"GIF89a" + b"\x00" * 64
@@ -123,7 +123,7 @@ def test_the_list_shows_each_credentials_badge_its_default_when_none_was_uploade
     tree = page(course_staff.get(course_url()))
     thumb = tree.get_element_by_id("credential-py-basics").find(".//img")
     assert thumb.get("class") == "badge-thumb" and thumb.get("alt") == ""
-    # The LMS serves it (tests/test_default_badge.py): Studio's pages point there.
+    # The LMS serves it (tests/test_images_default_badge.py): Studio's pages point there.
     assert thumb.get("src") == issuance.badge_image_url(basics) and "/default-" in thumb.get("src")
 
 

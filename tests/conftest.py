@@ -2,7 +2,11 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from openedx_microcred.catalog import save_credential
-from openedx_microcred.models import Credential
+from openedx_microcred.models import Award, Credential
+from sandbox.host.models import Course, CourseAccessRole
+
+from . import events
+from .users import client_for, make_user
 
 C1 = "course-v1:DemoX+PY101+2026"
 C2 = "course-v1:DemoX+PY102+2026"
@@ -57,7 +61,7 @@ def _fresh_cache(_own_cache_directory):
 def credly(settings):
     """
     The local Credly server, configured as the platform account "credly" with quick retries and no
-    rate limit. (tests/test_backend_credly.py and tests/integration/ have a ``credly`` of their own:
+    rate limit. (tests/backends/test_credly.py and tests/integration/ have a ``credly`` of their own:
     the bare server, which they configure themselves.)
     """
     from .fakes.credly_server import CredlyServer
@@ -102,3 +106,54 @@ def platforms_with_basics(settings, make_credential):
             {"account": "badgr", "badgeclass": badgr.default_badgeclass_id},
         ])
         yield {"credly": credly, "accredible": accredible, "obf": obf, "badgr": badgr}
+
+
+# --- Shared by the tests of more than one module --------------------------------------------------
+
+
+@pytest.fixture
+def awarded(learner, make_credential, on_commit):
+    """ada passes C1 and holds 'basics' (with EU metadata) and the stack above it."""
+    make_credential("basics", {"type": "course_passed", "course": C1}, title="Python Basics",
+                    description="Writes small Python programs.", validity_days=730,
+                    learning_outcomes=["Write and test small Python programs"], workload_hours=30,
+                    ects_credits=1, eqf_level=4, assessment_type="marked-assignment", participation_form="online",
+                    quality_assurance="Reviewed by the faculty board", identity_verified=False)
+    make_credential("stack", {"type": "any", "of": [{"type": "credential", "credential": "basics"},
+                                                    {"type": "course_grade", "course": C2, "min_percent": 80}]},
+                    title="Python Stack", stack_kind="horizontal")
+    with on_commit():
+        events.passing(learner, C1)
+    return {a.credential.slug: a for a in Award.objects.select_related("credential")}
+
+
+@pytest.fixture
+def users(db, learner):
+    """One user per kind of caller; course roles on C1 unless said otherwise."""
+    make = get_user_model().objects.create_user
+    people = {
+        "staff": make("cstaff", "cstaff@example.com", "pw"),
+        "instructor": make("cinstructor", "cinstructor@example.com", "pw"),
+        "other_staff": make("ostaff", "ostaff@example.com", "pw"),
+        "org_staff": make("orgstaff", "orgstaff@example.com", "pw"),
+        "global_staff": make("gstaff", "gstaff@example.com", "pw", is_staff=True),
+        "learner": learner,
+    }
+    CourseAccessRole.objects.create(user=people["staff"], org="DemoX", course_key=C1, role="staff")
+    CourseAccessRole.objects.create(user=people["instructor"], org="DemoX", course_key=C1, role="instructor")
+    CourseAccessRole.objects.create(user=people["other_staff"], org="DemoX", course_key=C2, role="staff")
+    CourseAccessRole.objects.create(user=people["org_staff"], org="DemoX", course_key=None, role="staff")
+    return people
+
+
+@pytest.fixture
+def course_staff(db):
+    """Staff of C1 only."""
+    Course.objects.create(course_key=C1, display_name="Python Basics")
+    return client_for(make_user("cstaff", ("DemoX", C1, "staff")))
+
+
+@pytest.fixture
+def org_staff(db):
+    """Staff of the whole DemoX organization."""
+    return client_for(make_user("orgstaff", ("DemoX", None, "staff")))

@@ -11,7 +11,7 @@ from openedx_microcred import cel, rules
 from openedx_microcred.models import Credential, TrustedIssuer
 
 from .conftest import C1, C2
-from .test_rules_properties import criteria
+from .criteria_strategies import criteria
 
 ISSUER = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 

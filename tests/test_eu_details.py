@@ -22,8 +22,8 @@ from openedx_microcred.openbadges import jsonld
 
 from . import events
 from .conftest import C1
-from .test_edubadges_compat import edubadges_differences
-from .test_studio_pages import course_staff, credential_url, field_text, form_data, new_url, page  # noqa: F401
+from .openbadges.edubadges import edubadges_differences
+from .studio.pages import credential_url, field_text, form_data, new_url, page
 
 PASS_C1 = {"type": "course_passed", "course": C1}
 EU = dict(learning_outcomes=["Write small programs"], workload_hours=30, ects_credits=1, eqf_level=4,
@@ -63,7 +63,7 @@ def test_a_credential_with_eu_details_cannot_be_published_without_the_issuers_co
     assert catalog.publish_credential(Credential.objects.get(slug="eu")).state == Credential.State.ACTIVE
 
 
-def test_studio_says_why_publishing_is_refused(course_staff, make_credential, settings):  # noqa: F811
+def test_studio_says_why_publishing_is_refused(course_staff, make_credential, settings):
     settings.MICROCRED_ISSUER = {}
     credential = make_credential("py-basics", PASS_C1, course_key=C1, state="draft", **EU)
     response = course_staff.post(credential_url("publish", credential), {"confirm": "yes"}, follow=True)
@@ -103,7 +103,7 @@ def test_a_supervision_that_contradicts_identity_verified_is_refused(db):
     assert "tick “identity verified”" in raised.value.message_dict["identity_verified"][0]
 
 
-def test_studio_offers_the_terms_and_refuses_other_values(course_staff):  # noqa: F811
+def test_studio_offers_the_terms_and_refuses_other_values(course_staff):
     form = page(course_staff.get(new_url()))
     options = {o.get("value"): o.text_content() for o in form.xpath('//select[@name="participation_form"]/option')}
     assert options[""] == "Not given" and options["online"] == "Online" and options["blended"] == "Blended"
@@ -177,7 +177,7 @@ def test_the_migration_maps_known_texts_to_terms_and_keeps_the_rest_as_a_note(db
     assert "b" in warning.msg and "a," not in warning.msg
 
 
-def test_studio_shows_a_note_and_keeps_it_until_cleared(course_staff, make_credential):  # noqa: F811
+def test_studio_shows_a_note_and_keeps_it_until_cleared(course_staff, make_credential):
     credential = make_credential("py-basics", PASS_C1, course_key=C1, state="draft",
                                  eu_notes="Assessment type (free text before the choices): Graded assignments")
     response = course_staff.get(credential_url("edit", credential))

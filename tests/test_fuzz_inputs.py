@@ -18,7 +18,7 @@ from openedx_microcred.catalog import ENTRY_FIELDS
 from openedx_microcred.models import Credential, RejectedEvent
 
 from .conftest import C1, C2
-from .test_replay import grade_line, passing_line, summary
+from .eventlog_lines import grade_line, passing_line, summary
 
 FUZZ = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -48,9 +48,9 @@ from sandbox.host.models import Course, CourseAccessRole
 
 from . import events
 from .conftest import C1, C2, C3
-from .test_issuance import awarded  # noqa: F401  (fixture)
 from .test_learner_pages import PNG, catalog, grace  # noqa: F401  (fixtures)
-from .test_studio_pages import _client, _user, course_staff, form_data, org_staff, stack_data  # noqa: F401
+from .studio.pages import form_data, stack_data
+from .users import client_for, make_user
 
 PACKAGE = Path(openedx_microcred.__file__).resolve().parent
 LOCALE = PACKAGE / "conf" / "locale"
@@ -525,12 +525,12 @@ def test_studio_confirmations_and_refusals(in_pseudo_language, studio_catalog, c
     messages_after("archive", studio_catalog["grade"])
 
     # Refused by the permissions: 403 (not on the team; criteria reaching into another course), 404, 400.
-    outsider = _client(_user("outsider"))
+    outsider = client_for(make_user("outsider"))
     response = get(outsider, studio_url("course", course_key=C1))
     assert response.status_code == 403
     assert_translated(response)
     assert_translated(get(outsider, studio_url("credential-edit", uuid=studio_catalog["basics"].uuid)))
-    c2_team = _client(_user("c2staff", ("DemoX", C2, "staff")))
+    c2_team = client_for(make_user("c2staff", ("DemoX", C2, "staff")))
     response = post(c2_team, studio_url("credential-archive", uuid=studio_catalog["c2_stack"].uuid),
                     {"confirm": "yes"})
     assert response.status_code == 403

@@ -29,22 +29,6 @@ from .conftest import C1, C2
 SCHEMA = json.loads((Path(__file__).parent / "data" / "ob_v3p0_achievementcredential_schema.json").read_text())
 
 
-@pytest.fixture
-def awarded(learner, make_credential, on_commit):
-    """ada passes C1 and holds 'basics' (with EU metadata) and the stack above it."""
-    make_credential("basics", {"type": "course_passed", "course": C1}, title="Python Basics",
-                    description="Writes small Python programs.", validity_days=730,
-                    learning_outcomes=["Write and test small Python programs"], workload_hours=30,
-                    ects_credits=1, eqf_level=4, assessment_type="marked-assignment", participation_form="online",
-                    quality_assurance="Reviewed by the faculty board", identity_verified=False)
-    make_credential("stack", {"type": "any", "of": [{"type": "credential", "credential": "basics"},
-                                                    {"type": "course_grade", "course": C2, "min_percent": 80}]},
-                    title="Python Stack", stack_kind="horizontal")
-    with on_commit():
-        events.passing(learner, C1)
-    return {a.credential.slug: a for a in Award.objects.select_related("credential")}
-
-
 def test_award_is_issued_as_a_schema_valid_signed_credential(awarded, learner):
     award = awarded["basics"]
     document = award.document
@@ -177,7 +161,7 @@ def test_keys_are_stored_encrypted_and_never_printed(db):
     out = io.StringIO()
     call_command("microcred_keys", "generate", stdout=out)
     stored = IssuerKey.objects.get()
-    private = keys._raw_private(keys.signing_key().private_key)
+    private = keys.signing_key().private_key.private_bytes_raw()
     for encoding in (private.hex(), base64.b64encode(private).decode(), base64.urlsafe_b64encode(private).decode()):
         assert encoding not in stored.encrypted_private_key
         assert encoding not in out.getvalue()
@@ -221,7 +205,7 @@ def test_signing_key_from_settings(db, settings):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     private = Ed25519PrivateKey.generate()
-    settings.MICROCRED_SIGNING_KEY = base64.b64encode(keys._raw_private(private)).decode()
+    settings.MICROCRED_SIGNING_KEY = base64.b64encode(private.private_bytes_raw()).decode()
     assert keys.signing_key().public_key.public_bytes_raw() == private.public_key().public_bytes_raw()
     assert IssuerKey.objects.count() == 0
 

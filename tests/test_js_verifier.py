@@ -24,7 +24,7 @@ from .jsverify import js_verify
 from .test_ob3_document import issued
 
 # 1EdTech's eddsa-rdfc-2022 example for OB 3.0 (key pair, credential, proof options, proofValue),
-# shared with test_proof.py.
+# shared with tests/openbadges/test_proof.py.
 TEST_VECTOR = Path(__file__).resolve().parent / "data" / "ob3-test-vector" / "obv3p0-eddsa-rdfc-2022.json"
 VECTOR = json.loads(TEST_VECTOR.read_text())
 

@@ -21,8 +21,8 @@ from openedx_microcred.openbadges import proof
 
 from . import events
 from .conftest import C1
-from .test_rest_api_credentials import LIST, client_for, users  # noqa: F401  (a fixture)
-from .test_replay import expected, passing_line, replay, summary
+from .eventlog_lines import expected, passing_line, replay, summary
+from .rest_api.v1.clients import LIST, client_for
 
 PASS_C1 = {"type": "course_passed", "course": C1}
 

@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argu
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
-def _free_port():
+def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -106,7 +106,7 @@ def site_env():
 def site(tmp_path_factory, site_env):
     """A fresh LMS and Studio for each test module: users, courses and course teams, no catalog."""
     root = tmp_path_factory.mktemp("site")
-    lms_port, cms_port = _free_port(), _free_port()
+    lms_port, cms_port = free_port(), free_port()
     env = dict(
         os.environ,
         PYTHONPATH=str(ROOT),

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from .conftest import accessibility_violations, docs_screenshot, screenshot, sign_in
+from .layout import overflow, widest_elements
 
 pytestmark = pytest.mark.browser
 
@@ -22,19 +23,6 @@ def demo_site(site):
     site.manage("microcred_load", "sandbox/demo/catalog.yaml")
     site.manage("microcred_replay", "sandbox/demo/events.jsonl")
     return site
-
-
-def overflow(page):
-    """How many CSS pixels the document is wider than the window (0 when it fits)."""
-    return page.evaluate("() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
-
-
-def widest_elements(page):
-    """What sticks out past the window's right edge, for the failure message."""
-    return page.evaluate("""() => Array.from(document.querySelectorAll('body *'))
-        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5 && !e.closest('.table-scroll'))
-        .slice(0, 8).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' '
-                         + Math.round(e.getBoundingClientRect().right))""")
 
 
 def check_page(page, url, name):

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from .conftest import ROOT, _free_port, accessibility_violations, screenshot
-from .test_every_page_fits import overflow, widest_elements
+from .conftest import ROOT, accessibility_violations, free_port, screenshot
+from .layout import overflow, widest_elements
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ def dev_page(tmp_path_factory):
         if os.environ.get("MICROCRED_REQUIRE_BROWSER") == "1":
             pytest.fail("frontend/node_modules is missing: run npm ci in frontend/")
         pytest.skip("frontend/node_modules is missing (npm ci in frontend/)")
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path_factory.mktemp("vite") / "vite.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with
     process = subprocess.Popen(  # pylint: disable=consider-using-with
         [str(VITE), "serve", "dev", "--config", "vite.config.js", "--port", str(port), "--strictPort"],

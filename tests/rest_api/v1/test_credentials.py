@@ -9,7 +9,6 @@ import time
 
 import jwt
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, reverse
 from drf_spectacular.validation import validate_schema
@@ -25,15 +24,14 @@ from openedx_microcred.images import MAX_BYTES, PNG_SIGNATURE
 from openedx_microcred.models import Credential
 from openedx_microcred.rest_api.v1 import urls as v1_urls
 from opaque_keys.edx.django.models import CourseKeyField
-from sandbox.host.models import CourseAccessRole
 
-from . import events
-from .conftest import C1, C2
+from ... import events
+from ...conftest import C1, C2
+from .clients import LIST, client_for
 
 OTHER_ORG_COURSE = "course-v1:OtherX+AI101+2026"
 PASS_C1 = {"type": "course_passed", "course": C1}
 PASS_C2 = {"type": "course_passed", "course": C2}
-LIST = reverse("openedx_microcred:v1:credential-list")
 PNG = PNG_SIGNATURE + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle r="4"/></svg>'
 
@@ -58,33 +56,6 @@ def _media(settings, tmp_path):
 def _accounts(settings):
     """The badge platform account the course team's credentials name, serving their organization."""
     settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly-demo": {"backend": "credly", "organizations": ["DemoX"]}}
-
-
-@pytest.fixture
-def users(db, learner):
-    """One user per kind of caller; course roles on C1 unless said otherwise."""
-    make = get_user_model().objects.create_user
-    people = {
-        "staff": make("cstaff", "cstaff@example.com", "pw"),
-        "instructor": make("cinstructor", "cinstructor@example.com", "pw"),
-        "other_staff": make("ostaff", "ostaff@example.com", "pw"),
-        "org_staff": make("orgstaff", "orgstaff@example.com", "pw"),
-        "global_staff": make("gstaff", "gstaff@example.com", "pw", is_staff=True),
-        "learner": learner,
-    }
-    CourseAccessRole.objects.create(user=people["staff"], org="DemoX", course_key=C1, role="staff")
-    CourseAccessRole.objects.create(user=people["instructor"], org="DemoX", course_key=C1, role="instructor")
-    CourseAccessRole.objects.create(user=people["other_staff"], org="DemoX", course_key=C2, role="staff")
-    CourseAccessRole.objects.create(user=people["org_staff"], org="DemoX", course_key=None, role="staff")
-    return people
-
-
-def client_for(user=None):
-    """An API client signed in through the LMS session (None: anonymous)."""
-    client = APIClient()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture

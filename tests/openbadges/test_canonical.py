@@ -24,10 +24,10 @@ from pyld import jsonld as pyld_jsonld
 from openedx_microcred.openbadges import canonical, did, jsonld
 from openedx_microcred.openbadges.proof import hash_data, sign, verify_proof
 
-from .credential_corpus import CORPUS, VECTOR
+from ..credential_corpus import CORPUS, VECTOR
 
-VECTOR_DIR = Path(__file__).resolve().parent / "data" / "ob3-test-vector"
-REPO = Path(__file__).resolve().parents[1]
+VECTOR_DIR = Path(__file__).resolve().parents[1] / "data" / "ob3-test-vector"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from uuid import uuid4
 
 import pytest
 from django.core.management import call_command
+from django.db import DataError, connection
 from django.db.models.signals import post_save
 from django.utils import timezone
 from openedx_events.data import EventsMetadata
@@ -226,11 +227,16 @@ def test_an_overlong_event_id_and_type_are_cut_to_fit_not_lost(db):
     assert (len(kept.event_type), len(kept.event_id)) == (255, 100)
 
 
-def test_when_the_row_cannot_be_stored_a_minimal_row_keeps_the_event(db, monkeypatch, caplog):
-    """Whatever defeats the payload's storage (here: NaN let through as it is), the event is not lost."""
-    monkeypatch.setattr("openedx_microcred.facts._storable", lambda payload: payload)
-    kept = reject_event("some.event.v1", "why", event_id="e1", event_time=events.T0,
-                        payload={"percent_grade": math.nan})
+def test_when_the_row_cannot_be_stored_a_minimal_row_keeps_the_event(db, caplog):
+    """Whatever defeats the payload's storage (here: a database that refuses it), the event is not lost."""
+    def refuse_the_payload(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("INSERT") and any("NaN" in str(param) for param in params or ()):
+            raise DataError("the payload is refused")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_the_payload):
+        kept = reject_event("some.event.v1", "why", event_id="e1", event_time=events.T0,
+                            payload={"percent_grade": math.nan})
     kept.refresh_from_db()
     assert (kept.event_type, kept.event_id, kept.event_time, kept.reason) == ("some.event.v1", "e1", events.T0, "why")
     assert kept.payload == {"unstorable": "{'percent_grade': nan}"}

@@ -16,9 +16,9 @@ from openedx_microcred.platform.edx_platform import EdxPlatformAdapter
 from openedx_microcred.tasks import evaluate_learner_task
 from sandbox.host.models import Course, CourseAccessRole
 
-from . import events
-from .conftest import C1, C2
-from .fakes import modulestore as fake
+from .. import events
+from ..conftest import C1, C2
+from ..fakes import modulestore as fake
 
 COURSE = ("course", "course", [
     ("chapter", "week1", [

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from openedx_microcred.openbadges import did, jsonld
 
 VECTOR = json.loads(
-    (Path(__file__).resolve().parent / "data" / "ob3-test-vector" / "obv3p0-eddsa-rdfc-2022.json").read_text()
+    (Path(__file__).resolve().parents[1] / "data" / "ob3-test-vector" / "obv3p0-eddsa-rdfc-2022.json").read_text()
 )
 VECTOR_PUBLIC = Ed25519PublicKey.from_public_bytes(bytes.fromhex(VECTOR["public_key_hex"]))
 VECTOR_MULTIKEY = VECTOR["public_key_multibase"]

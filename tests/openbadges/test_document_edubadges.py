@@ -9,17 +9,14 @@ tests/data, as the OB 3.0 schema is.
 """
 
 import json
-from pathlib import Path
 
-import jsonschema
 import pytest
 
 from openedx_microcred.openbadges import document as ob
 
-from .test_ob3_document import micro_achievement, schema_errors, issued, stack_issued, with_proof
+from ..test_ob3_document import micro_achievement, schema_errors, issued, stack_issued, with_proof
+from .edubadges import DATA, edubadges_differences
 
-DATA = Path(__file__).resolve().parent / "data"
-EDUBADGES_SCHEMA = json.loads((DATA / "edubadges_microcredential_schema.json").read_text())
 EDUBADGES_EXAMPLE = json.loads((DATA / "edubadges_example_microcredential_full.json").read_text())
 
 # Every way our credentials may fail Edubadges' microcredential schema, and why that is deliberate.
@@ -39,23 +36,6 @@ DELIBERATE = {
     "achievement: required supervisionType":
         "'Unsupervised with ID verification' (ELM) has no Edubadges supervisionType.",
 }
-
-
-def edubadges_differences(document) -> list:
-    """The schema's complaints about ``document``, each named as in DELIBERATE."""
-    validator = jsonschema.Draft201909Validator(EDUBADGES_SCHEMA)
-    found = []
-    for error in validator.iter_errors(document):
-        where = ".".join(str(p) for p in error.absolute_path).replace("credentialSubject.achievement", "achievement")
-        if error.validator == "oneOf":
-            names = sorted(name for branch in error.validator_value for name in branch.get("required", ()))
-            found.append(f"{where}: one of {', '.join(names)}")
-        elif error.validator == "required":
-            missing = [name for name in error.validator_value if name not in error.instance]
-            found.extend(f"{where}: required {name}" for name in missing)
-        else:
-            found.append(f"{where}: {error.message}")
-    return sorted(set(found))
 
 
 def test_the_check_reads_edubadges_own_example_as_valid():

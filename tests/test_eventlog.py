@@ -5,13 +5,11 @@ import json
 import re
 import sys
 from datetime import timezone
-from uuid import UUID
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from openedx_events.data import EventsMetadata
 from openedx_events.event_bus.avro.deserializer import deserialize_bytes_to_event_data
 from openedx_events.event_bus.avro.serializer import AvroSignalSerializer, serialize_event_data_to_bytes
 from openedx_events.learning import signals
@@ -22,7 +20,6 @@ from openedx_events.learning.data import (
     CohortData,
     CourseEnrollmentData,
     CoursePassingStatusData,
-    PersistentCourseGradeData,
 )
 from opaque_keys.edx.keys import CourseKey
 
@@ -32,9 +29,9 @@ from openedx_microcred.models import Award, LearnerFact, RejectedEvent
 
 from . import events
 from .conftest import C1, C2
+from .eventlog_lines import ID, expected, grade_data, grade_line, line, metadata, passing_line, replay, summary
 
 DEMO = "sandbox/demo"
-ID = "00000000-0000-4000-8000-{:012d}"
 
 
 class FakeUser:
@@ -43,19 +40,6 @@ class FakeUser:
 
     def get_full_name(self):
         return self.username.title()
-
-
-def metadata(signal, n, minutes=0):
-    return EventsMetadata(event_type=signal.event_type, id=UUID(ID.format(n)), time=events.at(minutes),
-                          source="openedx/lms/web", sourcehost="lms.test", sourcelib=(10, 5, 0))
-
-
-def grade_data(user_id, key, percent, passed=True):
-    return PersistentCourseGradeData(
-        user_id=user_id, course=events.course(key), course_edited_timestamp=events.T0, course_version="v1",
-        grading_policy_hash="hash", percent_grade=percent, letter_grade="Pass" if passed else "",
-        passed_timestamp=events.T0 if passed else None,
-    )
 
 
 def payload(signal_name, user):
@@ -83,19 +67,6 @@ def payload(signal_name, user):
     }[signal_name]
 
 
-def line(signal, n, minutes=0, **data):
-    return eventlog.dump_event(signal, metadata(signal, n, minutes), **data)
-
-
-def passing_line(user, key, n, minutes=0, is_passing=True):
-    return line(signals.COURSE_PASSING_STATUS_UPDATED, n, minutes, course_passing_status=CoursePassingStatusData(
-        is_passing=is_passing, course=events.course(key), user=events.user_data(user)))
-
-
-def grade_line(user_id, key, percent, n, minutes=0, passed=True):
-    return line(signals.PERSISTENT_GRADE_SUMMARY_CHANGED, n, minutes, grade=grade_data(user_id, key, percent, passed))
-
-
 def ignored_line(user, n, minutes=0):
     """A real openedx-events event that none of our receivers listens to."""
     return line(signals.COHORT_MEMBERSHIP_CHANGED, n, minutes, cohort=CohortData(
@@ -106,29 +77,6 @@ def write(tmp_path, lines, name="events.jsonl"):
     path = tmp_path / name
     path.write_text("".join(text + "\n" for text in lines), encoding="utf-8")
     return str(path)
-
-
-def replay(*args, **kwargs):
-    out, err = io.StringIO(), io.StringIO()
-    call_command("microcred_replay", *args, "--no-progress", stdout=out, stderr=err, **kwargs)
-    return summary(out.getvalue())
-
-
-def summary(text):
-    """{"read": n, "applied": n, ...} from the command's summary."""
-    counts = {}
-    for row in text.splitlines():
-        match = re.fullmatch(r"\s*(Events read|\w+):\s+(\d+)", row)
-        if match:
-            counts["read" if match.group(1) == "Events read" else match.group(1)] = int(match.group(2))
-    return counts
-
-
-def expected(**counts):
-    base = dict.fromkeys(("applied", "unchanged", "stale", "duplicate", "ignored", "rejected"), 0)
-    base.update(counts)
-    base["read"] = sum(counts.values())
-    return base
 
 
 # --- eventlog: the format ------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from openedx_microcred.issuer import lms_root_url
 from openedx_microcred.models import Award
 from sandbox.host.models import Course
 
-from . import events
-from .conftest import C1, C2
+from ... import events
+from ...conftest import C1, C2
 
 AWARDS = reverse("openedx_microcred:v1:my-awards")
 PROGRESS = reverse("openedx_microcred:v1:my-progress")

@@ -3,8 +3,8 @@
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from . import events
-from .conftest import C1, C2
+from .. import events
+from ..conftest import C1, C2
 
 BEFORE = [("openedx_microcred", "0014_learner_sharing")]
 AFTER = [("openedx_microcred", "0015_event_history")]

@@ -8,21 +8,20 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import reverse
 from django.utils.http import urlencode
-from lxml import html
 
 from openedx_microcred import issuance
 from openedx_microcred.images import MAX_BYTES
 from openedx_microcred.models import Credential
 from openedx_microcred.openbadges import document
-from sandbox.host.models import Course, CourseAccessRole
+from sandbox.host.models import Course
 
-from .conftest import C1, C2
+from ..conftest import C1, C2
+from ..users import client_for, make_user
+from .pages import (browser_post, course_url, credential_url, field_text, form_data, messages_of, new_url, page,
+                    stack_data, stack_url)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 GIF = b"GIF89a" + b"\x00" * 64
@@ -37,101 +36,10 @@ def studio(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def _user(username, *roles):
-    user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw")
-    for org, course_key, role in roles:
-        CourseAccessRole.objects.create(user=user, org=org, course_key=course_key, role=role)
-    return user
-
-
-def _client(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def course_staff(db):
-    """Staff of C1 only."""
-    Course.objects.create(course_key=C1, display_name="Python Basics")
-    return _client(_user("cstaff", ("DemoX", C1, "staff")))
-
-
 @pytest.fixture
 def other_staff(db):
     """Staff of C2, not of C1."""
-    return _client(_user("other", ("DemoX", C2, "instructor")))
-
-
-@pytest.fixture
-def org_staff(db):
-    """Staff of the whole DemoX organization."""
-    return _client(_user("orgstaff", ("DemoX", None, "staff")))
-
-
-def course_url(course_key=C1):
-    return reverse("openedx_microcred:studio-course", kwargs={"course_key": course_key})
-
-
-def new_url(course_key=C1):
-    return reverse("openedx_microcred:studio-credential-new", kwargs={"course_key": course_key})
-
-
-def stack_url(course_key=C1):
-    return reverse("openedx_microcred:studio-stack-new", kwargs={"course_key": course_key})
-
-
-def credential_url(name, credential):
-    return reverse(f"openedx_microcred:studio-credential-{name}", kwargs={"uuid": credential.uuid})
-
-
-def form_data(**overrides):
-    data = {
-        "title": "Python Basics",
-        "slug": "py-basics",
-        "description": "Passing Python Basics.",
-        "criteria": json.dumps({"type": "course_passed", "course": C1}),
-        "learning_outcomes": "Write small programs\n\n  Use functions  \n",
-        "workload_hours": "40",
-        "ects_credits": "1.5",
-        "eqf_level": "4",
-        "assessment_type": "written-examination",
-        "participation_form": "online",
-        "quality_assurance": "Reviewed by the board.",
-        "identity_verified": "on",
-        "validity_days": "",
-        "revocation_policy": "keep",
-        "stack_kind": "",
-        "platform_targets": "",
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def page(response):
-    return html.fromstring(response.content.decode())
-
-
-def browser_post(tree, form_id="credential-form", button=None, **changes):
-    """What a browser posts from the page's form: its controls' values, one button's, and ``changes``."""
-    form = tree.get_element_by_id(form_id)
-    data = {}
-    for name, value in form.form_values():
-        data.setdefault(name, value)
-    if button is not None:
-        data[button[0]] = button[1]
-    data.update(changes)
-    return data
-
-
-def field_text(response, name):
-    """The text of a field's container (label, control, help, errors)."""
-    [container] = page(response).xpath(f'//*[@id="field-{name}"]')
-    return container.text_content()
-
-
-def messages_of(response):
-    return [str(m) for m in get_messages(response.wsgi_request)]
+    return client_for(make_user("other", ("DemoX", C2, "instructor")))
 
 
 # --- Who may see the pages ---------------------------------------------------------------------
@@ -215,7 +123,7 @@ def test_the_list_shows_each_credentials_badge_its_default_when_none_was_uploade
     tree = page(course_staff.get(course_url()))
     thumb = tree.get_element_by_id("credential-py-basics").find(".//img")
     assert thumb.get("class") == "badge-thumb" and thumb.get("alt") == ""
-    # The LMS serves it (tests/test_default_badge.py): Studio's pages point there.
+    # The LMS serves it (tests/test_images_default_badge.py): Studio's pages point there.
     assert thumb.get("src") == issuance.badge_image_url(basics) and "/default-" in thumb.get("src")
 
 
@@ -402,13 +310,6 @@ def test_course_staff_cannot_save_criteria_that_reach_into_another_course(course
 
 
 # --- The stack builder ----------------------------------------------------------------------------
-
-
-def stack_data(**overrides):
-    data = {"title": "Python Bronze", "slug": "py-bronze", "description": "", "stack_kind": "vertical",
-            "owner": "course", "credentials": [], "mode": "all", "n": "", "previous_level": ""}
-    data.update(overrides)
-    return data
 
 
 def test_the_stack_builder_makes_a_two_level_vertical_stack(course_staff, make_credential):
@@ -738,7 +639,7 @@ def test_a_badge_chosen_before_a_builder_button_is_kept_for_the_save(course_staf
     assert course_staff.post(new_url(), browser_post(tree)).status_code == 302
     assert Credential.objects.get().image.name.endswith(".png")
     # Another user cannot use the token.
-    other = _client(_user("intruder", ("DemoX", C1, "staff")))
+    other = client_for(make_user("intruder", ("DemoX", C1, "staff")))
     response = other.post(new_url(), browser_post(tree, title="Stolen", slug="stolen"))
     assert response.status_code == 302 and not Credential.objects.get(slug="stolen").image
 

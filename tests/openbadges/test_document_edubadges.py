@@ -14,7 +14,7 @@ import pytest
 
 from openedx_microcred.openbadges import document as ob
 
-from ..test_ob3_document import micro_achievement, schema_errors, issued, stack_issued, with_proof
+from .test_document import micro_achievement, schema_errors, issued, stack_issued, with_proof
 from .edubadges import DATA, edubadges_differences
 
 EDUBADGES_EXAMPLE = json.loads((DATA / "edubadges_example_microcredential_full.json").read_text())

@@ -25,7 +25,7 @@ try:  # the package's offline loader, canonicalization and safe-mode check
 except ImportError:  # pragma: no cover - only while jsonld.py does not exist yet
     ob_jsonld = None
 
-SCHEMA = json.loads((Path(__file__).parent / "data" / "ob_v3p0_achievementcredential_schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parent.parent / "data" / "ob_v3p0_achievementcredential_schema.json").read_text())
 CONTEXTS = Path(ob.__file__).resolve().parent / "contexts"
 
 LMS = "https://learn.example-university.eu"

@@ -34,8 +34,20 @@ from opaque_keys.edx.keys import CourseKey
 from . import awards, catalog, delivery, eventlog, facts, requirement_words, rules
 from .admin_forms import CredentialAdminForm, RevokeForm
 from .dispatch import enqueue_evaluation
-from .models import (Award, BackfillRun, CourseDependency, Credential, Delivery, ExternalCredential, LearnerFact,
-                     Progress, RejectedEvent, RetirementRecord, TrustedIssuer, subject_hash)
+from .models import (
+    Award,
+    BackfillRun,
+    CourseDependency,
+    Credential,
+    Delivery,
+    ExternalCredential,
+    LearnerFact,
+    Progress,
+    RejectedEvent,
+    RetirementRecord,
+    TrustedIssuer,
+    subject_hash,
+)
 
 EMPTY = "—"
 _REQUIRES = Credential.requires.through  # from_credential (the stack) → to_credential (what it requires)
@@ -764,7 +776,6 @@ class RejectedEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("payload"))
     def payload_display(self, obj):
         return _pretty_json(obj.payload)
-
 
 
 @admin.register(Delivery)

@@ -13,7 +13,6 @@ from opaque_keys.edx.keys import CourseKey
 from .formfields import https_url_field
 from .models import Credential
 
-
 CRITERIA_EXAMPLE = json.dumps({"type": "all", "of": [
     {"type": "course_passed", "course": "course-v1:Org+CS101+2026"},
     {"type": "course_grade", "course": "course-v1:Org+CS102+2026", "min_percent": 80},

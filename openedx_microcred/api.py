@@ -9,10 +9,17 @@ the edges imports this module (.importlinter).
 from django.utils.translation import gettext as _
 
 from . import evaluation, external, issuance, learners
-from .data import (AwardData, CredentialProgress, EvaluationResult, ExternalCredentialAdded, ExternalCredentialData,
-                   LearnerDashboard, SharingChoices, VerificationResult)
+from .data import (
+    AwardData,
+    CredentialProgress,
+    EvaluationResult,
+    ExternalCredentialAdded,
+    ExternalCredentialData,
+    LearnerDashboard,
+    SharingChoices,
+    VerificationResult,
+)
 from .models import Award, ExternalCredential
-
 
 __all__ = [
     "ExternalCredentialRefused",

@@ -68,8 +68,9 @@ class MicrocredConfig(AppConfig):
     plugin_app = _plugin_config()
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers system checks)
-        from . import tasks  # noqa: F401  (registers the Celery tasks here too, so an eager Celery runs them in process)
+        # The system checks register on import; so do the Celery tasks, in this process too, so that
+        # an eager Celery (devstack, tests) runs them here.
+        from . import checks, tasks  # noqa: F401
         from .handlers import connect_completion_receiver
         from .retirement import connect_retirement_receivers
 

@@ -35,8 +35,17 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from . import evaluation, event_data, rules
-from .facts import (APPLIED, DUPLICATE, STALE, UNCHANGED, FactUpdate, InvalidEvent, check_event_time, history_row,
-                    record_fact)
+from .facts import (
+    APPLIED,
+    DUPLICATE,
+    STALE,
+    UNCHANGED,
+    FactUpdate,
+    InvalidEvent,
+    check_event_time,
+    history_row,
+    record_fact,
+)
 from .models import BackfillRun, CourseDependency, Credential, LearnerEvent, LearnerFact, LearnerLock, RejectedEvent
 from .platform import CERTIFICATE_SOURCE, ENROLLMENT_SOURCE, GRADE_SOURCE, get_platform, parse_course_key
 

@@ -135,7 +135,8 @@ def refresh_dependency_index(credentials):
                 courses |= {str(k) for k in child.course_dependencies.values_list("course_key", flat=True)}
         courses_by_slug[rule.slug] = courses
         CourseDependency.objects.filter(credential=credential).exclude(course_key__in=courses).delete()
-        present = {str(k) for k in CourseDependency.objects.filter(credential=credential).values_list("course_key", flat=True)}
+        stored = CourseDependency.objects.filter(credential=credential).values_list("course_key", flat=True)
+        present = {str(k) for k in stored}
         CourseDependency.objects.bulk_create(
             [CourseDependency(credential=credential, course_key=k) for k in sorted(courses - present)]
         )

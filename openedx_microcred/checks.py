@@ -84,7 +84,6 @@ def check_organization_settings(app_configs=None, **kwargs):  # pylint: disable=
     account names the organizations it serves: an account without that list sends nothing.
     """
 
-
     errors = [checks.Error(message, id="openedx_microcred.E011") for message in
               organizations.pairing_problems(microcred_settings.ORGANIZATION_PAIRINGS)]
     errors.extend(
@@ -123,7 +122,8 @@ def check_organization_lines(app_configs=None, **kwargs):  # pylint: disable=unu
                      "saved or published; an active one keeps being evaluated.",
                 id="openedx_microcred.W011",
             ))
-        targets = [t for t in credential.platform_targets or () if isinstance(t, dict) and isinstance(t.get("account"), str)]
+        targets = [t for t in credential.platform_targets or ()
+                   if isinstance(t, dict) and isinstance(t.get("account"), str)]
         foreign = organizations.platform_target_problems(credential.org, targets)
         if foreign:
             warnings.append(checks.Warning(

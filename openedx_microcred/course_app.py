@@ -9,7 +9,8 @@ members of the course team.
 """
 
 from django.urls import reverse
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .permissions import can_manage_course
 

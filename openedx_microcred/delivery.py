@@ -246,7 +246,8 @@ def _redacted(delivery, text):
     if not text:
         return ""
     config = _accounts().get(delivery.account) or {}
-    secrets = [v for k, v in config.items() if isinstance(v, str) and k not in ("backend", "base_url", "organization_id")]
+    secrets = [v for k, v in config.items()
+               if isinstance(v, str) and k not in ("backend", "base_url", "organization_id")]
     return backends.base.redact(text, secrets)
 
 

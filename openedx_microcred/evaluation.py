@@ -22,8 +22,16 @@ from django.utils import timezone
 from . import rules, timeline
 from .awards import award_credential, move_earned_time, revoke_awards
 from .data import EvaluationResult
-from .models import (Award, CourseDependency, Credential, ExternalCredential, LearnerEvent, LearnerFact, LearnerLock,
-                     Progress)
+from .models import (
+    Award,
+    CourseDependency,
+    Credential,
+    ExternalCredential,
+    LearnerEvent,
+    LearnerFact,
+    LearnerLock,
+    Progress,
+)
 from .platform import get_platform, parse_course_key
 
 log = logging.getLogger(__name__)

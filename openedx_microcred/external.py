@@ -25,7 +25,8 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.db import transaction
 from django.utils import timezone
@@ -34,7 +35,9 @@ from django.utils.translation import gettext as _
 from . import fetching, limits
 from .app_settings import microcred_settings
 from .models import ExternalCredential, TrustedIssuer
-from .openbadges import did, document as ob_document, proof, status_list
+from .openbadges import did
+from .openbadges import document as ob_document
+from .openbadges import proof, status_list
 
 log = logging.getLogger(__name__)
 

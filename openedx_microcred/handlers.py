@@ -119,7 +119,8 @@ def record_block_completion(sender, instance, **kwargs):  # pylint: disable=unus
     modified = instance.modified
     event_id = f"blockcompletion:{instance.pk}:{modified.isoformat() if isinstance(modified, datetime) else modified}"
     try:
-        user_id, course_key = event_data.checked_user_id(instance.user_id), event_data.checked_course_key(instance.context_key)
+        user_id = event_data.checked_user_id(instance.user_id)
+        course_key = event_data.checked_course_key(instance.context_key)
         if not instance.context_key.is_course:
             return None  # a library or other learning context: no course credentials there
         completed = sender.objects.filter(

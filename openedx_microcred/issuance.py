@@ -10,7 +10,8 @@ import hashlib
 import json
 import logging
 import random
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
@@ -373,7 +374,8 @@ def status_list_document(number) -> dict:
     if cached is not None:
         return cached
     status = StatusList.objects.get(number=number)
-    revoked = Award.objects.filter(status_list=status, status=Award.Status.REVOKED).values_list("status_index", flat=True)
+    revoked = Award.objects.filter(status_list=status, status=Award.Status.REVOKED).values_list(
+        "status_index", flat=True)
     key = _key_of(status)
     unsigned = status_list.status_list_credential(
         status_list_url(number), issuer_did(key), status_list.encode(revoked, size=status.size),
@@ -497,4 +499,3 @@ def contexts_for_outside_verifiers():
     documents = {document.extension_context_url(root): document.load_extension_context()}
     documents.update(_our_did_documents())
     return documents
-

@@ -12,7 +12,8 @@ Nothing here ever logs or returns private key material except as a ``SigningKey`
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes, serialization
@@ -94,7 +95,7 @@ def _decrypt(issuer_key):
         raw = _fernet().decrypt(issuer_key.encrypted_private_key.encode())
     except InvalidToken as exc:
         raise SigningKeyError(f"signing key {issuer_key.key_id} cannot be decrypted with the configured "
-                        "MICROCRED_KEY_ENCRYPTION_KEYS (or SECRET_KEY)") from exc
+                              "MICROCRED_KEY_ENCRYPTION_KEYS (or SECRET_KEY)") from exc
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 

@@ -14,8 +14,20 @@ from django.utils.translation import ngettext
 
 from . import backends, issuance, links, requirement_words, rules
 from .app_settings import microcred_settings
-from .data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, LearnerDashboard, MissingRequirement,
-                   NextStep, PlatformLink, RequirementStatus, RevokedBadge, SharingChoices, StackLevel)
+from .data import (
+    AwardData,
+    CredentialProgress,
+    CredentialStatus,
+    EarnedBadge,
+    LearnerDashboard,
+    MissingRequirement,
+    NextStep,
+    PlatformLink,
+    RequirementStatus,
+    RevokedBadge,
+    SharingChoices,
+    StackLevel,
+)
 from .models import Award, Credential, Delivery, LearnerFact, LearnerSharing, Progress, TrustedIssuer
 from .openbadges import linkedin
 from .platform import get_platform
@@ -213,7 +225,8 @@ def _measures(user_id, progress) -> dict:
         return {}
     measures = {}
     facts = LearnerFact.objects.filter(user_id=user_id, course_key__in=sorted(wanted),
-                                       kind__in=(rules.GRADE, rules.COMPLETION)).values_list("course_key", "kind", "value")
+                                       kind__in=(rules.GRADE, rules.COMPLETION)).values_list(
+        "course_key", "kind", "value")
     totals = get_platform().completable_blocks(sorted(courses[rules.CourseCompletion.kind])) \
         if courses[rules.CourseCompletion.kind] else {}
     for course_key, kind, value in facts:

@@ -22,7 +22,6 @@ from . import issuer, limits, organizations, rules, vocabularies
 from .images import UPLOAD_TO, validate_badge_image
 from .openbadges.document import LANGUAGE_CODE
 
-
 _EQF_RANGE = _("The EQF level is a number from 1 to 8.")
 
 # What inLanguage accepts (the OB 3.0 schema's pattern): "en", "nl-NL", "zh-Hant-TW".
@@ -236,7 +235,6 @@ class Credential(models.Model):
             raise ValidationError(problems)
         # References and cycles are checked against the rest of the catalog.
         check_references({self.slug: tree}, titles={self.slug: self.title})
-
 
     def uses_eu_details(self) -> bool:
         """Whether the credential is described as an EU microcredential (any of its elements is set)."""

@@ -196,4 +196,3 @@ def course_report(request, course_key):
     if request.GET.get("format") == "csv":
         return _csv_response(report, f"microcred-uptake-{key.org}-{key.course}-{key.run}")
     return render(request, TEMPLATES + "course.html", _context(request, report, form, **extra))
-

@@ -38,8 +38,19 @@ from django.db.models.functions import Cast
 
 from .awards import revoke_awards
 from .issuance import resign_stacks_naming
-from .models import (Award, Delivery, ExternalCredential, LearnerEvent, LearnerFact, LearnerLock, LearnerSharing,
-                     Progress, RejectedEvent, RetirementRecord, subject_hash)
+from .models import (
+    Award,
+    Delivery,
+    ExternalCredential,
+    LearnerEvent,
+    LearnerFact,
+    LearnerLock,
+    LearnerSharing,
+    Progress,
+    RejectedEvent,
+    RetirementRecord,
+    subject_hash,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +146,7 @@ def _scrub_awards(user_id):
     """
     removed = 0
     awards = Award.objects.filter(user_id=user_id).only("pk", "document", "recipient_salt", "evidence",
-                                                         "blocks_reaward")
+                                                        "blocks_reaward")
     for award in awards:
         evidence = _bare_evidence(award.evidence)
         if award.document is None and not award.recipient_salt and evidence == award.evidence \

@@ -88,7 +88,7 @@ def sweep_deliveries_task():
 
 @shared_task(name=dispatch.SWEEP_EVALUATIONS)
 def sweep_evaluations_task():
-    """Periodic (Celery beat): queue again the evaluations whose task was lost (learners', and publishing's fan-outs)."""
+    """Periodic (Celery beat): queue again the evaluations whose task was lost (learners', publishing's fan-outs)."""
     return {"evaluations": facts.sweep_pending_evaluations(), "fan_outs": sweep_learner_fan_outs()}
 
 

@@ -8,9 +8,9 @@ import json
 import logging
 from pathlib import PurePosixPath
 
-from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -219,7 +219,8 @@ def credential_page(request, award_uuid):
         "preview_image": issuance.badge_png_url(award.credential),
         "preview_description": _preview_description(credential, issuer, holder),
         # The signed document holds the grade: shown on the page only when the learner shares it.
-        "pretty_json": json.dumps(credential, indent=2, ensure_ascii=False) if choices.show_grade or not results else None,
+        "pretty_json": (json.dumps(credential, indent=2, ensure_ascii=False)
+                        if choices.show_grade or not results else None),
         "learning_outcomes": [a.get("targetName") for a in achievement.get("alignment", [])
                               if a.get("targetType") == document.TARGET_TYPE_LEARNING_OUTCOME],
         "eu": eu_elements(credential),

@@ -32,8 +32,16 @@ import re
 from datetime import timezone
 from urllib.parse import quote, urljoin
 
-from .base import (BadgeBackend, BadgeRequest, DeliveryError, IssueResult, OutcomeUnknown, PermanentError,
-                   TransientError, call)
+from .base import (
+    BadgeBackend,
+    BadgeRequest,
+    DeliveryError,
+    IssueResult,
+    OutcomeUnknown,
+    PermanentError,
+    TransientError,
+    call,
+)
 
 DEFAULT_BASE_URL = "https://api.credly.com/v1/"
 # Guard against a platform that keeps announcing one more page.

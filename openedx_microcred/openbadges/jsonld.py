@@ -31,8 +31,8 @@ import json
 import re
 import threading
 from collections import Counter
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit

@@ -10,6 +10,7 @@ from ..data import ReportFilters, UptakeReport
 from .building import build_report
 from .gathering import date_range, gather, report_credentials
 
+
 def min_cohort() -> int:
     """``MICROCRED_REPORT_MIN_COHORT``: the fewest learners a published figure may describe (at least 1)."""
     try:

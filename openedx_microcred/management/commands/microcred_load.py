@@ -20,7 +20,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from openedx_microcred.catalog import InvalidCatalog, load_catalog
 from openedx_microcred.limits import (
-    MAX_CATALOG_BYTES, MAX_CATALOG_DEPTH, MAX_CATALOG_VALUES, JSONLimitExceeded, loads_bounded,
+    MAX_CATALOG_BYTES,
+    MAX_CATALOG_DEPTH,
+    MAX_CATALOG_VALUES,
+    JSONLimitExceeded,
+    loads_bounded,
 )
 
 YAML_SUFFIXES = (".yaml", ".yml")

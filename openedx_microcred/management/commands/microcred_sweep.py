@@ -17,8 +17,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--older-than", type=float, default=None, metavar="SECONDS",
-                            help="evaluations, publishing's fan-outs and unsigned awards waiting longer than this (default: "
-                                 "MICROCRED_PENDING_EVALUATION_AFTER, 600)")
+                            help="evaluations, publishing's fan-outs and unsigned awards waiting longer than this "
+                                 "(default: MICROCRED_PENDING_EVALUATION_AFTER, 600)")
 
     def handle(self, *args, older_than=None, **options):
         evaluations = facts.sweep_pending_evaluations(older_than=older_than)

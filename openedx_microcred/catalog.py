@@ -428,7 +428,7 @@ def _clean_entry(entry, stored):
     instance = Credential(**entry.values)
     if stored is not None:
         instance.pk, instance.uuid, instance.created = stored.pk, stored.uuid, stored.created
-        instance._state.adding = False  # pylint: disable=protected-access  # the uniqueness checks skip it
+        instance._state.adding = False  # pylint: disable=protected-access  (the uniqueness checks skip it)
     # Fields that are missing or of the wrong type already have their error; the criteria were
     # parsed by rules.parse_criteria, whose messages say where in the tree.
     exclude = {name for name, (_, required) in ENTRY_FIELDS.items() if required and name not in entry.values}

@@ -286,7 +286,8 @@ def _concept_label(concept):
     if not isinstance(concept, dict):
         return None
     term = vocabularies.term_for_iri(concept.get("id"))
-    return _(term.label) if term else concept.get("prefLabel")  # pylint: disable=translation-of-non-string
+    # pylint: disable-next=translation-of-non-string  (vocabularies.py marks each label with gettext_noop)
+    return _(term.label) if term else concept.get("prefLabel")
 
 
 def _quality_assurance_text(alignment):

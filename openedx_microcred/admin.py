@@ -139,6 +139,10 @@ class ExactSearchMixin:
     exact_search = ()  # of "user" (username or email), "course_key", "event_id", "uuid", "credential"
 
     def get_search_results(self, request, queryset, search_term):
+        """
+        The rows every term names exactly (terms narrow, as in Django's search), and False: an exact
+        match on identifiers never duplicates a row, so the list needs no DISTINCT.
+        """
         terms = search_term.split()
         for term in terms:
             query = Q(pk__in=[])
@@ -166,13 +170,13 @@ class ExactSearchMixin:
 class ReadOnlyAdminMixin:
     """Rows the engine writes from events: an operator looks, but does not add, edit or delete."""
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request, obj=None):  # pylint: disable=unused-argument  (Django's signature)
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request, obj=None):  # pylint: disable=unused-argument  (Django's signature)
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request, obj=None):  # pylint: disable=unused-argument  (Django's signature)
         return False
 
 
@@ -181,6 +185,11 @@ class ReadOnlyAdminMixin:
 
 @admin.register(Credential)
 class CredentialAdmin(admin.ModelAdmin):
+    """
+    The credential catalog: criteria shown as read, what a credential requires and what requires it,
+    publishing and archiving in bulk, and deletion refused while awards or stacks depend on it.
+    """
+
     form = CredentialAdminForm
     list_display = (
         "slug", "title", "org", "course_key", "state", "is_stack", "revocation_policy", "active_awards", "modified",
@@ -259,6 +268,7 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("requirements, as read"))
     def criteria_tree(self, obj):
+        """The saved criteria in words, or a note that they do not parse (the form shows the error)."""
         if obj.criteria is None:
             return EMPTY
         try:
@@ -281,6 +291,7 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("dependency index (courses)"))
     def dependency_courses(self, obj):
+        """The courses of the dependency index: those whose events re-evaluate this credential."""
         if not obj.pk:
             return EMPTY
         keys = sorted(str(k) for k in obj.course_dependencies.values_list("course_key", flat=True))
@@ -295,6 +306,7 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("awards"))
     def awards_display(self, obj):
+        """The count of active awards, linked to the award list filtered to this credential."""
         if not obj.pk:
             return EMPTY
         count = getattr(obj, "active_award_count", None)
@@ -306,6 +318,7 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _credential_list(queryset):
+        """Credentials as a list of links to their change pages, by slug, each with its title and state."""
         rows = list(queryset.order_by("slug").values_list("pk", "slug", "title", "state"))
         if not rows:
             return EMPTY
@@ -325,6 +338,10 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Publish selected drafts"), permissions=("change",))
     def publish(self, request, queryset):
+        """
+        Make the selected drafts active and evaluate the learners who may already meet them; a draft
+        that breaks the organization or EU rules stays a draft, with the reason shown.
+        """
         drafts = list(queryset.filter(state=Credential.State.DRAFT))
         skipped = queryset.count() - len(drafts)
         # This action sets the state without a full save: the organization rule and the EU details'
@@ -363,6 +380,7 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Archive selected credentials"), permissions=("change",))
     def archive(self, request, queryset):
+        """Archive the selected credentials (their awards are kept), warning of the active stacks that require them."""
         chosen = list(queryset.exclude(state=Credential.State.ARCHIVED))
         if chosen:
             Credential.objects.filter(pk__in=[c.pk for c in chosen]).update(
@@ -384,6 +402,7 @@ class CredentialAdmin(admin.ModelAdmin):
                               messages.WARNING)
 
     def _warn_inactive_requirements(self, request, pks):
+        """A warning for each credential these stacks require that is not active: nobody can earn the stack yet."""
         edges = (
             _REQUIRES.objects.filter(from_credential__in=pks)
             .exclude(to_credential__state=Credential.State.ACTIVE)
@@ -478,6 +497,10 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _guard_protected(func):
+        """
+        Django's bulk delete action, in one transaction that a race with an award (ProtectedError)
+        rolls back whole, with a message instead of a server error.
+        """
         def guarded(modeladmin, request, queryset):
             try:
                 with transaction.atomic(using=queryset.db):
@@ -499,6 +522,8 @@ class CredentialAdmin(admin.ModelAdmin):
 
 @admin.register(LearnerFact)
 class LearnerFactAdmin(ReadOnlyAdminMixin, ExactSearchMixin, admin.ModelAdmin):
+    """The facts the engine recorded from events (a grade, a completion...), each with the event it came from."""
+
     list_display = ("user", "course_key", "kind", "short_value", "event_time", "event_id")
     list_filter = ("kind",)
     list_select_related = ("user",)
@@ -558,6 +583,8 @@ class ExternalCredentialAdmin(ReadOnlyAdminMixin, ExactSearchMixin, admin.ModelA
 
 @admin.register(Progress)
 class ProgressAdmin(ReadOnlyAdminMixin, ExactSearchMixin, admin.ModelAdmin):
+    """Each learner's progress towards each credential, as last evaluated, requirement by requirement."""
+
     list_display = ("user", "credential", "percent", "met", "modified")
     list_filter = (("credential__state", admin.ChoicesFieldListFilter), "met")
     list_select_related = ("user", "credential")
@@ -574,6 +601,7 @@ class ProgressAdmin(ReadOnlyAdminMixin, ExactSearchMixin, admin.ModelAdmin):
 
     @admin.display(description=_("requirements"))
     def requirements_display(self, obj):
+        """The stored requirements, each met or not, in words, with the fraction done."""
         entries = [e for e in (obj.requirements or []) if isinstance(e, dict)]
         if not entries:
             return EMPTY
@@ -598,6 +626,11 @@ class ProgressAdmin(ReadOnlyAdminMixin, ExactSearchMixin, admin.ModelAdmin):
 
 @admin.register(Award)
 class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
+    """
+    The awards: read-only records, which an operator revokes (with a reason the learner sees) or whose
+    block on earning again an operator lifts.
+    """
+
     list_display = ("uuid", "user", "credential", "status", "issued_at", "expires_at", "revoked_at")
     list_filter = ("status", "credential")
     list_select_related = ("user", "credential")
@@ -614,7 +647,7 @@ class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request, obj=None):  # pylint: disable=unused-argument  (Django's signature)
         return False  # the engine awards; an operator revokes
 
     def has_change_permission(self, request, obj=None):
@@ -650,6 +683,10 @@ class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
         })
 
     def _revoke(self, request, queryset, reason):
+        """
+        Revoke the selection's active awards for this reason, log each, and queue the learners'
+        evaluation (their stacks may follow); None, so Django goes back to the list.
+        """
         candidates = queryset.filter(status=Award.Status.ACTIVE, current=True).order_by().values_list("pk", flat=True)
         revoked = awards.revoke_awards(candidates, reason, source=Award.RevocationSource.OPERATOR)
         for award in Award.objects.filter(pk__in=revoked).select_related("credential", "user"):
@@ -666,7 +703,6 @@ class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
                 "%(n)d selected award was not active and was left unchanged.",
                 "%(n)d selected awards were not active and were left unchanged.", skipped) % {"n": skipped},
                 messages.WARNING)
-        return None
 
     @admin.action(description=_("Allow the learners to earn these credentials again"), permissions=("revoke",))
     def allow_earning_again(self, request, queryset):
@@ -681,6 +717,10 @@ class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
 
     @admin.display(description=_("evidence"))
     def evidence_display(self, obj):
+        """
+        What met each requirement when the award was issued: the facts and their events, or the award
+        of a required credential, linked.
+        """
         entries = [e for e in (obj.evidence or []) if isinstance(e, dict)]
         if not entries:
             return EMPTY
@@ -700,8 +740,8 @@ class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
                 items.append(format_html("<code>{}</code> {}: {} {}", path, requirement, _("met by award"),
                                          self._award_link(entry.get("award"), children)))
             else:
-                facts = [f for f in entry.get("facts") or [] if isinstance(f, dict)]
-                if facts:
+                met_by = [f for f in entry.get("facts") or [] if isinstance(f, dict)]
+                if met_by:
                     how = format_html("{}<ul>{}</ul>", _("met by"), format_html_join("", "<li>{}</li>", (
                         (format_html(
                             str(_("{kind} of {course}: event {event_id} at {time} → {value}")),
@@ -710,7 +750,7 @@ class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
                             time=f.get("event_time", "?"),
                             value=format_html("<code>{}</code>", json.dumps(f.get("value"), sort_keys=True,
                                                                             ensure_ascii=False)),
-                        ),) for f in facts)))
+                        ),) for f in met_by)))
                 else:
                     how = _("met (no fact recorded)")
                 items.append(format_html("<code>{}</code> {}: {}", path, requirement, how))
@@ -718,6 +758,7 @@ class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
 
     @staticmethod
     def _award_link(value, children):
+        """A required award's uuid, linked to its change page when that award is among ``children`` (uuid → pk)."""
         if not value:
             return _("(the required award was not recorded)")
         try:
@@ -735,6 +776,11 @@ class AwardAdmin(ExactSearchMixin, admin.ModelAdmin):
 
 @admin.register(RejectedEvent)
 class RejectedEventAdmin(admin.ModelAdmin):
+    """
+    The events the engine could not use, with the reason; an operator sends them again once the cause
+    is fixed, or deletes them.
+    """
+
     list_display = ("received_at", "event_type", "event_id", "short_reason")
     list_filter = ("event_type",)
     search_fields = ("event_id", "event_type", "reason")
@@ -743,7 +789,7 @@ class RejectedEventAdmin(admin.ModelAdmin):
     fields = ("received_at", "event_type", "event_id", "event_time", "reason", "payload_display")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request, obj=None):  # pylint: disable=unused-argument  (Django's signature)
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -793,7 +839,7 @@ class DeliveryAdmin(admin.ModelAdmin):
               "outcome_unknown", "external_id", "upstream_state", "last_error", "created", "modified")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request, obj=None):  # pylint: disable=unused-argument  (Django's signature)
         return False  # awards and revocations write the outbox
 
     def has_change_permission(self, request, obj=None):

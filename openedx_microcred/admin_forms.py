@@ -35,6 +35,11 @@ class CriteriaField(forms.JSONField):
 
 
 class CredentialAdminForm(forms.ModelForm):
+    """
+    The credential's change form: the criteria as indented JSON with their syntax in the help, and
+    the course key normalized (or refused) as typed.
+    """
+
     criteria = CriteriaField(
         widget=forms.Textarea(attrs={
             "rows": 20, "cols": 100, "spellcheck": "false", "class": "vLargeTextField",
@@ -55,9 +60,10 @@ class CredentialAdminForm(forms.ModelForm):
     class Meta:
         model = Credential
         # Derived from the criteria when the credential is saved; never edited by hand.
-        exclude = ("requires",)
+        exclude = ("requires",)  # pylint: disable=modelform-uses-exclude  (every other field: the admin's fieldsets)
 
     def clean_course_key(self):
+        """The course key in its canonical string form, None when empty; text that is not a course key is an error."""
         value = self.cleaned_data.get("course_key")
         if not value:
             return None

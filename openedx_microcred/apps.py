@@ -38,6 +38,10 @@ def _receivers(signals=None):
 
 
 def _plugin_config():
+    """
+    The plugin declaration edx-django-utils reads: the LMS's and Studio's URLs and settings modules,
+    and the openedx-events receivers each process connects (Studio only the enrollment ones).
+    """
     settings_config = {
         "common": {"relative_path": "settings.common"},
         "production": {"relative_path": "settings.production"},
@@ -68,9 +72,10 @@ class MicrocredConfig(AppConfig):
     plugin_app = _plugin_config()
 
     def ready(self):
+        # pylint: disable=import-outside-toplevel  (ready() is Django's place: the app registry is loaded)
         # The system checks register on import; so do the Celery tasks, in this process too, so that
         # an eager Celery (devstack, tests) runs them here.
-        from . import checks, tasks  # noqa: F401
+        from . import checks, tasks  # noqa: F401  # pylint: disable=unused-import  (imported to register)
         from .handlers import connect_completion_receiver
         from .retirement import connect_retirement_receivers
 

@@ -217,6 +217,11 @@ ENTRY_FIELDS = {
 
 @dataclass
 class _Entry:
+    """
+    One entry of a catalog as it is checked: its position, the values read so far, its parsed
+    criteria, and the errors found, with the fields they concern.
+    """
+
     index: int
     slug: object = None
     values: dict = field(default_factory=dict)
@@ -402,6 +407,7 @@ def _convert(entry, name, kind, value):
 
 
 def _check_duplicates(parsed):
+    """An error on every entry whose slug an earlier entry of the same catalog already uses."""
     first = {}
     for entry in parsed:
         slug = entry.values.get("slug")
@@ -422,7 +428,7 @@ def _clean_entry(entry, stored):
     instance = Credential(**entry.values)
     if stored is not None:
         instance.pk, instance.uuid, instance.created = stored.pk, stored.uuid, stored.created
-        instance._state.adding = False  # pylint: disable=protected-access  # the uniqueness checks skip it
+        instance._state.adding = False  # pylint: disable=protected-access  (the uniqueness checks skip it)
     # Fields that are missing or of the wrong type already have their error; the criteria were
     # parsed by rules.parse_criteria, whose messages say where in the tree.
     exclude = {name for name, (_, required) in ENTRY_FIELDS.items() if required and name not in entry.values}
@@ -450,7 +456,7 @@ _UNKNOWN_TREE = rules.Group(kind=rules.ALL, children=())
 
 
 def _stored_trees(exclude):
-    """slug → requirement tree of every stored credential not in ``exclude``."""
+    """The requirement tree of every stored credential not in ``exclude``, by slug (_UNKNOWN_TREE if invalid)."""
     trees = {}
     for credential in Credential.objects.exclude(slug__in=list(exclude)).only("slug", "criteria"):
         try:
@@ -566,6 +572,10 @@ _COMPARED = tuple(ENTRY_FIELDS)
 
 
 def _comparable(credential, name):
+    """
+    A field's value in a form that compares equal between an entry and the stored credential when
+    they mean the same (a course key as text, ECTS credits as a Decimal).
+    """
     value = getattr(credential, name)
     if name == "course_key":
         return str(value) if value else None

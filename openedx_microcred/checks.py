@@ -12,8 +12,11 @@ from .models import Credential
 
 
 @checks.register(checks.Tags.database)
-def check_catalog(app_configs=None, **kwargs):  # pylint: disable=unused-argument
-
+def check_catalog(app_configs=None, **kwargs):  # pylint: disable=unused-argument  (Django's signature)
+    """
+    Every stored credential's criteria parse, and the catalog holds together (the credentials they
+    require exist, with no cycle); an unmigrated database is left to ``migrate``.
+    """
     errors, trees = [], {}
     try:
         credentials = list(Credential.objects.only("slug", "criteria"))
@@ -34,7 +37,7 @@ def check_catalog(app_configs=None, **kwargs):  # pylint: disable=unused-argumen
 
 
 @checks.register(checks.Tags.security)
-def check_jwt_keys(app_configs=None, **kwargs):  # pylint: disable=unused-argument
+def check_jwt_keys(app_configs=None, **kwargs):  # pylint: disable=unused-argument  (Django's signature)
     """
     The REST API authenticates JWTs with edx-drf-extensions, which does not check the signature
     of an asymmetrically signed token when no public key set is configured.
@@ -50,7 +53,7 @@ def check_jwt_keys(app_configs=None, **kwargs):  # pylint: disable=unused-argume
 
 
 @checks.register(checks.Tags.database)
-def check_shared_platform_targets(app_configs=None, **kwargs):  # pylint: disable=unused-argument
+def check_shared_platform_targets(app_configs=None, **kwargs):  # pylint: disable=unused-argument  (Django's signature)
     """
     Two active credentials sent to the same badge upstream (same account, same template, group,
     badge or badge class): a learner who earns both gets one badge there (the platform refuses the
@@ -78,12 +81,11 @@ def check_shared_platform_targets(app_configs=None, **kwargs):  # pylint: disabl
 
 
 @checks.register()
-def check_organization_settings(app_configs=None, **kwargs):  # pylint: disable=unused-argument
+def check_organization_settings(app_configs=None, **kwargs):  # pylint: disable=unused-argument  (Django's signature)
     """
     MICROCRED_ORGANIZATION_PAIRINGS has the shape {"B": ["A", ...]}, and every badge platform
     account names the organizations it serves: an account without that list sends nothing.
     """
-
     errors = [checks.Error(message, id="openedx_microcred.E011") for message in
               organizations.pairing_problems(microcred_settings.ORGANIZATION_PAIRINGS)]
     errors.extend(
@@ -94,7 +96,7 @@ def check_organization_settings(app_configs=None, **kwargs):  # pylint: disable=
 
 
 @checks.register(checks.Tags.database)
-def check_organization_lines(app_configs=None, **kwargs):  # pylint: disable=unused-argument
+def check_organization_lines(app_configs=None, **kwargs):  # pylint: disable=unused-argument  (Django's signature)
     """
     Stored credentials that cross organization lines (saved before the rule existed, or before an
     operator removed a pairing or an account's organization): they cannot be saved or published
@@ -137,7 +139,7 @@ def check_organization_lines(app_configs=None, **kwargs):  # pylint: disable=unu
 
 
 @checks.register(checks.Tags.database)
-def check_eu_details(app_configs=None, **kwargs):  # pylint: disable=unused-argument
+def check_eu_details(app_configs=None, **kwargs):  # pylint: disable=unused-argument  (Django's signature)
     """
     Active credentials with EU microcredential details while the issuer has no country (mandatory
     in the EU Recommendation: publishing such a credential is refused until it is set), and

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from .permissions import can_manage_course
 
 try:  # edx-platform (Studio and the LMS); absent in the standalone host and the tests
-    from openedx.core.djangoapps.course_apps.plugins import CourseApp as _CourseAppBase  # pylint: disable=import-error
+    from openedx.core.djangoapps.course_apps.plugins import CourseApp as _CourseAppBase
 except ImportError:  # pragma: no cover - depends on the environment
     _CourseAppBase = object
 
@@ -30,12 +30,12 @@ class MicrocredentialsCourseApp(_CourseAppBase):
     documentation_links = {}
 
     @classmethod
-    def is_available(cls, course_key) -> bool:  # pylint: disable=unused-argument
+    def is_available(cls, course_key) -> bool:  # pylint: disable=unused-argument  (CourseApp's signature)
         """Available for every course the plugin is installed for."""
         return True
 
     @classmethod
-    def is_enabled(cls, course_key) -> bool:  # pylint: disable=unused-argument
+    def is_enabled(cls, course_key) -> bool:  # pylint: disable=unused-argument  (CourseApp's signature)
         """Always enabled: a course's credentials, not a switch, decide whether anything is awarded."""
         return True
 

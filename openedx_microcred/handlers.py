@@ -37,7 +37,7 @@ def _serialized(signal, metadata, data_name, data):
     """The whole event as one event-log entry (eventlog.py), so a rejected event can be sent again."""
     try:
         return serialize_event(signal, metadata, **{data_name: data})
-    except Exception:  # pylint: disable=broad-except
+    except Exception:  # pylint: disable=broad-except  (whatever the serializer fails on, the event is kept)
         # Malformed in a way the event bus serializer cannot represent: keep what we can read
         # (reject_event makes it storable).
         return {"event_type": getattr(signal, "event_type", ""), "metadata": metadata, "data": data}
@@ -46,7 +46,7 @@ def _serialized(signal, metadata, data_name, data):
 def _receive(kind, build, data_name):
     """Make a receiver that records the fact ``build(data)`` returns as (user_id, course_key, value)."""
 
-    def receiver(signal, sender=None, metadata=None, **kwargs):  # pylint: disable=unused-argument
+    def receiver(signal, sender=None, metadata=None, **kwargs):  # pylint: disable=unused-argument  (the signal's)
         data = kwargs.get(data_name)
         event_type = getattr(signal, "event_type", "") or getattr(metadata, "event_type", "")
         if _left_to_event_bus(event_type, kwargs):
@@ -62,7 +62,7 @@ def _receive(kind, build, data_name):
             user_id, course_key, value = build(data)
             update = FactUpdate(user_id, course_key, kind, value, event_id, event_type, event_time)
             outcome = record_fact(update)
-        except Exception as exc:  # pylint: disable=broad-except
+        except Exception as exc:  # pylint: disable=broad-except  (a bad event is kept, never raised at its sender)
             if not isinstance(exc, (InvalidEvent, AttributeError, TypeError, ValueError)):
                 log.exception("openedx-microcred failed to record %s event %s", event_type, event_id)
             reason = str(exc) if isinstance(exc, InvalidEvent) else f"{type(exc).__name__}: {exc}"
@@ -95,7 +95,7 @@ def _keep_rejected(event_type, reason, **details):
     try:
         with transaction.atomic():
             reject_event(event_type, reason, **details)
-    except Exception:  # pylint: disable=broad-except
+    except Exception:  # pylint: disable=broad-except  (the log is the last record; the sender must not fail)
         log.exception("openedx-microcred could not keep rejected %s event %s (%s)",
                       event_type, details.get("event_id"), reason)
 
@@ -114,8 +114,8 @@ record_unenrollment = _receive(rules.ENROLLMENT, event_data.unenrollment_fact, "
 COMPLETION_EVENT_TYPE = "completion.blockcompletion.saved"
 
 
-def record_block_completion(sender, instance, **kwargs):  # pylint: disable=unused-argument
-    """BlockCompletion post_save: the learner's count of completed blocks in the course."""
+def record_block_completion(sender, instance, **kwargs):
+    """The receiver of BlockCompletion's post_save: the learner's count of completed blocks in the course."""
     modified = instance.modified
     event_id = f"blockcompletion:{instance.pk}:{modified.isoformat() if isinstance(modified, datetime) else modified}"
     try:
@@ -129,7 +129,7 @@ def record_block_completion(sender, instance, **kwargs):  # pylint: disable=unus
         update = FactUpdate(user_id, course_key, rules.COMPLETION, {"completed_blocks": completed},
                             event_data.checked_event_id(event_id), COMPLETION_EVENT_TYPE, modified)
         outcome = record_fact(update)
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:  # pylint: disable=broad-except  (a bad event is kept, never raised at its sender)
         reason = str(exc) if isinstance(exc, InvalidEvent) else f"{type(exc).__name__}: {exc}"
         _keep_rejected(COMPLETION_EVENT_TYPE, reason, event_id=event_id, event_time=modified,
                        payload={"block_key": instance.block_key, "user_id": instance.user_id,
@@ -141,10 +141,11 @@ def record_block_completion(sender, instance, **kwargs):  # pylint: disable=unus
 
 
 def connect_completion_receiver():
+    """Connect record_block_completion to BlockCompletion's post_save, where edx-completion is installed."""
     if not apps.is_installed("completion"):
         return
     # edx-completion is optional: its models can only be imported where it is installed.
-    from completion.models import BlockCompletion  # pylint: disable=import-outside-toplevel
+    from completion.models import BlockCompletion  # pylint: disable=import-outside-toplevel  (optional app)
 
     post_save.connect(record_block_completion, sender=BlockCompletion,
                       dispatch_uid="openedx_microcred.record_block_completion")

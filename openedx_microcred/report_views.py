@@ -58,6 +58,7 @@ class ReportFilterForm(AccessibleFormMixin, forms.Form):
             del self.fields["course"]
 
     def clean_course(self):
+        """The course key typed, None when the field is empty; a course key that does not parse is an error."""
         text = self.cleaned_data.get("course", "").strip()
         if not text:
             return None
@@ -87,6 +88,7 @@ def _all_orgs():
 
 
 def _csv_response(report, name):
+    """The report as a CSV attachment named ``name`` and today's date, marked for no cache to keep."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.now():%Y-%m-%d}.csv"'
     response["Cache-Control"] = "no-store"
@@ -143,6 +145,10 @@ def _conversion_rows(report):
 
 
 def _context(request, report, form, **extra):
+    """
+    A report page's template context: the form (validated, so that its errors show), and the report's
+    rows and conversion chart when there is a report (None when the filters are not valid).
+    """
     form.is_valid()
     form.describe_fields()
     context = {"form": form, "report": report, "min_cohort": reports.min_cohort(), "csv_url": _csv_url(request)}

@@ -145,6 +145,10 @@ def _award(award_uuid):
 
 
 def _signed(award):
+    """
+    The award with its signed document, issued now if the issuing task has not run yet; NotIssued
+    when it cannot be (the reason is logged for the operator).
+    """
     if not award.document:
         try:
             award.document = issuance.issue_award(award.pk)  # the issuing task has not run yet
@@ -282,7 +286,8 @@ def _concept_label(concept):
     if not isinstance(concept, dict):
         return None
     term = vocabularies.term_for_iri(concept.get("id"))
-    return _(term.label) if term else concept.get("prefLabel")  # pylint: disable=translation-of-non-string
+    # pylint: disable-next=translation-of-non-string  (vocabularies.py marks each label with gettext_noop)
+    return _(term.label) if term else concept.get("prefLabel")
 
 
 def _quality_assurance_text(alignment):
@@ -308,6 +313,7 @@ def credential_json(request, award_uuid):
         award = _signed(award)
     except NotIssued:
         return _not_issued()
+    # pylint: disable-next=http-response-with-json-dumps  (JsonResponse would add nothing: a credential's media type)
     response = HttpResponse(json.dumps(award.document, ensure_ascii=False, indent=2),
                             content_type=f"{CREDENTIAL_CONTENT_TYPE}; charset=utf-8")
     if request.GET.get("download"):
@@ -328,7 +334,8 @@ BADGE_IMAGE_HEADERS = {
 @require_safe
 @cache_control(public=True, max_age=3600)
 def badge_image(request, credential_uuid, name):
-    """A credential's badge image, streamed from storage with BADGE_IMAGE_HEADERS.
+    """
+    A credential's badge image, streamed from storage with BADGE_IMAGE_HEADERS.
 
     The URL names the stored file, so a new upload is a new URL (no cache serves the old badge),
     and a replaced image is still served: credentials already issued carry its URL in their signed
@@ -385,6 +392,7 @@ def status_list(request, number):
     """A signed BitstringStatusListCredential: revoked awards have their bit set."""
     if not StatusList.objects.filter(number=number).exists():
         raise Http404("no such status list")
+    # pylint: disable-next=http-response-with-json-dumps  (JsonResponse would add nothing: a credential's media type)
     response = HttpResponse(json.dumps(issuance.status_list_document(number)),
                             content_type=f"{CREDENTIAL_CONTENT_TYPE}; charset=utf-8")
     response["Access-Control-Allow-Origin"] = "*"
@@ -397,6 +405,7 @@ def did_document(request):
     """The did:web DID document (did:web:<LMS host>:microcred resolves to this path)."""
     if microcred_settings.DID_METHOD != "web":
         raise Http404("this issuer uses did:key, which needs no DID document")
+    # pylint: disable-next=redundant-content-type-for-json-response  (not JsonResponse's application/json)
     response = JsonResponse(issuance.did_web_document(), content_type="application/did+ld+json")
     response["Access-Control-Allow-Origin"] = "*"
     return response
@@ -406,6 +415,7 @@ def did_document(request):
 @cache_control(public=True, max_age=86400)
 def extension_context(request):
     """Our JSON-LD context, for verifiers that fetch contexts."""
+    # pylint: disable-next=redundant-content-type-for-json-response  (not JsonResponse's application/json)
     response = JsonResponse(document.load_extension_context(), content_type="application/ld+json")
     response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -1,0 +1,1 @@
+"""Where Django finds the plugin's management commands (the ``commands`` package)."""

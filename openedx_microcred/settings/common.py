@@ -67,6 +67,10 @@ BEAT_SCHEDULE = {
 
 
 def plugin_settings(settings):
+    """
+    Every MICROCRED_ default the deployment has not set, the plugin's catalogs after the platform's,
+    and the sweeps in Celery beat's schedule (the operator's own entries kept).
+    """
     for name, value in DEFAULTS.items():
         if not hasattr(settings, name):
             setattr(settings, name, value)

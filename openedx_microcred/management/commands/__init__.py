@@ -1,0 +1,1 @@
+"""The ``manage.py microcred_*`` commands an operator runs (docs/operator-guide.md)."""

@@ -44,6 +44,11 @@ DRY_RUN_LABELS = {
 
 
 class Command(BaseCommand):
+    """
+    ``microcred_backfill``: checks the options, keeps the run's checkpoint (a BackfillRun marked
+    stopped, with the reason, when anything interrupts it) and prints the totals.
+    """
+
     help = ("Record the platform's stored grades, certificates and enrollments as learner facts and evaluate "
             "the learners, for one course, one credential or everything; in chunks, resumable, with a dry run.")
 
@@ -80,15 +85,15 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if scope.warning:
             self.stdout.write(self.style.WARNING(scope.warning))
-        self.verbosity = options["verbosity"]
+        verbosity = options["verbosity"]
         if options["dry_run"]:
-            totals = self._run(scope, chunk_size, None)
+            totals = self._run(scope, chunk_size, None, verbosity)
             self.stdout.write(f"Dry run of the back-fill of {scope}: nothing was written.")
             self._summary(totals, DRY_RUN_LABELS, "would award")
             return
         run = self._checkpoint(scope, chunk_size, resume=options["resume"], restart=options["restart"])
         try:
-            totals = self._run(scope, chunk_size, run)
+            totals = self._run(scope, chunk_size, run, verbosity)
         except BaseException as exc:
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
             BackfillRun.objects.filter(pk=run.pk).update(state=BackfillRun.State.STOPPED, last_error=reason[:2000],
@@ -125,15 +130,19 @@ class Command(BaseCommand):
                                                                 updated_at=timezone.now())
         return BackfillRun.objects.create(scope=scope.kind, target=scope.target, chunk_size=chunk_size)
 
-    def _run(self, scope, chunk_size, run):
+    def _run(self, scope, chunk_size, run, verbosity):
+        """
+        The back-fill's totals, with a progress bar on a terminal and, from ``-v 2``, each award
+        reported as it is made; a dry run when ``run`` (the checkpoint) is None.
+        """
         show_progress = self.stdout.isatty()
         done = run.rows_read if run else 0
         with tqdm(unit="row", desc="Back-filling", initial=done, file=sys.stderr, disable=not show_progress,
-                  dynamic_ncols=True) as bar:
-            def on_chunk(chunk, counts):
-                bar.update(len(chunk))
+                  dynamic_ncols=True) as progress:
+            def on_chunk(chunk, _counts):
+                progress.update(len(chunk))
 
-            report = self._report if self.verbosity >= 2 else None
+            report = self._report if verbosity >= 2 else None
             try:
                 return backfill.run_backfill(scope, chunk_size=chunk_size, run=run, dry_run=run is None,
                                              report=report, on_chunk=on_chunk)
@@ -145,6 +154,10 @@ class Command(BaseCommand):
         self.stdout.write(f"  {what} {slug} to learner {user_id} ({user})")
 
     def _summary(self, totals, labels, verb):
+        """
+        The totals, one line each (``labels`` rename them for a dry run), then the learners awarded
+        by credential; ``verb`` is "awarded" or "would award".
+        """
         rows = [(labels.get(name, label), getattr(totals, name)) for name, label in SUMMARY]
         width = max(len(label) for label, _ in rows) + 1
         for label, value in rows:

@@ -22,6 +22,8 @@ from openedx_microcred.models import Credential
 
 
 class Command(BaseCommand):
+    """``microcred_cel``: ``export`` prints a credential's criteria as CEL, ``import`` replaces them (validated)."""
+
     help = "Export a credential's criteria as a CEL expression, or import one as its criteria."
 
     def add_arguments(self, parser):
@@ -33,7 +35,7 @@ class Command(BaseCommand):
         load.add_argument("file", help="A file holding the expression, or - for standard input.")
         load.add_argument("--dry-run", action="store_true", help="Validate and print the criteria; write nothing.")
 
-    def handle(self, *args, action, slug, **options):
+    def handle(self, *args, action, slug, **options):  # pylint: disable=arguments-differ  (options come by name)
         credential = Credential.objects.filter(slug=slug).first()
         if credential is None:
             raise CommandError(f"no credential with slug {slug!r}")
@@ -56,6 +58,10 @@ class Command(BaseCommand):
 
     @staticmethod
     def _read(name):
+        """
+        The CEL text of a file or of stdin (``-``), read no further than the expression's limit allows;
+        CommandError if it cannot be read or is not UTF-8.
+        """
         limit = cel.MAX_CEL_CHARS * 4 + 1  # bytes: the character limit is checked on the text
         try:
             if name == "-":

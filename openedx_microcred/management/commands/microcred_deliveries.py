@@ -8,6 +8,11 @@ from openedx_microcred.models import Delivery
 
 
 class Command(BaseCommand):
+    """
+    ``microcred_deliveries``: ``list`` (with the totals by state), ``retry`` (failed ones by default),
+    ``sweep``, or ``check`` the platform targets (non-zero exit on a problem).
+    """
+
     help = ("List deliveries to badge platforms (by state, account), retry failed ones, run the sweep, or check "
             "every active credential's platform targets against the platforms (templates, groups, badges).")
 
@@ -19,6 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--id", type=int, action="append", dest="ids", help="only these delivery ids")
         parser.add_argument("--limit", type=int, default=50)
 
+    # pylint: disable-next=arguments-differ  (Django passes the options by name)
     def handle(self, *args, action, state=None, account=None, ids=None, limit=50, **options):
         if action == "sweep":
             self.stdout.write(f"Queued {delivery.sweep()} due deliveries.")

@@ -10,13 +10,15 @@ from openedx_microcred.models import Award
 
 
 class Command(BaseCommand):
+    """``microcred_export``: one file per award, replaced whole (never half-written); unsignable awards are skipped."""
+
     help = "Write every issued Open Badges 3.0 credential as DIR/<uuid>.json (issuing those not signed yet)."
 
     def add_arguments(self, parser):
         parser.add_argument("directory")
         parser.add_argument("--active-only", action="store_true", help="leave revoked awards out")
 
-    def handle(self, *args, directory, active_only=False, **options):
+    def handle(self, *args, directory, active_only=False, **options):  # pylint: disable=arguments-differ  (by name)
         target = Path(directory)
         try:
             target.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,8 @@ from openedx_microcred.models import IssuerKey
 
 
 class Command(BaseCommand):
+    """``microcred_keys``: ``generate`` (``--if-missing`` for init jobs), ``rotate`` or ``list`` the signing keys."""
+
     help = "Create (generate), rotate or list the issuer's Ed25519 signing keys."
 
     def add_arguments(self, parser):
@@ -14,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--if-missing", action="store_true",
                             help="with generate: do nothing when a key exists (for init jobs)")
 
-    def handle(self, *args, action, if_missing=False, **options):
+    def handle(self, *args, action, if_missing=False, **options):  # pylint: disable=arguments-differ  (by name)
         if action == "list":
             for issuer_key in IssuerKey.objects.order_by("-current", "-created"):
                 state = "current" if issuer_key.current else f"retired {issuer_key.retired_at:%Y-%m-%d %H:%M}"

@@ -32,6 +32,11 @@ JSON_SUFFIXES = (".json",)
 
 
 class Command(BaseCommand):
+    """
+    ``microcred_load``: loads a catalog file all or nothing (every error listed), and lists what was
+    created and updated (``-v 2``: also what was unchanged).
+    """
+
     help = "Create or update credentials and stacks from a YAML or JSON catalog file, keyed by slug."
 
     def add_arguments(self, parser):
@@ -87,7 +92,8 @@ def read_catalog_file(path: Path):
         if suffix in JSON_SUFFIXES:
             document = loads_bounded(text, MAX_CATALOG_DEPTH, MAX_CATALOG_BYTES, object_pairs_hook=_unique_keys_object)
         else:
-            document = yaml.load(text, Loader=_CatalogLoader)  # a SafeLoader: plain data only
+            # pylint: disable-next=unsafe-yaml-load  (_CatalogLoader is a SafeLoader: plain data only)
+            document = yaml.load(text, Loader=_CatalogLoader)
     except JSONLimitExceeded as exc:
         raise CommandError(f"{path}: cannot be read: {exc}") from exc
     except json.JSONDecodeError as exc:
@@ -112,6 +118,10 @@ class _DuplicateKey(ValueError):
 
 
 def _unique_keys_object(pairs):
+    """
+    The object_pairs_hook for json: the object as a dict; _DuplicateKey if a key is given twice (json
+    alone keeps the last).
+    """
     seen = {}
     for key, value in pairs:
         if key in seen:
@@ -120,7 +130,7 @@ def _unique_keys_object(pairs):
     return seen
 
 
-class _UniqueKeySafeLoader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
+class _UniqueKeySafeLoader(yaml.SafeLoader):
     """SafeLoader that rejects a key given twice in one mapping (plain YAML keeps the last silently)."""
 
     def construct_mapping(self, node, deep=False):
@@ -143,7 +153,7 @@ class _UniqueKeySafeLoader(yaml.SafeLoader):  # pylint: disable=too-many-ancesto
         return super().construct_mapping(node, deep=deep)
 
 
-class _CatalogLoader(_UniqueKeySafeLoader):  # pylint: disable=too-many-ancestors
+class _CatalogLoader(_UniqueKeySafeLoader):
     """
     The catalog's YAML loader: anchors and aliases (and ``<<`` merge keys) work, but the document
     they stand for is bounded: at most MAX_CATALOG_VALUES values and MAX_CATALOG_DEPTH levels once

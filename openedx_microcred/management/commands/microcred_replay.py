@@ -36,6 +36,11 @@ JSON_WHITESPACE = " \t\r\n"
 
 
 class Command(BaseCommand):
+    """
+    ``microcred_replay``: reads the file line by line (never whole), sends each event, and prints
+    the count of each outcome and of each reason for a rejection.
+    """
+
     help = "Replay openedx-events from a JSON Lines file (or - for stdin) through the real signals."
 
     # call_command(..., stdin=io.StringIO(...)) reads from it instead of sys.stdin.
@@ -56,7 +61,7 @@ class Command(BaseCommand):
                 stream = getattr(stream, "buffer", stream)
             else:
                 try:
-                    stream = stack.enter_context(open(path, "rb"))  # pylint: disable=consider-using-with
+                    stream = stack.enter_context(open(path, "rb"))
                 except OSError as exc:
                     raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
                 total = _count_lines(path)
@@ -66,12 +71,16 @@ class Command(BaseCommand):
             raise CommandError(f"{counts[REJECTED]} event(s) rejected (--strict).")
 
     def _replay(self, stream, total, show_progress, stack):
+        """
+        (count of each outcome and of the lines read, count of each rejection's reason) of a stream's
+        lines; the progress bar and the rejections go to stderr.
+        """
         counts, reasons = Counter(), Counter()
         progress_out = getattr(self.stderr, "_out", sys.stderr)
         if show_progress:
             # Log lines (rejections are logged) are written above the bar instead of through it.
             stack.enter_context(logging_redirect_tqdm(loggers=[logging.getLogger("openedx_microcred")]))
-        bar = stack.enter_context(
+        progress = stack.enter_context(
             tqdm(total=total, unit="event", desc="Replaying", file=progress_out, disable=not show_progress)
         )
         for number, raw, size in read_lines(stream, MAX_EVENT_LINE_BYTES):
@@ -84,7 +93,7 @@ class Command(BaseCommand):
                     reasons[reason] += 1
                     if counts[REJECTED] <= MAX_REJECTIONS_LISTED:
                         tqdm.write(f"line {number}: rejected: {reason}", file=progress_out)
-            bar.update(1)
+            progress.update(1)
         if counts[REJECTED] > MAX_REJECTIONS_LISTED:
             tqdm.write(f"... and {counts[REJECTED] - MAX_REJECTIONS_LISTED} more rejected line(s), "
                        "all kept as rejected events with their line numbers", file=progress_out)
@@ -104,7 +113,7 @@ class Command(BaseCommand):
             return REJECTED, reason
         try:
             outcome = eventlog.send(signal, metadata, data)
-        except Exception as exc:  # pylint: disable=broad-except
+        except Exception as exc:  # pylint: disable=broad-except  (kept as rejected; the other lines go on)
             # Our receiver keeps its own rejections; this is anything else that went wrong in sending.
             reason = _reason(f"{type(exc).__name__}: {exc}")
             reject_event(signal.event_type, reason, event_id=str(metadata.id), event_time=metadata.time,
@@ -118,6 +127,7 @@ class Command(BaseCommand):
         return outcome, None
 
     def _summary(self, counts, reasons):
+        """The counts on stdout: lines read, each outcome, then the rejections' reasons, most frequent first."""
         width = max(len(name) for name in OUTCOMES) + 1
         self.stdout.write(f"Events read: {counts['read']}")
         for name in OUTCOMES:
@@ -167,7 +177,7 @@ def _decode(raw, size):
 
 
 def _kept(line, number):
-    """
+    r"""
     What a RejectedEvent keeps of a line: its text, cut to MAX_KEPT_LINE_CHARS, with its line number.
     A NUL character is written as \x00 (PostgreSQL's JSON columns cannot hold it).
     """
@@ -182,6 +192,7 @@ def _reason(reason):
 
 
 def _count_lines(path):
+    """The file's number of lines, for the progress bar; None if it cannot be read (open reports why)."""
     try:
         with open(path, "rb") as stream:
             return sum(1 for _ in stream)

@@ -20,6 +20,8 @@ from openedx_microcred.retirement import COUNTS, retire_learner
 
 
 class Command(BaseCommand):
+    """``microcred_retire_user``: finds the learner (by username, or id) and retires them, printing the counts."""
+
     help = ("Retire a learner: revoke their credentials here and on the badge platforms, delete their "
             "facts, progress and personal data, and keep an audit record without personal data.")
 

@@ -11,6 +11,8 @@ from openedx_microcred import catalog, delivery, facts, issuance
 
 
 class Command(BaseCommand):
+    """``microcred_sweep``: every sweep the beat schedule runs, once, with what each queued."""
+
     help = ("Queue again the evaluations and deliveries whose task was lost (broker down, worker killed, "
             "database unreachable): learners with facts not yet evaluated, the learners of newly published "
             "credentials, deliveries that are due, awards left unsigned.")

@@ -1,5 +1,6 @@
 """Verify an Open Badges 3.0 credential file this issuer signed."""
 
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -9,14 +10,19 @@ from openedx_microcred.limits import JSONLimitExceeded, loads_bounded
 
 
 class Command(BaseCommand):
+    """``microcred_verify``: prints each check's outcome, and fails (non-zero exit) unless the credential is valid."""
+
     help = "Verify a credential JSON file: signature, revocation status and validity period."
+
+    # call_command(..., stdin=io.StringIO(...)) reads from it instead of sys.stdin.
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="the credential JSON file, or - for standard input")
 
-    def handle(self, *args, file, **options):
+    def handle(self, *args, file, **options):  # pylint: disable=arguments-differ  (Django passes options by name)
         try:
-            text = self.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+            text = (options.get("stdin") or sys.stdin).read() if file == "-" else Path(file).read_text(encoding="utf-8")
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror or exc}") from exc
         try:

@@ -271,6 +271,7 @@ class MyAwardsView(_LearnerView):
         responses={200: MyAwardsSerializer, **_ERRORS},
     )
     def get(self, request):
+        """The learner's awards: the active ones, and the revoked ones too with ``include_revoked=true``."""
         learner = self.learner(request)
         include_revoked = request.query_params.get("include_revoked", "").lower() in ("1", "true", "yes")
         awards = api.get_learner_awards(learner, include_revoked=include_revoked)
@@ -288,6 +289,11 @@ class MyProgressView(_LearnerView):
                    **_ERRORS},
     )
     def get(self, request):
+        """
+        The learner's progress toward every credential and stack they are on, or only those that
+        depend on ``course_key``: earned or not, the fraction done, the requirements met and missing,
+        and for a stack the same for each credential in it.
+        """
         learner = self.learner(request)
         filters = ProgressFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -307,6 +313,10 @@ class DashboardWidgetView(_LearnerView):
         responses={200: LearnerDashboardSerializer, **_ERRORS},
     )
     def get(self, request):
+        """
+        The learner's badges (with share links) and every credential and stack they are on, with
+        what is still missing, stacks in progress first (docs/learner-dashboard-widget.md).
+        """
         return Response(LearnerDashboardSerializer(api.get_learner_dashboard(self.learner(request))).data)
 
 
@@ -342,6 +352,11 @@ class AwardVisibilityView(ApiViewMixin, APIView):
                    404: OpenApiResponse(description=_("No credential has this id."))},
     )
     def post(self, request, uuid):
+        """
+        Hide (``"hidden": true``) or show again the public page and hosted JSON of one of the
+        requester's credentials. Only the learner it was issued to may; the status list and the
+        verification of copies held elsewhere are not affected.
+        """
         body = VisibilityRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
@@ -417,6 +432,11 @@ class MyExternalCredentialsView(ApiViewMixin, APIView):
                    401: _ERRORS[401]},
     )
     def post(self, request):
+        """
+        Verify a credential from another issuer and keep it: give one of the credential itself,
+        the URL it is published at, or its file. The learner is then evaluated again (``awarded``
+        and ``revoked`` list what changed); a refusal (400) says which check failed, and keeps nothing.
+        """
         body = ExternalCredentialRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         upload = body.validated_data.get("credential_file")
@@ -443,6 +463,7 @@ class MyExternalCredentialDetailView(ApiViewMixin, APIView):
     @extend_schema(summary=_("Remove a credential from another issuer"),
                    responses={204: None, 401: _ERRORS[401], 404: OpenApiResponse(description=NO_SUCH_EXTERNAL)})
     def delete(self, request, id):  # pylint: disable=redefined-builtin  (the URL's and the schema's name)
+        """Remove one of the requester's credentials from other issuers; the learner is evaluated again without it."""
         try:
             api.remove_external_credential(request.user, id)
         except ExternalCredential.DoesNotExist as exc:
@@ -469,6 +490,10 @@ class SharingView(ApiViewMixin, APIView):
                    401: _ERRORS[401]},
     )
     def put(self, request):
+        """
+        Change what the requester's credentials' public pages show, ``show_name`` and ``show_grade``
+        (PUT and PATCH alike): a choice left out of the body stays as it is; an unknown field is refused.
+        """
         body = SharingSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return Response(SharingSerializer(api.set_sharing(request.user, **body.validated_data)).data)

@@ -42,6 +42,7 @@ DEFAULTS = {
 
 
 def policy(name):
+    """The delivery policy setting name: MICROCRED_DELIVERY's value, else DEFAULTS'."""
     return (microcred_settings.DELIVERY or {}).get(name, DEFAULTS[name])
 
 
@@ -134,6 +135,7 @@ def _take_rate_slot(account):
 
 
 def badge_request(delivery) -> BadgeRequest:
+    """What a badge platform needs to issue the delivery's award; PermanentError when the learner has no email."""
     award = delivery.award
     user = get_platform().user_data(award.user_id)
     if user is None or not user.pii.email:

@@ -122,6 +122,7 @@ def _check_bounds(credential):
 
 
 def issuer_id(credential):
+    """The id of the credential's issuer; refused when there is none or it is not a short text."""
     issuer = credential.get("issuer")
     value = issuer.get("id") if isinstance(issuer, dict) else issuer
     if not isinstance(value, str) or not value or len(value) > 500:
@@ -355,6 +356,7 @@ def remove_credential(user, pk) -> str:
 
 
 def recheck_hours():
+    """How many hours an external credential's status stays fresh before ``recheck`` reads it again."""
     return float(microcred_settings.EXTERNAL_RECHECK_HOURS)
 
 

@@ -131,6 +131,7 @@ def _keep_in_history(update):
 
 
 def history_row(update: FactUpdate) -> LearnerEvent:
+    """The LearnerEvent row that keeps update in the learner's event history."""
     return LearnerEvent(user_id=update.user_id, course_key=update.course_key, kind=update.kind,
                         **_event_fields(update))
 

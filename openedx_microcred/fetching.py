@@ -52,12 +52,13 @@ def allowed_origins() -> set:
 
 
 def origin_allowed(url) -> bool:
+    """Whether the operator allows fetching from url's origin (scheme, host and port)."""
     origin = _origin(url)
     return origin is not None and origin in allowed_origins()
 
 
 def _check_address(host):
-    """FetchRefused unless every address ``host`` resolves to is public (or private ones are allowed)."""
+    """Refuse (FetchRefused) a ``host`` that resolves to any non-public address, unless private ones are allowed."""
     if microcred_settings.EXTERNAL_FETCH_ALLOW_PRIVATE:
         return
     try:

@@ -39,6 +39,7 @@ def user_id_of(user) -> int:
 
 
 def learner_awards(user, include_revoked=False) -> list[AwardData]:
+    """The learner's awards, as AwardData, without the revoked ones unless include_revoked."""
     awards = Award.objects.filter(user_id=user_id_of(user)).select_related("credential")
     if not include_revoked:
         awards = awards.filter(status=Award.Status.ACTIVE)
@@ -107,7 +108,7 @@ def _status(entry):
 
 def linkedin_url(*, award_uuid, name, issued_at, expires_at=None, issuer_name=None) -> str:
     """
-    LinkedIn's "Add to profile" link for one award: the public credential page is the
+    The LinkedIn "Add to profile" link for one award: the public credential page is the
     certification URL and the award's uuid its id. ``issuer_name`` is the name in the signed
     credential when there is one; otherwise the configured issuer name is used.
     """

@@ -244,9 +244,10 @@ class Credential(models.Model):
 
     def eu_problems(self, publishing=False) -> dict:
         """
-        field → messages: a supervision choice that contradicts "identity verified", and publishing
-        EU details while the issuer has no country (mandatory in the EU Recommendation). The country
-        is asked of an active credential, or of one about to be published (``publishing``).
+        The EU details' problems, field → messages: a supervision choice that contradicts "identity
+        verified", and publishing EU details while the issuer has no country (mandatory in the EU
+        Recommendation). The country is asked of an active credential, or of one about to be published
+        (``publishing``).
         """
         problems = {}
         if self.supervision in dict(vocabularies.choices(vocabularies.SUPERVISION_TYPES)):
@@ -265,8 +266,8 @@ class Credential(models.Model):
 
     def organization_problems(self, tree, credential_orgs=None) -> dict:
         """
-        field → messages for what crosses organization lines (docs/security.md): an org other than
-        its course's, a requirement on another organization's course or credential without an
+        The problems of what crosses organization lines (docs/security.md), field → messages: an org
+        other than its course's, a requirement on another organization's course or credential without an
         operator's pairing, a badge platform account that is unknown or does not serve the org.
         ``credential_orgs`` (slug → org of the required credentials) defaults to the stored catalog;
         the catalog loader passes the file's too.

@@ -62,7 +62,7 @@ class _Style:
 
 
 def _either(values) -> str:
-    """"a", "a or b", "a, b or c"."""
+    """The values joined as a choice: "a", "a or b", "a, b or c"."""
     values = list(values)
     if len(values) == 1:
         return values[0]

@@ -123,8 +123,10 @@ class CredlyBackend(BadgeBackend):
         return data
 
     def _paged(self, segments, params):
-        """Every item of a paged list, page by page with ``page=N`` (``next_page_url`` is never followed:
-        it would carry our token to whatever host it names)."""
+        """
+        Every item of a paged list, page by page with ``page=N`` (``next_page_url`` is never followed:
+        it would carry our token to whatever host it names).
+        """
         url = self._url(*segments)
         for page in range(1, MAX_PAGES + 1):
             response = self._call("GET", url, params={**params, "page": page})

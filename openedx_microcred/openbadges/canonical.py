@@ -1,4 +1,4 @@
-"""
+r"""
 Fast RDFC-1.0 canonical N-Quads for credentials, byte-identical to pyld's.
 
 Signing or verifying one credential canonicalizes it twice (the document and the proof
@@ -17,7 +17,7 @@ Why substitution gives exactly what pyld gives, value by value:
   every ``@``-keyword key (they choose contexts, types and datatypes). Term definitions, and so how
   every value is read, depend on the shape only.
 * Each string value also has a *class* in the shape: ``iri:<scheme>:`` or ``iri:<scheme>://`` for
-  a value made of a scheme and RFC 3986 characters only (no space, no ``<>"{}|\\^```, not ``_:``),
+  a value made of a scheme and RFC 3986 characters only (no space, no ``<>"{}|\^```, not ``_:``),
   ``text`` for any other. The template is built by expanding the document with every string
   replaced by a sentinel of the same class (``urn:x-microcred-slot-7.invalid``, ``https://x-
   microcred-slot-7.invalid/``, ``x microcred slot 7 .``). pyld turns a string of a given class into
@@ -121,6 +121,7 @@ _stats = {"templated": 0, "full": 0}
 
 
 def clear_caches() -> None:
+    """Forget every kept template and undefined-term check (tests that change contexts need it)."""
     with _lock:
         _templates.clear()
         _undefined.clear()

@@ -307,7 +307,7 @@ def xml_datetime(value: datetime) -> str:
 
 def default_achievement_type(info: AchievementInfo) -> str:
     """
-    MicroCredential for a credential described the EU way (learning outcomes and a workload, in
+    The achievement type: MicroCredential for a credential described the EU way (learning outcomes and a workload, in
     hours or ECTS), Badge for a lighter recognition. A stack is typed by the same rule: its
     stackability is said by the extension terms, not by the type.
     """
@@ -684,7 +684,7 @@ def evidence_from_award(entries, course_names: Mapping | None = None, credential
                         course_url: Callable[[str], str] | None = None,
                         award_url: Callable[[str], str] | None = None, hidden_awards=frozenset()) -> tuple:
     """
-    EvidenceItems from ``Award.evidence`` (one entry per met requirement, with the facts or the
+    The EvidenceItems of ``Award.evidence`` (one entry per met requirement, with the facts or the
     award that met it). ``course_url(course_key)`` and ``award_url(award_uuid)`` give each item
     its URL when supplied. An award in ``hidden_awards`` (uuids its holder hid) is neither named
     nor linked: its item says only that one further credential met the requirement.

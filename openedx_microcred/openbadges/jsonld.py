@@ -245,14 +245,14 @@ def documents_version() -> int:
 
 
 def to_rdf(document: dict) -> dict:
-    """pyld's RDF dataset of ``document`` (graph name -> triples), contexts resolved offline."""
+    """The RDF dataset pyld makes of ``document`` (graph name -> triples), contexts resolved offline."""
     with _loader_errors_first():
         return _Processor().to_rdf(document, processing_options())
 
 
 def processing_options(**extra) -> dict:
     """
-    pyld options for offline processing: our loader, our resolved-context cache and no base IRI.
+    The pyld options for offline processing: our loader, our resolved-context cache and no base IRI.
 
     ``base`` is None on purpose: with an empty base pyld resolves relative IRIs against
     ``http://example.org/base/`` and would sign those invented IRIs, where jsonld.js leaves them

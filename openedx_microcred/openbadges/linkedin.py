@@ -28,7 +28,7 @@ def _month(value) -> tuple:
 def linkedin_add_to_profile_url(*, name: str, cert_url: str, cert_id: str, issued_on,
                                 expires_on=None, organization_id=None, organization_name: str | None = None) -> str:
     """
-    LinkedIn's "Add to profile" link for a certification: opens the learner's licenses &
+    The LinkedIn "Add to profile" link for a certification: opens the learner's licenses &
     certifications form filled in. The organization is given by its LinkedIn id (which links the
     company page and logo) or, failing that, by name.
     """

@@ -104,6 +104,7 @@ def _adapter(path):
 
 
 def get_platform() -> PlatformAdapter:
+    """The platform adapter MICROCRED_PLATFORM_ADAPTER names: edx-platform's in the LMS, the sandbox's elsewhere."""
     return _adapter(microcred_settings.PLATFORM_ADAPTER)
 
 

@@ -16,6 +16,7 @@ COUNT, DAYS, PERCENT = "count", "days", "percent"
 
 
 def suppressed_text() -> str:
+    """What a report shows instead of a suppressed cell's number."""
     return _("hidden")
 
 

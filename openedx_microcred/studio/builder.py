@@ -317,7 +317,7 @@ def place_errors(rows, messages):
 
 
 def json_text(value):
-    """value as the indented JSON a builder's text area shows (non-ASCII kept as it is)."""
+    """The indented JSON of ``value`` a builder's text area shows (non-ASCII kept as it is)."""
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 

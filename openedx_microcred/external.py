@@ -76,6 +76,7 @@ def _as_list(value):
 
 
 def _parse_time(value, name):
+    """The credential's date-time field ``name`` as an aware datetime, None when absent; refused otherwise."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -113,6 +114,7 @@ def fetch_credential(url) -> dict:
 
 
 def _check_bounds(credential):
+    """Refuse a credential that is not a JSON object, or too large or deep to check."""
     if not isinstance(credential, dict):
         _refuse("shape", _("A credential is a JSON object."))
     problem = limits.structure_exceeds(credential, limits.MAX_EXTERNAL_CREDENTIAL_DEPTH, 50_000,
@@ -156,6 +158,7 @@ def _check_signature(signed, issuer, what):
 
 
 def _check_validity(credential, now, what):
+    """Refuse a credential outside its validFrom–validUntil window at ``now``."""
     valid_from = _parse_time(credential.get("validFrom"), "validFrom")
     valid_until = _parse_time(credential.get("validUntil"), "validUntil")
     if valid_from and now < valid_from:
@@ -209,6 +212,7 @@ def _result(subject):
 
 
 def _status_entries(credential):
+    """The credential's status list entries; refused when one is of a kind this site cannot check."""
     entries = _as_list(credential.get("credentialStatus"))
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("type") != STATUS_ENTRY_TYPE:

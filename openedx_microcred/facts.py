@@ -72,6 +72,7 @@ def shown(value):
 
 @dataclass(frozen=True)
 class FactUpdate:
+    """A new value of one learner fact, with the event that brought it (what record_fact stores and logs)."""
     user_id: int
     course_key: str
     kind: str
@@ -131,7 +132,7 @@ def _keep_in_history(update):
 
 
 def history_row(update: FactUpdate) -> LearnerEvent:
-    """The LearnerEvent row that keeps update in the learner's event history."""
+    """The LearnerEvent row that keeps ``update`` in the learner's event history."""
     return LearnerEvent(user_id=update.user_id, course_key=update.course_key, kind=update.kind,
                         **_event_fields(update))
 
@@ -225,6 +226,7 @@ def _storable(payload):
 
 
 def _json_value(value, depth):  # pylint: disable=too-many-return-statements
+    """The JSON the event history keeps of ``value``: oversized, deep or foreign values replaced by a note."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):

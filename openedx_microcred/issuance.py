@@ -154,14 +154,14 @@ def achievement_id(credential) -> str:
 
 
 def issuer_did(key: keys.SigningKey) -> str:
-    """The issuer's DID for key: did:web of the LMS host (MICROCRED_DID_METHOD "web"), else the key's did:key."""
+    """The issuer's DID for ``key``: did:web of the LMS host (MICROCRED_DID_METHOD "web"), else the key's did:key."""
     if microcred_settings.DID_METHOD == "web":
         return did.did_web(urlsplit(lms_root_url()).netloc, ["microcred"])
     return did.did_key(key.public_key)
 
 
 def verification_method(key: keys.SigningKey) -> str:
-    """The id of key's verification method, which a proof names for verifiers to find the public key."""
+    """The id of ``key``'s verification method, which a proof names for verifiers to find the public key."""
     if microcred_settings.DID_METHOD == "web":
         return f"{issuer_did(key)}#{key.key_id}"
     return did.did_key_verification_method(key.public_key)
@@ -174,7 +174,7 @@ def did_web_document() -> dict:
 
 
 def issuer_profile(key: keys.SigningKey) -> document.IssuerProfile:
-    """The OB 3.0 issuer profile of credentials signed with key: the configured issuer, named by its DID."""
+    """The OB 3.0 issuer profile of credentials signed with ``key``: the configured issuer, named by its DID."""
     issuer = configured_issuer()
     return document.IssuerProfile(
         id=issuer_did(key), name=issuer["name"], url=issuer["url"], country_code=issuer["country"],

@@ -39,7 +39,7 @@ def user_id_of(user) -> int:
 
 
 def learner_awards(user, include_revoked=False) -> list[AwardData]:
-    """The learner's awards, as AwardData, without the revoked ones unless include_revoked."""
+    """The learner's awards, as AwardData, without the revoked ones unless ``include_revoked``."""
     awards = Award.objects.filter(user_id=user_id_of(user)).select_related("credential")
     if not include_revoked:
         awards = awards.filter(status=Award.Status.ACTIVE)
@@ -178,6 +178,7 @@ def _revoked_slugs_blocked(revoked):
 
 
 def _revoked_badge(award, credentials, levels) -> RevokedBadge:
+    """How "My credentials" shows a revoked award: why it was revoked and whether it can be earned again."""
     credential = credentials.get(award.credential.slug) or award.credential
     if award.revocation_source == Award.RevocationSource.CRITERIA:
         reason = _("Its requirements are no longer met.")
@@ -278,6 +279,7 @@ def _all_missing(row: CredentialProgress):
 
 
 def _earned_badges(awards, credentials, levels) -> list[EarnedBadge]:
+    """How "My credentials" shows each earned award, with its signed names and its badge platforms' links."""
     uuids = [a.uuid for a in awards]
     if not uuids:
         return []
@@ -367,6 +369,7 @@ def _course_of(status: RequirementStatus, credentials):
 
 
 def _missing_requirement(status: RequirementStatus, credentials, courses, measures) -> MissingRequirement:
+    """A requirement the learner has not met yet, as they read it: its words, course, credential and progress."""
     course_key = _course_of(status, credentials)
     course_name, course_url = courses.get(course_key, (course_key, None)) if course_key else (None, None)
     credential_title = None
@@ -437,6 +440,7 @@ def _next_steps(row: CredentialProgress, credential, credentials, courses, measu
 
 
 def _choice(node, met, steps) -> NextStep:
+    """The next step of a some-of group: the options not met yet, and how many more of them are needed."""
     already = sum(1 for child in node.children if met(child))
     needed = node.needed - already
     options = []

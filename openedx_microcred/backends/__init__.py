@@ -28,7 +28,7 @@ BACKENDS = {
 
 
 def account_config(account_name) -> dict:
-    """The configuration of the badge platform account account_name; ImproperlyConfigured when there is none."""
+    """The configuration of the badge platform account ``account_name``; ImproperlyConfigured when there is none."""
     accounts = microcred_settings.PLATFORM_ACCOUNTS or {}
     if account_name not in accounts:
         raise ImproperlyConfigured(f"no platform account named {account_name!r} in MICROCRED_PLATFORM_ACCOUNTS")

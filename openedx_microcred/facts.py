@@ -73,6 +73,7 @@ def shown(value):
 @dataclass(frozen=True)
 class FactUpdate:
     """A new value of one learner fact, with the event that brought it (what record_fact stores and logs)."""
+
     user_id: int
     course_key: str
     kind: str

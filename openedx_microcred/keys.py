@@ -35,6 +35,7 @@ class SigningKeyError(Exception):
 @dataclass(frozen=True)
 class SigningKey:
     """An Ed25519 key that signs credentials, named by its key id in the issuer's DID document."""
+
     key_id: str
     private_key: Ed25519PrivateKey
     stored_id: int | None = None  # the IssuerKey row; None for MICROCRED_SIGNING_KEY

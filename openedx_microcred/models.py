@@ -55,6 +55,7 @@ def platform_target_problems(targets):
 
 
 def _target_too_large(target):
+    """Whether a credential's settings for a badge platform account are too large (or too deep) to store."""
     # Measured without recursion first: json.dumps of deeply nested settings would exhaust the stack.
     if limits.structure_exceeds(target, limits.MAX_JSON_DEPTH, limits.MAX_PLATFORM_TARGET_BYTES):
         return True
@@ -836,6 +837,8 @@ class Delivery(models.Model):
         REVOKE = "revoke", _("Revoke")
 
     class State(models.TextChoices):
+        """Where a delivery stands: waiting, being sent, waiting to retry, or done (delivered, failed, cancelled)."""
+
         PENDING = "pending", _("Pending")
         SENDING = "sending", _("Sending")
         RETRYING = "retrying", _("Retrying")

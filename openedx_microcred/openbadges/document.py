@@ -149,6 +149,7 @@ class AchievementRef:
 
     @classmethod
     def of(cls, value) -> "AchievementRef":
+        """The AchievementRef itself, or one made of an (id, name) pair."""
         if isinstance(value, AchievementRef):
             return value
         ref_id, name = value
@@ -369,6 +370,7 @@ def build_issuer(issuer: IssuerProfile) -> dict:
 
 
 def _alignment(name, url, target_type=None, framework=None, code=None, description=None):
+    """An OB 3.0 Alignment to url named name, with the optional target fields that are given."""
     alignment = {"type": ["Alignment"], "targetName": name, "targetUrl": _require_iri(url, "an alignment url")}
     if target_type:
         alignment["targetType"] = _check_enum(target_type, ALIGNMENT_TARGET_TYPES, "the alignment type")
@@ -382,6 +384,7 @@ def _alignment(name, url, target_type=None, framework=None, code=None, descripti
 
 
 def _alignments(info: AchievementInfo) -> list:
+    """The achievement's alignments: its learning outcomes, EQF level, quality assurance and skills."""
     page = info.page_url or info.id
     alignments = [
         _alignment(outcome, f"{page}#learning-outcome-{number}", TARGET_TYPE_LEARNING_OUTCOME,
@@ -418,6 +421,7 @@ def _concept(term: vocabularies.Term) -> dict:
 
 
 def _result_description(grade: GradeDescription) -> dict:
+    """The OB 3.0 ResultDescription of a grade: a percent from 0 to 100, with its required value if any."""
     description = {
         "id": _require_iri(grade.id, "a result description id"),
         "type": ["ResultDescription"],
@@ -528,6 +532,7 @@ def build_identity(recipient: Recipient) -> list:
 
 
 def _results(issued: IssuedCredential) -> list:
+    """The credential's grade Results, each naming a known result description; ValueError otherwise."""
     known = [grade.id for grade in issued.achievement.grades]
     results = []
     for grade in issued.grade_results:
@@ -546,6 +551,7 @@ def _results(issued: IssuedCredential) -> list:
 
 
 def _evidence(item: EvidenceItem) -> dict:
+    """An EvidenceItem as an OB 3.0 Evidence object."""
     evidence = {"type": ["Evidence"]}
     if item.id:
         evidence["id"] = _require_iri(item.id, "an evidence id")
@@ -659,6 +665,7 @@ def _day(value) -> str:
 
 
 def _fact_sentence(kind, fact, course) -> str:
+    """The evidence narrative of a fact that met a requirement: what the learner did, in which course, when."""
     value = fact.get("value") or {}
     day, event = _day(fact.get("event_time")), f"(event id {fact.get('event_id')})"
     when = f"on {day} {event}"

@@ -151,6 +151,7 @@ def _loading_failed(message: str, url: str) -> JsonLdError:
 
 
 def _bundled_file(file_name: str, url: str) -> Any:
+    """The parsed JSON of a context file bundled with the package (parsed once, then kept)."""
     parsed = _parsed_files.get(file_name)
     if parsed is not None:
         return parsed
@@ -184,6 +185,7 @@ def _is_microcred_context_url(url: str) -> bool:
 
 
 def _lookup(url: str) -> Any:
+    """The JSON-LD document for url: bundled, our extension context, or registered; never fetched."""
     if url in BUNDLED_CONTEXTS:
         return _bundled_file(BUNDLED_CONTEXTS[url], url)
     if _is_microcred_context_url(url):
@@ -322,6 +324,7 @@ JsonPath = tuple  # a location in a JSON document: keys (str) and list indexes (
 
 
 def _format_path(path: JsonPath) -> str:
+    """A JSON path as readable text: "credentialSubject.achievement[0].name"."""
     out = ""
     for step in path:
         if isinstance(step, int):

@@ -16,6 +16,7 @@ LINKEDIN_ADD_TO_PROFILE = "https://www.linkedin.com/profile/add"
 
 
 def _month(value) -> tuple:
+    """The (year, month) LinkedIn asks of a date or datetime (a datetime's in UTC); ValueError otherwise."""
     if isinstance(value, datetime):
         if value.utcoffset() is not None:
             value = value.astimezone(timezone.utc)

@@ -24,9 +24,11 @@ the learners whose external facts changed.
 import hashlib
 import json
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from typing import NoReturn
 
 from django.db import transaction
 from django.utils import timezone
@@ -65,7 +67,7 @@ class VerifiedCredential:
     fields: dict
 
 
-def _refuse(check, message):
+def _refuse(check, message) -> NoReturn:
     raise ExternalCredentialRefused(check, message)
 
 
@@ -206,7 +208,7 @@ def _result(subject):
             number = float(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
         except ValueError:
             number = None
-        if number is not None and number == number and abs(number) != float("inf"):
+        if number is not None and math.isfinite(number):
             best = number if best is None else max(best, number)
     return best
 

@@ -122,7 +122,7 @@ def store_default_badge(credential) -> str | None:
         return None
     svg = default_badge(credential)
     name = images.default_badge_name(svg)
-    storage = Credential._meta.get_field("image").storage  # pylint: disable=protected-access
+    storage = Credential._meta.get_field("image").storage
     save_badge_file(storage, name, svg)
     if images.rasterizer_available():
         save_badge_file(storage, name + images.RASTER_SUFFIX, images.svg_to_png(svg))

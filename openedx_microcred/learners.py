@@ -152,8 +152,8 @@ def learner_dashboard(user) -> LearnerDashboard:
     blocked = _revoked_slugs_blocked(revoked)
     measures = _measures(user_id, progress)
     measures.update({(slug, rules.CredentialEarned.kind): {"revoked": True} for slug in blocked})
-    statuses = [_credential_status(row, credentials, held, courses, levels, measures) for row in progress
-                if row.earned or row.credential_slug not in blocked]
+    statuses = [_credential_status(row, credentials, held, courses, levels=levels, measures=measures)
+                for row in progress if row.earned or row.credential_slug not in blocked]
     statuses.sort(key=lambda s: (s.earned, not s.is_stack, -s.fraction, s.title.casefold()))
     return LearnerDashboard(user_id=user_id, username=user.get_username(), badges_count=len(badges), badges=badges,
                             progress=statuses, my_credentials_url=links.my_credentials_url(),
@@ -325,7 +325,7 @@ def _whole_percent(fraction, earned=False) -> int:
     return max(0, min(100, math.floor(round(fraction * 100, 6))))
 
 
-def _credential_status(row: CredentialProgress, credentials, held, courses, levels, measures) -> CredentialStatus:
+def _credential_status(row: CredentialProgress, credentials, held, courses, *, levels, measures) -> CredentialStatus:
     credential = credentials.get(row.credential_slug)
     return CredentialStatus(
         credential_slug=row.credential_slug, title=row.title,
@@ -337,7 +337,8 @@ def _credential_status(row: CredentialProgress, credentials, held, courses, leve
         next_steps=[] if row.earned else _next_steps(row, credential, credentials, courses, measures),
         levels=_levels(row, credentials, measures),
         revoked=(row.credential_slug, rules.CredentialEarned.kind) in measures and not row.earned,
-        children=[_credential_status(child, credentials, held, courses, levels, measures) for child in row.children],
+        children=[_credential_status(child, credentials, held, courses, levels=levels, measures=measures)
+                  for child in row.children],
     )
 
 

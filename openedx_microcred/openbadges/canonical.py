@@ -235,19 +235,20 @@ def _context_terms(document: Any) -> frozenset:
             if context not in seen_urls:
                 seen_urls.add(context)
                 walk_context(jsonld.document_loader(context)["document"])
-        elif isinstance(context, list):
+            return
+        if isinstance(context, list):
             for item in context:
                 walk_context(item)
-        elif isinstance(context, dict):
-            for key, value in context.items():
-                terms.add(key)
-                keyword = value.get("@id") if isinstance(value, dict) else value
-                if isinstance(keyword, str) and keyword.startswith("@") and (key, keyword) not in _PLAIN_ALIASES:
-                    aliases.add(key)
-                if key in ("@context", "@import"):
-                    walk_context(value)
-                elif isinstance(value, (dict, list)):
-                    walk_context(value)
+            return
+        if not isinstance(context, dict):
+            return
+        for key, value in context.items():
+            terms.add(key)
+            keyword = value.get("@id") if isinstance(value, dict) else value
+            if isinstance(keyword, str) and keyword.startswith("@") and (key, keyword) not in _PLAIN_ALIASES:
+                aliases.add(key)
+            if key in ("@context", "@import") or isinstance(value, (dict, list)):
+                walk_context(value)
 
     def walk_document(node):
         if isinstance(node, dict):
@@ -283,6 +284,17 @@ def _document_keys(document: Any) -> set[str]:
 
     walk(document)
     return keys
+
+
+def _slot_reading(part, triple, term, value_class) -> str | None:
+    """How the RDF reads a slot's sentinel: "literal", "IRI", or None where a slot cannot stand."""
+    if part == "predicate" or (part == "object" and triple["predicate"]["value"] == _RDF_TYPE):
+        return None  # a type under a key other than "type" would choose contexts
+    if term["type"] == "literal":
+        return "literal"
+    if term["type"] == "IRI" and value_class != "text":
+        return "IRI"
+    return None
 
 
 _SENTINEL_SLOT = re.compile(r"x-microcred-slot-(\d+)\.invalid|x microcred slot (\d+) \.")
@@ -322,14 +334,8 @@ def _build_template(document: Any, values: list[str], verbatim: frozenset) -> tu
                 slot = by_sentinel.get(term["value"])
                 if slot is None:
                     continue
-                if part == "predicate" or (part == "object" and triple["predicate"]["value"] == _RDF_TYPE):
-                    bad.add(slot)  # a type under a key other than "type" would choose contexts
-                elif term["type"] == "literal":
-                    literal_slots.add(slot)
-                elif term["type"] == "IRI" and classes[slot] != "text":
-                    iri_slots.add(slot)
-                else:
-                    bad.add(slot)
+                reading = _slot_reading(part, triple, term, classes[slot])
+                {"literal": literal_slots, "IRI": iri_slots}.get(reading, bad).add(slot)
                 term["value"] = f"{_SLOT}{slot}{_SLOT}"
             line = serialize_nquad(triple, None)
             for match in _SENTINEL_SLOT.finditer(line):  # inside another term, a datatype, a language

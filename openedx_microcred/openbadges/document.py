@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 from urllib.parse import quote
 
 from .. import requirement_words, rules, vocabularies
@@ -369,7 +369,7 @@ def build_issuer(issuer: IssuerProfile) -> dict:
     return profile
 
 
-def _alignment(name, url, target_type=None, framework=None, code=None, description=None):
+def _alignment(name, url, target_type=None, *, framework=None, code=None, description=None):
     """An OB 3.0 Alignment to url named name, with the optional target fields that are given."""
     alignment = {"type": ["Alignment"], "targetName": name, "targetUrl": _require_iri(url, "an alignment url")}
     if target_type:
@@ -406,7 +406,8 @@ def _alignments(info: AchievementInfo) -> list:
             description=info.quality_assurance,
         ))
     alignments.extend(
-        _alignment(skill.name, skill.url, skill.type, skill.framework, skill.code, skill.description)
+        _alignment(skill.name, skill.url, skill.type, framework=skill.framework, code=skill.code,
+                   description=skill.description)
         for skill in info.skills
     )
     return alignments
@@ -454,10 +455,10 @@ def build_achievement(info: AchievementInfo) -> dict:
     if info.human_code:
         achievement["humanCode"] = info.human_code
     if info.ects_credits is not None:
-        credits = Decimal(str(info.ects_credits))
-        if credits < 0:
-            raise ValueError(f"ECTS credits cannot be negative: {credits}")
-        achievement["creditsAvailable"] = float(credits)
+        ects = Decimal(str(info.ects_credits))
+        if ects < 0:
+            raise ValueError(f"ECTS credits cannot be negative: {ects}")
+        achievement["creditsAvailable"] = float(ects)
     if info.field_of_study:
         achievement["fieldOfStudy"] = info.field_of_study
     if info.in_language:
@@ -471,8 +472,16 @@ def build_achievement(info: AchievementInfo) -> dict:
         achievement["alignment"] = alignments
     if info.grades:
         achievement["resultDescription"] = [_result_description(grade) for grade in info.grades]
+    achievement.update(_extension_terms(info))
+    return achievement
 
-    # Extension terms (microcredential-v1.jsonld), active because of the MicrocredentialAchievement type.
+
+def _extension_terms(info: AchievementInfo) -> dict:
+    """
+    The achievement's extension terms (microcredential-v1.jsonld), active because of the
+    MicrocredentialAchievement type: workload, the controlled choices, identity check and stacking.
+    """
+    achievement = {}
     if info.workload_hours is not None:
         hours = info.workload_hours
         if isinstance(hours, bool) or not isinstance(hours, int) or hours < 0:
@@ -687,7 +696,7 @@ def _fact_sentence(kind, fact, course) -> str:
 NOT_SHARED_NARRATIVE = "One further credential (not shared)."
 
 
-def evidence_from_award(entries, course_names: Mapping | None = None, credential_names: Mapping | None = None,
+def evidence_from_award(entries, course_names: Mapping | None = None, credential_names: Mapping | None = None, *,
                         course_url: Callable[[str], str] | None = None,
                         award_url: Callable[[str], str] | None = None, hidden_awards=frozenset()) -> tuple:
     """

@@ -47,6 +47,7 @@ __all__ = [
     "MICROCRED_CONTEXT_PATH",
     "JsonLdError",
     "canonize",
+    "clear_caches",
     "document_loader",
     "documents_version",
     "processing_options",
@@ -124,6 +125,7 @@ class _Processor(jsonld.JsonLdProcessor):
     inputs, since our options (loader, no base) never change. Emptied with the resolved contexts.
     """
 
+    # pylint: disable-next=too-many-positional-arguments  (pyld's signature, which it calls positionally)
     def _process_context(self, active_ctx, local_ctx, options, override_protected=False, propagate=True,
                          validate_scoped=True, cycles=None):
         uid = active_ctx.get("_uuid") if isinstance(active_ctx, dict) or hasattr(active_ctx, "get") else None
@@ -199,6 +201,7 @@ def _lookup(url: str) -> Any:
     )
 
 
+# pylint: disable-next=unused-argument  (pyld passes its options to every document loader)
 def document_loader(url: str, options: dict | None = None) -> dict:
     """
     A pyld document loader that never uses the network (see the module docstring for what it
@@ -239,6 +242,17 @@ def unregister_document(url: str) -> None:
         _resolved_contexts.clear()
         _scoped_contexts.clear()
         _documents_version += 1
+
+
+def clear_caches() -> None:
+    """
+    Forget the parsed bundled files and the resolved and processed contexts, so that the next
+    operation loads its contexts again (registered documents stay registered).
+    """
+    with _lock:
+        _parsed_files.clear()
+        _resolved_contexts.clear()
+        _scoped_contexts.clear()
 
 
 def documents_version() -> int:

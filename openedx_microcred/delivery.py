@@ -175,7 +175,7 @@ def deliver(delivery_id) -> AttemptResult | None:
         return _retry(delivery, exc)
     except TransientError as exc:
         return _retry(delivery, exc)
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:  # pylint: disable=broad-except  (a backend may raise anything)
         # A bug or a misconfiguration: keep the row, say what happened, try again later.
         log.exception("openedx-microcred delivery %s failed unexpectedly", delivery.pk)
         return _retry(delivery, DeliveryError(_redacted(delivery, f"{type(exc).__name__}: {exc}")))

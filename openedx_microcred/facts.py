@@ -169,7 +169,7 @@ def reject_event(event_type, reason, *, event_id="", event_time=None, payload=No
     try:
         with transaction.atomic():
             return RejectedEvent.objects.create(**fields, payload=_storable(payload))
-    except Exception:  # pylint: disable=broad-except
+    except Exception:  # pylint: disable=broad-except  (whatever the payload breaks, the rejection is kept)
         log.warning("openedx-microcred rejected %s event %s kept without its payload", event_type,
                     event_id or "(no id)", exc_info=True)
     with transaction.atomic():
@@ -226,7 +226,7 @@ def _storable(payload):
             else f"payload not JSON ({value}): its repr, cut short"}
 
 
-def _json_value(value, depth):  # pylint: disable=too-many-return-statements
+def _json_value(value, depth):  # pylint: disable=too-many-return-statements  (one return per JSON type)
     """The JSON the event history keeps of ``value``: oversized, deep or foreign values replaced by a note."""
     if value is None or isinstance(value, bool):
         return value
@@ -254,7 +254,7 @@ def _json_value(value, depth):  # pylint: disable=too-many-return-statements
         return _text(bytes(value).decode("utf-8", "backslashreplace"))
     try:
         return _text(str(value))
-    except Exception:  # pylint: disable=broad-except
+    except Exception:  # pylint: disable=broad-except  (any object's __str__ may raise anything)
         return _text(_LONG.repr(value))
 
 

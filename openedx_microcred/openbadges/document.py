@@ -178,7 +178,7 @@ class GradeDescription:
 
 
 @dataclass(frozen=True)
-class AchievementInfo:  # pylint: disable=too-many-instance-attributes
+class AchievementInfo:  # pylint: disable=too-many-instance-attributes  (one field per element of the Achievement)
     """What a credential (an OB Achievement) says, whoever earns it."""
 
     id: str
@@ -257,7 +257,7 @@ class GradeResult:
 
 
 @dataclass(frozen=True)
-class IssuedCredential:  # pylint: disable=too-many-instance-attributes
+class IssuedCredential:  # pylint: disable=too-many-instance-attributes  (one field per element of the credential)
     """One award, ready to become a document."""
 
     credential_id: str  # our hosted URL, {LMS}/microcred/credentials/<award uuid>/

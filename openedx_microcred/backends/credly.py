@@ -101,7 +101,7 @@ class CredlyBackend(BadgeBackend):
     # --- plumbing ---------------------------------------------------------------------------------
 
     def _url(self, *segments):
-        """The API URL of segments under the account's organization; PermanentError until it is configured."""
+        """The API URL of ``segments`` under the account's organization; PermanentError until it is configured."""
         organization = self.config.get("organization_id")
         if not organization or not self.config.get("token"):
             raise PermanentError(f"account {self.account_name!r}: organization_id and token must be configured")

@@ -308,9 +308,9 @@ def xml_datetime(value: datetime) -> str:
 
 def default_achievement_type(info: AchievementInfo) -> str:
     """
-    The achievement type: MicroCredential for a credential described the EU way (learning outcomes and a workload, in
-    hours or ECTS), Badge for a lighter recognition. A stack is typed by the same rule: its
-    stackability is said by the extension terms, not by the type.
+    The achievement type: MicroCredential for a credential described the EU way (learning outcomes
+    and a workload, in hours or ECTS), Badge for a lighter recognition. A stack is typed by the same
+    rule: its stackability is said by the extension terms, not by the type.
     """
     described = bool(info.learning_outcomes) and (info.workload_hours is not None or info.ects_credits is not None)
     return "MicroCredential" if described else "Badge"
@@ -370,7 +370,7 @@ def build_issuer(issuer: IssuerProfile) -> dict:
 
 
 def _alignment(name, url, target_type=None, *, framework=None, code=None, description=None):
-    """An OB 3.0 Alignment to url named name, with the optional target fields that are given."""
+    """An OB 3.0 Alignment to ``url`` named ``name``, with the optional target fields that are given."""
     alignment = {"type": ["Alignment"], "targetName": name, "targetUrl": _require_iri(url, "an alignment url")}
     if target_type:
         alignment["targetType"] = _check_enum(target_type, ALIGNMENT_TARGET_TYPES, "the alignment type")

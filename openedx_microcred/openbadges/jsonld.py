@@ -187,7 +187,7 @@ def _is_microcred_context_url(url: str) -> bool:
 
 
 def _lookup(url: str) -> Any:
-    """The JSON-LD document for url: bundled, our extension context, or registered; never fetched."""
+    """The JSON-LD document for ``url``: bundled, our extension context, or registered; never fetched."""
     if url in BUNDLED_CONTEXTS:
         return _bundled_file(BUNDLED_CONTEXTS[url], url)
     if _is_microcred_context_url(url):

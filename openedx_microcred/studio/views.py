@@ -119,8 +119,9 @@ def _home_course(request, credential):
 def _course_of_credentials(criteria, own_course):
     """
     The courses of the credentials the criteria require, for ``permissions.can_manage_credential``:
-    slug → course key (str, or None for an organization-level credential). A slug that does not exist counts
-    as the course's own: saving reports it as an unknown credential, which says more than a 403.
+    slug → course key (str, or None for an organization-level credential). A slug that does not
+    exist counts as the course's own: saving reports it as an unknown credential, which says more
+    than a 403.
     """
     try:
         slugs = rules.parse_criteria(criteria).credentials()

@@ -152,7 +152,7 @@ def get_learner_dashboard(user) -> LearnerDashboard:
 
 
 def linkedin_url(*, award_uuid, name, issued_at, expires_at=None, issuer_name=None) -> str:
-    """LinkedIn's "Add to profile" link for one award (its public page is the certification URL)."""
+    """The LinkedIn "Add to profile" link for one award (its public page is the certification URL)."""
     return learners.linkedin_url(award_uuid=award_uuid, name=name, issued_at=issued_at, expires_at=expires_at,
                                  issuer_name=issuer_name)
 

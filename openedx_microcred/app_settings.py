@@ -35,6 +35,7 @@ class MicrocredSettings:
 
     @staticmethod
     def _setting(name):
+        """The full name of setting ``name`` (MICROCRED_ added); AttributeError for one the plugin does not define."""
         setting = PREFIX + name
         if setting not in DEFAULTS:
             raise AttributeError(f"{setting} is not an openedx-microcred setting (settings.common.DEFAULTS)")

@@ -108,5 +108,5 @@ def send_badge_event(what, award_pk):
     signal = BADGE_AWARDED if what == AWARDED else BADGE_REVOKED
     try:
         signal.send_event(badge=badge, time=award.revoked_at if what == REVOKED else award.issued_at)
-    except Exception:  # pylint: disable=broad-except
+    except Exception:  # pylint: disable=broad-except  (the event bus may raise anything; the award stands)
         log.exception("openedx-microcred could not emit %s for award %s", signal.event_type, award.uuid)

@@ -419,8 +419,9 @@ def run_backfill(scope: Scope, *, chunk_size=DEFAULT_CHUNK_SIZE, run: BackfillRu
 
 def _commit_chunk(chunk, run, report, credentials):
     """Process a chunk and move the run's cursor past it, in one transaction (tried again on a deadlock)."""
+    reported = []  # what the successful attempt reports, told once its transaction is committed
     for attempt in range(1, CHUNK_ATTEMPTS + 1):
-        reported = []
+        reported.clear()
         try:
             with transaction.atomic():
                 counts = process_chunk(chunk, lambda *args: reported.append(args), credentials)

@@ -42,6 +42,7 @@ DEFAULTS = {
 
 
 def policy(name):
+    """The delivery policy setting ``name``: MICROCRED_DELIVERY's value, else DEFAULTS'."""
     return (microcred_settings.DELIVERY or {}).get(name, DEFAULTS[name])
 
 
@@ -134,6 +135,7 @@ def _take_rate_slot(account):
 
 
 def badge_request(delivery) -> BadgeRequest:
+    """What a badge platform needs to issue the delivery's award; PermanentError when the learner has no email."""
     award = delivery.award
     user = get_platform().user_data(award.user_id)
     if user is None or not user.pii.email:
@@ -173,7 +175,7 @@ def deliver(delivery_id) -> AttemptResult | None:
         return _retry(delivery, exc)
     except TransientError as exc:
         return _retry(delivery, exc)
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:  # pylint: disable=broad-except  (a backend may raise anything)
         # A bug or a misconfiguration: keep the row, say what happened, try again later.
         log.exception("openedx-microcred delivery %s failed unexpectedly", delivery.pk)
         return _retry(delivery, DeliveryError(_redacted(delivery, f"{type(exc).__name__}: {exc}")))
@@ -181,6 +183,7 @@ def deliver(delivery_id) -> AttemptResult | None:
 
 
 def _issue(delivery, backend, request):
+    """Issue the award upstream once: an earlier attempt's badge is found again instead of issued twice."""
     if delivery.external_id:
         return  # issued by an earlier attempt whose end we did not record
     if delivery.outcome_unknown:
@@ -202,6 +205,7 @@ def _record_external(delivery, result):
 
 
 def _revoke(delivery, backend, request):
+    """Revoke the award's upstream badge, if any ever went up; TransientError while its issue is still under way."""
     issue = Delivery.objects.filter(award_id=delivery.award_id, account=delivery.account,
                                     action=Delivery.Action.ISSUE).first()
     if issue is None or issue.state == Delivery.State.CANCELLED:
@@ -220,6 +224,7 @@ def _revoke(delivery, backend, request):
 
 
 def _retry(delivery, error):
+    """Schedule another attempt after an exponential backoff, or give up (FAILED) after max_attempts."""
     if delivery.attempts >= policy("max_attempts"):
         return _finish(delivery, Delivery.State.FAILED, error=f"gave up after {delivery.attempts} attempts: {error}")
     base, cap = policy("backoff_base"), policy("backoff_cap")
@@ -230,6 +235,7 @@ def _retry(delivery, error):
 
 
 def _finish(delivery, state, error="", retry_in=None):
+    """Store the delivery's new state and redacted error, queueing the next attempt after commit when ``retry_in``."""
     delivery.state = state
     delivery.last_error = _redacted(delivery, error)[:2000]
     fields = ["state", "last_error", "outcome_unknown", "external_id", "modified"]
@@ -243,6 +249,7 @@ def _finish(delivery, state, error="", retry_in=None):
 
 
 def _redacted(delivery, text):
+    """The text ``text`` without the account's secrets (every text value of its configuration but the public ones)."""
     if not text:
         return ""
     config = _accounts().get(delivery.account) or {}
@@ -405,6 +412,7 @@ def _count(key):
 
 
 def _bump(key):
+    """Count one more in the minute's counter ``key``, returning the new count."""
     cache.add(key, 0, timeout=120)
     try:
         return cache.incr(key)
@@ -431,6 +439,7 @@ def credly_notification(account, body, client_address) -> Notification:
 
 
 def _credly_notification(account, body):
+    """Check a Credly notification's account and event and act on the event fetched back from Credly."""
     config = _accounts().get(account)
     if not config or config.get("backend") != "credly":
         raise WebhookRefused(404, "unknown account")

@@ -51,12 +51,14 @@ def checked_course_key(value):
 
 
 def checked_user_id(value):
+    """A user id as a positive integer a Django primary key can hold; InvalidEvent otherwise (True is not 1)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_USER_ID:
         raise InvalidEvent(f"invalid user id {shown(value)}")
     return value
 
 
 def checked_bool(value, name):
+    """A true-or-false field as itself; InvalidEvent for anything else ("false" is not False)."""
     if not isinstance(value, bool):
         raise InvalidEvent(f"{name} {shown(value)} is not true or false")
     return value
@@ -87,12 +89,14 @@ def checked_text(value, name):
 
 
 def checked_time(value, name):
+    """A time field, or None when it is not set; InvalidEvent for anything else."""
     if value is not None and not isinstance(value, datetime):
         raise InvalidEvent(f"{name} {shown(value)} is not a time")
     return value
 
 
 def checked_event_id(value):
+    """The event's id as text at most 100 characters long (the empty string when it has none)."""
     event_id = str(value or "")
     if len(event_id) > 100:
         raise InvalidEvent(f"event id {shown(event_id)} is longer than 100 characters")
@@ -109,12 +113,14 @@ def learner_and_course(data, user_path="user.id", course_path="course.course_key
 
 
 def passing_fact(data):
+    """A course-passing-status event as the learner's "passed" fact in the course."""
     return *learner_and_course(data), {
         "passed": checked_bool(required_field(data, "is_passing"), "is_passing")
     }
 
 
 def ccx_passing_fact(data):
+    """A CCX-passing-status event as the learner's "passed" fact in the CCX."""
     # A CCX is a course of its own: the fact is kept under the CCX key, which credentials can name.
     return *learner_and_course(data, course_path="course.ccx_course_key"), {
         "passed": checked_bool(required_field(data, "is_passing"), "is_passing")
@@ -122,6 +128,7 @@ def ccx_passing_fact(data):
 
 
 def grade_fact(data):
+    """A persistent-course-grade event as the learner's grade fact: percent, letter and whether it passes."""
     return *learner_and_course(data, user_path="user_id"), {
         "percent": checked_fraction(required_field(data, "percent_grade"), "percent_grade"),
         "letter": checked_text(data.letter_grade, "letter_grade"),
@@ -131,6 +138,7 @@ def grade_fact(data):
 
 
 def certificate_fact(data):
+    """A certificate event as the learner's certificate fact: its status and mode."""
     return *learner_and_course(data), {
         "status": checked_text(required_field(data, "current_status"), "current_status"),
         "mode": checked_text(data.mode, "mode"),
@@ -138,6 +146,7 @@ def certificate_fact(data):
 
 
 def certificate_revoked_fact(data):
+    """A certificate-revoked event as the certificate fact, whose earned status becomes "revoked"."""
     user_id, course_key, value = certificate_fact(data)
     if value["status"] == rules.CERTIFICATE_EARNED_STATUS:
         value["status"] = "revoked"
@@ -145,6 +154,7 @@ def certificate_revoked_fact(data):
 
 
 def enrollment_fact(data):
+    """An enrollment event as the learner's enrollment fact: its mode and whether it is active."""
     return *learner_and_course(data), {
         "mode": checked_text(data.mode, "mode"),
         "is_active": checked_bool(data.is_active, "is_active"),
@@ -152,6 +162,7 @@ def enrollment_fact(data):
 
 
 def unenrollment_fact(data):
+    """An unenrollment event as the enrollment fact, no longer active."""
     user_id, course_key, value = enrollment_fact(data)
     value["is_active"] = False
     return user_id, course_key, value

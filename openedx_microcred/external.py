@@ -24,9 +24,11 @@ the learners whose external facts changed.
 import hashlib
 import json
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from typing import NoReturn
 
 from django.db import transaction
 from django.utils import timezone
@@ -65,7 +67,7 @@ class VerifiedCredential:
     fields: dict
 
 
-def _refuse(check, message):
+def _refuse(check, message) -> NoReturn:
     raise ExternalCredentialRefused(check, message)
 
 
@@ -76,6 +78,7 @@ def _as_list(value):
 
 
 def _parse_time(value, name):
+    """The credential's date-time field ``name`` as an aware datetime, None when absent; refused otherwise."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -113,6 +116,7 @@ def fetch_credential(url) -> dict:
 
 
 def _check_bounds(credential):
+    """Refuse a credential that is not a JSON object, or too large or deep to check."""
     if not isinstance(credential, dict):
         _refuse("shape", _("A credential is a JSON object."))
     problem = limits.structure_exceeds(credential, limits.MAX_EXTERNAL_CREDENTIAL_DEPTH, 50_000,
@@ -122,6 +126,7 @@ def _check_bounds(credential):
 
 
 def issuer_id(credential):
+    """The id of the credential's issuer; refused when there is none or it is not a short text."""
     issuer = credential.get("issuer")
     value = issuer.get("id") if isinstance(issuer, dict) else issuer
     if not isinstance(value, str) or not value or len(value) > 500:
@@ -155,6 +160,7 @@ def _check_signature(signed, issuer, what):
 
 
 def _check_validity(credential, now, what):
+    """Refuse a credential outside its validFrom–validUntil window at ``now``."""
     valid_from = _parse_time(credential.get("validFrom"), "validFrom")
     valid_until = _parse_time(credential.get("validUntil"), "validUntil")
     if valid_from and now < valid_from:
@@ -202,12 +208,13 @@ def _result(subject):
             number = float(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
         except ValueError:
             number = None
-        if number is not None and number == number and abs(number) != float("inf"):
+        if number is not None and math.isfinite(number):
             best = number if best is None else max(best, number)
     return best
 
 
 def _status_entries(credential):
+    """The credential's status list entries; refused when one is of a kind this site cannot check."""
     entries = _as_list(credential.get("credentialStatus"))
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("type") != STATUS_ENTRY_TYPE:
@@ -355,6 +362,7 @@ def remove_credential(user, pk) -> str:
 
 
 def recheck_hours():
+    """How many hours an external credential's status stays fresh before ``recheck`` reads it again."""
     return float(microcred_settings.EXTERNAL_RECHECK_HOURS)
 
 

@@ -72,6 +72,8 @@ def shown(value):
 
 @dataclass(frozen=True)
 class FactUpdate:
+    """A new value of one learner fact, with the event that brought it (what record_fact stores and logs)."""
+
     user_id: int
     course_key: str
     kind: str
@@ -131,6 +133,7 @@ def _keep_in_history(update):
 
 
 def history_row(update: FactUpdate) -> LearnerEvent:
+    """The LearnerEvent row that keeps ``update`` in the learner's event history."""
     return LearnerEvent(user_id=update.user_id, course_key=update.course_key, kind=update.kind,
                         **_event_fields(update))
 
@@ -166,7 +169,7 @@ def reject_event(event_type, reason, *, event_id="", event_time=None, payload=No
     try:
         with transaction.atomic():
             return RejectedEvent.objects.create(**fields, payload=_storable(payload))
-    except Exception:  # pylint: disable=broad-except
+    except Exception:  # pylint: disable=broad-except  (whatever the payload breaks, the rejection is kept)
         log.warning("openedx-microcred rejected %s event %s kept without its payload", event_type,
                     event_id or "(no id)", exc_info=True)
     with transaction.atomic():
@@ -223,7 +226,8 @@ def _storable(payload):
             else f"payload not JSON ({value}): its repr, cut short"}
 
 
-def _json_value(value, depth):  # pylint: disable=too-many-return-statements
+def _json_value(value, depth):  # pylint: disable=too-many-return-statements  (one return per JSON type)
+    """The JSON the event history keeps of ``value``: oversized, deep or foreign values replaced by a note."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -250,7 +254,7 @@ def _json_value(value, depth):  # pylint: disable=too-many-return-statements
         return _text(bytes(value).decode("utf-8", "backslashreplace"))
     try:
         return _text(str(value))
-    except Exception:  # pylint: disable=broad-except
+    except Exception:  # pylint: disable=broad-except  (any object's __str__ may raise anything)
         return _text(_LONG.repr(value))
 
 

@@ -38,6 +38,7 @@ class FetchRefused(ValueError):
 
 
 def _origin(url):
+    """The URL's origin as scheme://host:port (the port always written), or None unless http(s) with a host."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
@@ -52,12 +53,13 @@ def allowed_origins() -> set:
 
 
 def origin_allowed(url) -> bool:
+    """Whether the operator allows fetching from ``url``'s origin (scheme, host and port)."""
     origin = _origin(url)
     return origin is not None and origin in allowed_origins()
 
 
 def _check_address(host):
-    """FetchRefused unless every address ``host`` resolves to is public (or private ones are allowed)."""
+    """Refuse (FetchRefused) a ``host`` that resolves to any non-public address, unless private ones are allowed."""
     if microcred_settings.EXTERNAL_FETCH_ALLOW_PRIVATE:
         return
     try:
@@ -73,6 +75,7 @@ def _check_address(host):
 
 
 def _timeouts():
+    """The (connect, read) timeouts of MICROCRED_EXTERNAL_FETCH_TIMEOUT, and the whole fetch's deadline in seconds."""
     value = microcred_settings.EXTERNAL_FETCH_TIMEOUT or microcred_settings.default("EXTERNAL_FETCH_TIMEOUT")
     if isinstance(value, (int, float)):
         value = (value, value)
@@ -129,6 +132,7 @@ def fetch_json(url, max_bytes=limits.MAX_FETCHED_DOCUMENT_BYTES, max_depth=limit
 
 
 def _read(response, url, max_bytes, deadline):
+    """The response's body, refused when it declares or grows past ``max_bytes`` or reads past ``deadline``."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise FetchRefused(_("%(url)s is larger than %(max)d bytes") % {"url": url[:200], "max": max_bytes})

@@ -1,4 +1,4 @@
-"""
+r"""
 Badge images: what an upload must be before it is stored and served from the LMS's own domain.
 
 PNG or SVG, at most MAX_BYTES. An SVG opened directly (not through <img>) is a document of the LMS's
@@ -9,7 +9,7 @@ clip paths, markers and the filter primitives that load nothing, `<title>`/`<des
 `<use>`/`<image>` that refer only to the image itself (or, for `<image>`, to an embedded raster).
 There is no animation at all (`<animate attributeName="href">` and `<set>` rewrite links), no `<a>`, no
 `<script>`, `<foreignObject>` or XHTML. CSS, in `style` attributes, `<style>` sheets and presentation
-attributes, is tokenized by tinycss2 (so escapes such as `u\\72l(` are decoded the way a browser
+attributes, is tokenized by tinycss2 (so escapes such as `u\72l(` are decoded the way a browser
 does) and may only use known properties, no at-rules, and functions that fetch nothing; `url()` must
 be a local `url(#id)`.
 
@@ -157,7 +157,8 @@ def validate_badge_image(upload):
 
 
 class _Target:
-    """A tree builder that also remembers processing instructions, wherever they are.
+    """
+    A tree builder that also remembers processing instructions, wherever they are.
 
     ElementTree drops them, but a browser honours `<?xml-stylesheet href="…"?>` before the root.
     """
@@ -380,6 +381,7 @@ def default_badge_name(svg: bytes) -> str:
 
 
 def is_default_badge_name(name: str) -> bool:
+    """Whether a stored file name is a generated default badge's (not a designer's upload)."""
     return bool(_DEFAULT_NAME.fullmatch(name))
 
 

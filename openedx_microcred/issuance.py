@@ -43,7 +43,8 @@ STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
 
 
 def badge_image_url(credential, levels=None):
-    """The absolute URL of the credential's badge image (views.badge_image): its upload, or its default badge.
+    """
+    The absolute URL of the credential's badge image (views.badge_image): its upload, or its default badge.
 
     Never the storage's own URL: only the plugin's view serves an uploaded SVG in a sandbox.
     ``levels`` (``badge_levels``) saves a query when many URLs are made at once.
@@ -71,8 +72,9 @@ def badge_file_name(credential, levels=None) -> str:
 
 def badge_levels() -> dict:
     """
-    pk → level of every credential in a stack with levels: 1 for a vertical stack that requires no
-    other vertical stack, one more than the highest vertical stack it requires otherwise. One query.
+    The level of every credential in a stack with levels, pk → level: 1 for a vertical stack that
+    requires no other vertical stack, one more than the highest vertical stack it requires otherwise.
+    One query.
     """
     vertical = Credential.StackKind.VERTICAL
     below = {}
@@ -120,7 +122,7 @@ def store_default_badge(credential) -> str | None:
         return None
     svg = default_badge(credential)
     name = images.default_badge_name(svg)
-    storage = Credential._meta.get_field("image").storage  # pylint: disable=protected-access
+    storage = Credential._meta.get_field("image").storage
     save_badge_file(storage, name, svg)
     if images.rasterizer_available():
         save_badge_file(storage, name + images.RASTER_SUFFIX, images.svg_to_png(svg))
@@ -147,16 +149,19 @@ def achievement_language(credential) -> str | None:
 
 
 def achievement_id(credential) -> str:
+    """The credential's achievement id in the documents it signs: its uuid as a URN, stable across edits."""
     return f"urn:uuid:{credential.uuid}"
 
 
 def issuer_did(key: keys.SigningKey) -> str:
+    """The issuer's DID for ``key``: did:web of the LMS host (MICROCRED_DID_METHOD "web"), else the key's did:key."""
     if microcred_settings.DID_METHOD == "web":
         return did.did_web(urlsplit(lms_root_url()).netloc, ["microcred"])
     return did.did_key(key.public_key)
 
 
 def verification_method(key: keys.SigningKey) -> str:
+    """The id of ``key``'s verification method, which a proof names for verifiers to find the public key."""
     if microcred_settings.DID_METHOD == "web":
         return f"{issuer_did(key)}#{key.key_id}"
     return did.did_key_verification_method(key.public_key)
@@ -169,6 +174,7 @@ def did_web_document() -> dict:
 
 
 def issuer_profile(key: keys.SigningKey) -> document.IssuerProfile:
+    """The OB 3.0 issuer profile of credentials signed with ``key``: the configured issuer, named by its DID."""
     issuer = configured_issuer()
     return document.IssuerProfile(
         id=issuer_did(key), name=issuer["name"], url=issuer["url"], country_code=issuer["country"],
@@ -221,6 +227,7 @@ def _course_names(course_keys):
 
 
 def achievement_info(credential, course_names=None, credential_names=None, page_url=None) -> document.AchievementInfo:
+    """What the credential's OB 3.0 Achievement says: its description, criteria, alignment and stack relations."""
     tree = credential.requirement()
     course_names = course_names if course_names is not None else _course_names(tree.courses())
     if credential_names is None:
@@ -494,7 +501,7 @@ def _parse_time(value):
 
 
 def contexts_for_outside_verifiers():
-    """url → document of everything an outside verifier needs to check our credentials offline."""
+    """Everything an outside verifier needs to check our credentials offline: url → document."""
     root = lms_root_url()
     documents = {document.extension_context_url(root): document.load_extension_context()}
     documents.update(_our_did_documents())

@@ -39,6 +39,7 @@ def text_setting(value):
 
 
 def lms_root_url() -> str:
+    """The LMS's root URL, without a trailing slash: MICROCRED_LMS_ROOT_URL, else the platform's LMS_ROOT_URL."""
     root = text_setting(microcred_settings.LMS_ROOT_URL) or \
         text_setting(getattr(settings, "LMS_ROOT_URL", ""))
     return (root or "http://127.0.0.1:8000").rstrip("/")

@@ -34,6 +34,8 @@ class SigningKeyError(Exception):
 
 @dataclass(frozen=True)
 class SigningKey:
+    """An Ed25519 key that signs credentials, named by its key id in the issuer's DID document."""
+
     key_id: str
     private_key: Ed25519PrivateKey
     stored_id: int | None = None  # the IssuerKey row; None for MICROCRED_SIGNING_KEY
@@ -47,6 +49,7 @@ class SigningKey:
 
 
 def _fernet():
+    """What encrypts the stored private keys: MICROCRED_KEY_ENCRYPTION_KEYS (the first encrypts), else SECRET_KEY's."""
     configured = [k for k in microcred_settings.KEY_ENCRYPTION_KEYS or [] if k]
     if configured:
         try:
@@ -91,6 +94,7 @@ def generate_key(rotate=False) -> IssuerKey:
 
 
 def _decrypt(issuer_key):
+    """The private key of an IssuerKey row; SigningKeyError when the configured keys cannot decrypt it."""
     try:
         raw = _fernet().decrypt(issuer_key.encrypted_private_key.encode())
     except InvalidToken as exc:
@@ -100,6 +104,7 @@ def _decrypt(issuer_key):
 
 
 def _configured_key():
+    """The SigningKey of MICROCRED_SIGNING_KEY (base64 raw Ed25519 private key), or None when it is not set."""
     encoded = microcred_settings.SIGNING_KEY or ""
     if not encoded:
         return None

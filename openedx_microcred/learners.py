@@ -39,6 +39,7 @@ def user_id_of(user) -> int:
 
 
 def learner_awards(user, include_revoked=False) -> list[AwardData]:
+    """The learner's awards, as AwardData, without the revoked ones unless ``include_revoked``."""
     awards = Award.objects.filter(user_id=user_id_of(user)).select_related("credential")
     if not include_revoked:
         awards = awards.filter(status=Award.Status.ACTIVE)
@@ -107,7 +108,7 @@ def _status(entry):
 
 def linkedin_url(*, award_uuid, name, issued_at, expires_at=None, issuer_name=None) -> str:
     """
-    LinkedIn's "Add to profile" link for one award: the public credential page is the
+    The LinkedIn "Add to profile" link for one award: the public credential page is the
     certification URL and the award's uuid its id. ``issuer_name`` is the name in the signed
     credential when there is one; otherwise the configured issuer name is used.
     """
@@ -151,8 +152,8 @@ def learner_dashboard(user) -> LearnerDashboard:
     blocked = _revoked_slugs_blocked(revoked)
     measures = _measures(user_id, progress)
     measures.update({(slug, rules.CredentialEarned.kind): {"revoked": True} for slug in blocked})
-    statuses = [_credential_status(row, credentials, held, courses, levels, measures) for row in progress
-                if row.earned or row.credential_slug not in blocked]
+    statuses = [_credential_status(row, credentials, held, courses, levels=levels, measures=measures)
+                for row in progress if row.earned or row.credential_slug not in blocked]
     statuses.sort(key=lambda s: (s.earned, not s.is_stack, -s.fraction, s.title.casefold()))
     return LearnerDashboard(user_id=user_id, username=user.get_username(), badges_count=len(badges), badges=badges,
                             progress=statuses, my_credentials_url=links.my_credentials_url(),
@@ -177,6 +178,7 @@ def _revoked_slugs_blocked(revoked):
 
 
 def _revoked_badge(award, credentials, levels) -> RevokedBadge:
+    """How "My credentials" shows a revoked award: why it was revoked and whether it can be earned again."""
     credential = credentials.get(award.credential.slug) or award.credential
     if award.revocation_source == Award.RevocationSource.CRITERIA:
         reason = _("Its requirements are no longer met.")
@@ -277,6 +279,7 @@ def _all_missing(row: CredentialProgress):
 
 
 def _earned_badges(awards, credentials, levels) -> list[EarnedBadge]:
+    """How "My credentials" shows each earned award, with its signed names and its badge platforms' links."""
     uuids = [a.uuid for a in awards]
     if not uuids:
         return []
@@ -322,7 +325,7 @@ def _whole_percent(fraction, earned=False) -> int:
     return max(0, min(100, math.floor(round(fraction * 100, 6))))
 
 
-def _credential_status(row: CredentialProgress, credentials, held, courses, levels, measures) -> CredentialStatus:
+def _credential_status(row: CredentialProgress, credentials, held, courses, *, levels, measures) -> CredentialStatus:
     credential = credentials.get(row.credential_slug)
     return CredentialStatus(
         credential_slug=row.credential_slug, title=row.title,
@@ -334,7 +337,8 @@ def _credential_status(row: CredentialProgress, credentials, held, courses, leve
         next_steps=[] if row.earned else _next_steps(row, credential, credentials, courses, measures),
         levels=_levels(row, credentials, measures),
         revoked=(row.credential_slug, rules.CredentialEarned.kind) in measures and not row.earned,
-        children=[_credential_status(child, credentials, held, courses, levels, measures) for child in row.children],
+        children=[_credential_status(child, credentials, held, courses, levels=levels, measures=measures)
+                  for child in row.children],
     )
 
 
@@ -366,6 +370,7 @@ def _course_of(status: RequirementStatus, credentials):
 
 
 def _missing_requirement(status: RequirementStatus, credentials, courses, measures) -> MissingRequirement:
+    """A requirement the learner has not met yet, as they read it: its words, course, credential and progress."""
     course_key = _course_of(status, credentials)
     course_name, course_url = courses.get(course_key, (course_key, None)) if course_key else (None, None)
     credential_title = None
@@ -436,6 +441,7 @@ def _next_steps(row: CredentialProgress, credential, credentials, courses, measu
 
 
 def _choice(node, met, steps) -> NextStep:
+    """The next step of a some-of group: the options not met yet, and how many more of them are needed."""
     already = sum(1 for child in node.children if met(child))
     needed = node.needed - already
     options = []

@@ -55,6 +55,7 @@ def platform_target_problems(targets):
 
 
 def _target_too_large(target):
+    """Whether a credential's settings for a badge platform account are too large (or too deep) to store."""
     # Measured without recursion first: json.dumps of deeply nested settings would exhaust the stack.
     if limits.structure_exceeds(target, limits.MAX_JSON_DEPTH, limits.MAX_PLATFORM_TARGET_BYTES):
         return True
@@ -244,9 +245,10 @@ class Credential(models.Model):
 
     def eu_problems(self, publishing=False) -> dict:
         """
-        field → messages: a supervision choice that contradicts "identity verified", and publishing
-        EU details while the issuer has no country (mandatory in the EU Recommendation). The country
-        is asked of an active credential, or of one about to be published (``publishing``).
+        The EU details' problems, field → messages: a supervision choice that contradicts "identity
+        verified", and publishing EU details while the issuer has no country (mandatory in the EU
+        Recommendation). The country is asked of an active credential, or of one about to be published
+        (``publishing``).
         """
         problems = {}
         if self.supervision in dict(vocabularies.choices(vocabularies.SUPERVISION_TYPES)):
@@ -265,8 +267,8 @@ class Credential(models.Model):
 
     def organization_problems(self, tree, credential_orgs=None) -> dict:
         """
-        field → messages for what crosses organization lines (docs/security.md): an org other than
-        its course's, a requirement on another organization's course or credential without an
+        The problems of what crosses organization lines (docs/security.md), field → messages: an org
+        other than its course's, a requirement on another organization's course or credential without an
         operator's pairing, a badge platform account that is unknown or does not serve the org.
         ``credential_orgs`` (slug → org of the required credentials) defaults to the stored catalog;
         the catalog loader passes the file's too.
@@ -835,6 +837,8 @@ class Delivery(models.Model):
         REVOKE = "revoke", _("Revoke")
 
     class State(models.TextChoices):
+        """Where a delivery stands: waiting, being sent, waiting to retry, or done (delivered, failed, cancelled)."""
+
         PENDING = "pending", _("Pending")
         SENDING = "sending", _("Sending")
         RETRYING = "retrying", _("Retrying")

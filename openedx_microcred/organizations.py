@@ -31,7 +31,7 @@ def course_org(course_key):
 
 
 def pairings() -> Mapping:
-    """org → the organizations whose courses and credentials its credentials may require."""
+    """The operator's pairings: org → the organizations whose courses and credentials its credentials may require."""
     value = microcred_settings.ORGANIZATION_PAIRINGS or {}
     return value if isinstance(value, Mapping) else {}
 
@@ -87,6 +87,7 @@ def external_issuer_problems(org, tree, trusted) -> list:
 
 
 def accounts() -> Mapping:
+    """The badge platform accounts MICROCRED_PLATFORM_ACCOUNTS configures, by name."""
     return microcred_settings.PLATFORM_ACCOUNTS or {}
 
 

@@ -20,6 +20,7 @@ COURSE_TEAM_ROLES = frozenset({"staff", "instructor"})
 
 
 def is_global_staff(user) -> bool:
+    """Whether ``user`` is an active staff member or superuser of the whole platform."""
     return bool(getattr(user, "is_authenticated", False) and user.is_active and (user.is_staff or user.is_superuser))
 
 
@@ -92,6 +93,7 @@ def can_manage_credential(user, org, course_key, criteria=None, course_of_creden
 
 
 def can_view_learner(user, learner_id) -> bool:
+    """Whether ``user`` may see the credentials of learner ``learner_id``: the learner themself, or global staff."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return user.pk == learner_id or is_global_staff(user)

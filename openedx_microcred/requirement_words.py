@@ -62,7 +62,7 @@ class _Style:
 
 
 def _either(values) -> str:
-    """"a", "a or b", "a, b or c"."""
+    """The values joined as a choice: "a", "a or b", "a, b or c"."""
     values = list(values)
     if len(values) == 1:
         return values[0]
@@ -106,6 +106,7 @@ def _sentence(node: rules.Requirement, style: _Style) -> str:
 
 
 def _external_sentence(node: rules.ExternalCredentialHeld, style: _Style) -> str:
+    """The sentence for holding an outside issuer's OB 3.0 credential: its achievement or type, and minimum result."""
     params = {"issuer": style.issuer(node.issuer)}
     if node.min_result is not None:
         params["result"] = number_text(node.min_result)
@@ -147,6 +148,7 @@ def _percent_fill(template, params):
 
 
 def _bullets(node, depth, write_leaf, write_heading) -> list:
+    """The requirement tree as nested bullet lines, one per leaf or group, indented by depth."""
     pad = "  " * depth
     if isinstance(node, rules.Group):
         lines = [f"{pad}- {write_heading(node)}"]
@@ -185,6 +187,7 @@ def text(node: rules.Requirement, course_names: Mapping | None = None, credentia
 
 
 def _markdown_course(course_names):
+    """How Markdown names a course: its escaped name then its key, or the key alone when it has no name."""
     names = course_names or {}
 
     def course(key):
@@ -226,7 +229,8 @@ def _code(value):
 def _html_fill(template, params):
     # What format_html does, for %-style templates: the template is escaped as text, every value
     # unless it is already safe (a rendered reference).
-    return mark_safe(conditional_escape(template) % {key: conditional_escape(value) for key, value in params.items()})
+    return mark_safe(  # pylint: disable=mark-safe-interpolation  (the template and every value are escaped here)
+        conditional_escape(template) % {key: conditional_escape(value) for key, value in params.items()})
 
 
 def html(node: rules.Requirement, course: Callable[[str], str] = _code, credential: Callable[[str], str] = _code,

@@ -221,7 +221,8 @@ def _mentions(payload, user_id, names, depth=0):
 # --- The platform's signals -------------------------------------------------------------------------
 
 
-def retire_on_platform_signal(sender=None, user=None, signal=None, **kwargs):  # pylint: disable=unused-argument
+# pylint: disable-next=unused-argument  (a signal receiver takes sender and **kwargs whether it reads them or not)
+def retire_on_platform_signal(sender=None, user=None, signal=None, **kwargs):
     """
     Receiver of edx-platform's retirement signals (``send(sender=<view class>, user=<user>)``).
     Errors are not swallowed: the retirement step then fails and the platform's retirement

@@ -28,6 +28,7 @@ BACKENDS = {
 
 
 def account_config(account_name) -> dict:
+    """The configuration of the badge platform account ``account_name``; ImproperlyConfigured when there is none."""
     accounts = microcred_settings.PLATFORM_ACCOUNTS or {}
     if account_name not in accounts:
         raise ImproperlyConfigured(f"no platform account named {account_name!r} in MICROCRED_PLATFORM_ACCOUNTS")
@@ -85,7 +86,7 @@ PLATFORM_LABELS = {
 }
 
 
-def platform_badge_url(platform, account_config, external_id) -> str | None:
+def platform_badge_url(platform, config, external_id) -> str | None:
     """
     The page of a delivered badge on its platform, or None when we do not know how it is addressed.
     An account may name it with a "badge_url" template, e.g. "https://example.org/badges/{external_id}".
@@ -93,10 +94,10 @@ def platform_badge_url(platform, account_config, external_id) -> str | None:
     if not external_id:
         return None
     ident = quote(str(external_id), safe="")
-    template = account_config.get("badge_url")
+    template = config.get("badge_url")
     if template:
         return template.format(external_id=ident)
-    base = account_config.get("base_url") or ""
+    base = config.get("base_url") or ""
     host = urlsplit(base).hostname or ""
     if platform == "credly":  # api.credly.com → www.credly.com, sandbox-api.credly.com → sandbox.credly.com
         return f"https://{'sandbox.credly.com' if host.startswith('sandbox') else 'www.credly.com'}/badges/{ident}"

@@ -85,6 +85,8 @@ def split_name(first, last, email, fallback="-"):
 
 
 class CredlyBackend(BadgeBackend):
+    """Credly (Pearson): issues and revokes badges from a template through the organization's API token."""
+
     name = "credly"
     secret_keys = ("token",)
     target_key = "template_id"
@@ -99,6 +101,7 @@ class CredlyBackend(BadgeBackend):
     # --- plumbing ---------------------------------------------------------------------------------
 
     def _url(self, *segments):
+        """The API URL of ``segments`` under the account's organization; PermanentError until it is configured."""
         organization = self.config.get("organization_id")
         if not organization or not self.config.get("token"):
             raise PermanentError(f"account {self.account_name!r}: organization_id and token must be configured")
@@ -112,6 +115,7 @@ class CredlyBackend(BadgeBackend):
         return call(self, method, url, **kwargs)
 
     def _data(self, response, what):
+        """The "data" of a Credly answer; TransientError when it has none."""
         try:
             body = response.json()
         except ValueError:
@@ -123,8 +127,10 @@ class CredlyBackend(BadgeBackend):
         return data
 
     def _paged(self, segments, params):
-        """Every item of a paged list, page by page with ``page=N`` (``next_page_url`` is never followed:
-        it would carry our token to whatever host it names)."""
+        """
+        Every item of a paged list, page by page with ``page=N`` (``next_page_url`` is never followed:
+        it would carry our token to whatever host it names).
+        """
         url = self._url(*segments)
         for page in range(1, MAX_PAGES + 1):
             response = self._call("GET", url, params={**params, "page": page})

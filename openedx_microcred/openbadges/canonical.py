@@ -1,4 +1,4 @@
-"""
+r"""
 Fast RDFC-1.0 canonical N-Quads for credentials, byte-identical to pyld's.
 
 Signing or verifying one credential canonicalizes it twice (the document and the proof
@@ -17,7 +17,7 @@ Why substitution gives exactly what pyld gives, value by value:
   every ``@``-keyword key (they choose contexts, types and datatypes). Term definitions, and so how
   every value is read, depend on the shape only.
 * Each string value also has a *class* in the shape: ``iri:<scheme>:`` or ``iri:<scheme>://`` for
-  a value made of a scheme and RFC 3986 characters only (no space, no ``<>"{}|\\^```, not ``_:``),
+  a value made of a scheme and RFC 3986 characters only (no space, no ``<>"{}|\^```, not ``_:``),
   ``text`` for any other. The template is built by expanding the document with every string
   replaced by a sentinel of the same class (``urn:x-microcred-slot-7.invalid``, ``https://x-
   microcred-slot-7.invalid/``, ``x microcred slot 7 .``). pyld turns a string of a given class into
@@ -121,6 +121,7 @@ _stats = {"templated": 0, "full": 0}
 
 
 def clear_caches() -> None:
+    """Forget every kept template and undefined-term check (tests that change contexts need it)."""
     with _lock:
         _templates.clear()
         _undefined.clear()
@@ -234,19 +235,20 @@ def _context_terms(document: Any) -> frozenset:
             if context not in seen_urls:
                 seen_urls.add(context)
                 walk_context(jsonld.document_loader(context)["document"])
-        elif isinstance(context, list):
+            return
+        if isinstance(context, list):
             for item in context:
                 walk_context(item)
-        elif isinstance(context, dict):
-            for key, value in context.items():
-                terms.add(key)
-                keyword = value.get("@id") if isinstance(value, dict) else value
-                if isinstance(keyword, str) and keyword.startswith("@") and (key, keyword) not in _PLAIN_ALIASES:
-                    aliases.add(key)
-                if key in ("@context", "@import"):
-                    walk_context(value)
-                elif isinstance(value, (dict, list)):
-                    walk_context(value)
+            return
+        if not isinstance(context, dict):
+            return
+        for key, value in context.items():
+            terms.add(key)
+            keyword = value.get("@id") if isinstance(value, dict) else value
+            if isinstance(keyword, str) and keyword.startswith("@") and (key, keyword) not in _PLAIN_ALIASES:
+                aliases.add(key)
+            if key in ("@context", "@import") or isinstance(value, (dict, list)):
+                walk_context(value)
 
     def walk_document(node):
         if isinstance(node, dict):
@@ -282,6 +284,17 @@ def _document_keys(document: Any) -> set[str]:
 
     walk(document)
     return keys
+
+
+def _slot_reading(part, triple, term, value_class) -> str | None:
+    """How the RDF reads a slot's sentinel: "literal", "IRI", or None where a slot cannot stand."""
+    if part == "predicate" or (part == "object" and triple["predicate"]["value"] == _RDF_TYPE):
+        return None  # a type under a key other than "type" would choose contexts
+    if term["type"] == "literal":
+        return "literal"
+    if term["type"] == "IRI" and value_class != "text":
+        return "IRI"
+    return None
 
 
 _SENTINEL_SLOT = re.compile(r"x-microcred-slot-(\d+)\.invalid|x microcred slot (\d+) \.")
@@ -321,14 +334,8 @@ def _build_template(document: Any, values: list[str], verbatim: frozenset) -> tu
                 slot = by_sentinel.get(term["value"])
                 if slot is None:
                     continue
-                if part == "predicate" or (part == "object" and triple["predicate"]["value"] == _RDF_TYPE):
-                    bad.add(slot)  # a type under a key other than "type" would choose contexts
-                elif term["type"] == "literal":
-                    literal_slots.add(slot)
-                elif term["type"] == "IRI" and classes[slot] != "text":
-                    iri_slots.add(slot)
-                else:
-                    bad.add(slot)
+                reading = _slot_reading(part, triple, term, classes[slot])
+                {"literal": literal_slots, "IRI": iri_slots}.get(reading, bad).add(slot)
                 term["value"] = f"{_SLOT}{slot}{_SLOT}"
             line = serialize_nquad(triple, None)
             for match in _SENTINEL_SLOT.finditer(line):  # inside another term, a datatype, a language

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 from urllib.parse import quote
 
 from .. import requirement_words, rules, vocabularies
@@ -149,6 +149,7 @@ class AchievementRef:
 
     @classmethod
     def of(cls, value) -> "AchievementRef":
+        """The AchievementRef itself, or one made of an (id, name) pair."""
         if isinstance(value, AchievementRef):
             return value
         ref_id, name = value
@@ -177,7 +178,7 @@ class GradeDescription:
 
 
 @dataclass(frozen=True)
-class AchievementInfo:  # pylint: disable=too-many-instance-attributes
+class AchievementInfo:  # pylint: disable=too-many-instance-attributes  (one field per element of the Achievement)
     """What a credential (an OB Achievement) says, whoever earns it."""
 
     id: str
@@ -256,7 +257,7 @@ class GradeResult:
 
 
 @dataclass(frozen=True)
-class IssuedCredential:  # pylint: disable=too-many-instance-attributes
+class IssuedCredential:  # pylint: disable=too-many-instance-attributes  (one field per element of the credential)
     """One award, ready to become a document."""
 
     credential_id: str  # our hosted URL, {LMS}/microcred/credentials/<award uuid>/
@@ -307,9 +308,9 @@ def xml_datetime(value: datetime) -> str:
 
 def default_achievement_type(info: AchievementInfo) -> str:
     """
-    MicroCredential for a credential described the EU way (learning outcomes and a workload, in
-    hours or ECTS), Badge for a lighter recognition. A stack is typed by the same rule: its
-    stackability is said by the extension terms, not by the type.
+    The achievement type: MicroCredential for a credential described the EU way (learning outcomes
+    and a workload, in hours or ECTS), Badge for a lighter recognition. A stack is typed by the same
+    rule: its stackability is said by the extension terms, not by the type.
     """
     described = bool(info.learning_outcomes) and (info.workload_hours is not None or info.ects_credits is not None)
     return "MicroCredential" if described else "Badge"
@@ -368,7 +369,8 @@ def build_issuer(issuer: IssuerProfile) -> dict:
     return profile
 
 
-def _alignment(name, url, target_type=None, framework=None, code=None, description=None):
+def _alignment(name, url, target_type=None, *, framework=None, code=None, description=None):
+    """An OB 3.0 Alignment to ``url`` named ``name``, with the optional target fields that are given."""
     alignment = {"type": ["Alignment"], "targetName": name, "targetUrl": _require_iri(url, "an alignment url")}
     if target_type:
         alignment["targetType"] = _check_enum(target_type, ALIGNMENT_TARGET_TYPES, "the alignment type")
@@ -382,6 +384,7 @@ def _alignment(name, url, target_type=None, framework=None, code=None, descripti
 
 
 def _alignments(info: AchievementInfo) -> list:
+    """The achievement's alignments: its learning outcomes, EQF level, quality assurance and skills."""
     page = info.page_url or info.id
     alignments = [
         _alignment(outcome, f"{page}#learning-outcome-{number}", TARGET_TYPE_LEARNING_OUTCOME,
@@ -403,7 +406,8 @@ def _alignments(info: AchievementInfo) -> list:
             description=info.quality_assurance,
         ))
     alignments.extend(
-        _alignment(skill.name, skill.url, skill.type, skill.framework, skill.code, skill.description)
+        _alignment(skill.name, skill.url, skill.type, framework=skill.framework, code=skill.code,
+                   description=skill.description)
         for skill in info.skills
     )
     return alignments
@@ -418,6 +422,7 @@ def _concept(term: vocabularies.Term) -> dict:
 
 
 def _result_description(grade: GradeDescription) -> dict:
+    """The OB 3.0 ResultDescription of a grade: a percent from 0 to 100, with its required value if any."""
     description = {
         "id": _require_iri(grade.id, "a result description id"),
         "type": ["ResultDescription"],
@@ -450,10 +455,10 @@ def build_achievement(info: AchievementInfo) -> dict:
     if info.human_code:
         achievement["humanCode"] = info.human_code
     if info.ects_credits is not None:
-        credits = Decimal(str(info.ects_credits))
-        if credits < 0:
-            raise ValueError(f"ECTS credits cannot be negative: {credits}")
-        achievement["creditsAvailable"] = float(credits)
+        ects = Decimal(str(info.ects_credits))
+        if ects < 0:
+            raise ValueError(f"ECTS credits cannot be negative: {ects}")
+        achievement["creditsAvailable"] = float(ects)
     if info.field_of_study:
         achievement["fieldOfStudy"] = info.field_of_study
     if info.in_language:
@@ -467,8 +472,16 @@ def build_achievement(info: AchievementInfo) -> dict:
         achievement["alignment"] = alignments
     if info.grades:
         achievement["resultDescription"] = [_result_description(grade) for grade in info.grades]
+    achievement.update(_extension_terms(info))
+    return achievement
 
-    # Extension terms (microcredential-v1.jsonld), active because of the MicrocredentialAchievement type.
+
+def _extension_terms(info: AchievementInfo) -> dict:
+    """
+    The achievement's extension terms (microcredential-v1.jsonld), active because of the
+    MicrocredentialAchievement type: workload, the controlled choices, identity check and stacking.
+    """
+    achievement = {}
     if info.workload_hours is not None:
         hours = info.workload_hours
         if isinstance(hours, bool) or not isinstance(hours, int) or hours < 0:
@@ -528,6 +541,7 @@ def build_identity(recipient: Recipient) -> list:
 
 
 def _results(issued: IssuedCredential) -> list:
+    """The credential's grade Results, each naming a known result description; ValueError otherwise."""
     known = [grade.id for grade in issued.achievement.grades]
     results = []
     for grade in issued.grade_results:
@@ -546,6 +560,7 @@ def _results(issued: IssuedCredential) -> list:
 
 
 def _evidence(item: EvidenceItem) -> dict:
+    """An EvidenceItem as an OB 3.0 Evidence object."""
     evidence = {"type": ["Evidence"]}
     if item.id:
         evidence["id"] = _require_iri(item.id, "an evidence id")
@@ -659,6 +674,7 @@ def _day(value) -> str:
 
 
 def _fact_sentence(kind, fact, course) -> str:
+    """The evidence narrative of a fact that met a requirement: what the learner did, in which course, when."""
     value = fact.get("value") or {}
     day, event = _day(fact.get("event_time")), f"(event id {fact.get('event_id')})"
     when = f"on {day} {event}"
@@ -680,11 +696,11 @@ def _fact_sentence(kind, fact, course) -> str:
 NOT_SHARED_NARRATIVE = "One further credential (not shared)."
 
 
-def evidence_from_award(entries, course_names: Mapping | None = None, credential_names: Mapping | None = None,
+def evidence_from_award(entries, course_names: Mapping | None = None, credential_names: Mapping | None = None, *,
                         course_url: Callable[[str], str] | None = None,
                         award_url: Callable[[str], str] | None = None, hidden_awards=frozenset()) -> tuple:
     """
-    EvidenceItems from ``Award.evidence`` (one entry per met requirement, with the facts or the
+    The EvidenceItems of ``Award.evidence`` (one entry per met requirement, with the facts or the
     award that met it). ``course_url(course_key)`` and ``award_url(award_uuid)`` give each item
     its URL when supplied. An award in ``hidden_awards`` (uuids its holder hid) is neither named
     nor linked: its item says only that one further credential met the requirement.

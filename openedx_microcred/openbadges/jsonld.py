@@ -47,6 +47,7 @@ __all__ = [
     "MICROCRED_CONTEXT_PATH",
     "JsonLdError",
     "canonize",
+    "clear_caches",
     "document_loader",
     "documents_version",
     "processing_options",
@@ -124,6 +125,7 @@ class _Processor(jsonld.JsonLdProcessor):
     inputs, since our options (loader, no base) never change. Emptied with the resolved contexts.
     """
 
+    # pylint: disable-next=too-many-positional-arguments  (pyld's signature, which it calls positionally)
     def _process_context(self, active_ctx, local_ctx, options, override_protected=False, propagate=True,
                          validate_scoped=True, cycles=None):
         uid = active_ctx.get("_uuid") if isinstance(active_ctx, dict) or hasattr(active_ctx, "get") else None
@@ -151,6 +153,7 @@ def _loading_failed(message: str, url: str) -> JsonLdError:
 
 
 def _bundled_file(file_name: str, url: str) -> Any:
+    """The parsed JSON of a context file bundled with the package (parsed once, then kept)."""
     parsed = _parsed_files.get(file_name)
     if parsed is not None:
         return parsed
@@ -184,6 +187,7 @@ def _is_microcred_context_url(url: str) -> bool:
 
 
 def _lookup(url: str) -> Any:
+    """The JSON-LD document for ``url``: bundled, our extension context, or registered; never fetched."""
     if url in BUNDLED_CONTEXTS:
         return _bundled_file(BUNDLED_CONTEXTS[url], url)
     if _is_microcred_context_url(url):
@@ -197,6 +201,7 @@ def _lookup(url: str) -> Any:
     )
 
 
+# pylint: disable-next=unused-argument  (pyld passes its options to every document loader)
 def document_loader(url: str, options: dict | None = None) -> dict:
     """
     A pyld document loader that never uses the network (see the module docstring for what it
@@ -239,20 +244,31 @@ def unregister_document(url: str) -> None:
         _documents_version += 1
 
 
+def clear_caches() -> None:
+    """
+    Forget the parsed bundled files and the resolved and processed contexts, so that the next
+    operation loads its contexts again (registered documents stay registered).
+    """
+    with _lock:
+        _parsed_files.clear()
+        _resolved_contexts.clear()
+        _scoped_contexts.clear()
+
+
 def documents_version() -> int:
     """A number that changes whenever a document is registered or unregistered."""
     return _documents_version
 
 
 def to_rdf(document: dict) -> dict:
-    """pyld's RDF dataset of ``document`` (graph name -> triples), contexts resolved offline."""
+    """The RDF dataset pyld makes of ``document`` (graph name -> triples), contexts resolved offline."""
     with _loader_errors_first():
         return _Processor().to_rdf(document, processing_options())
 
 
 def processing_options(**extra) -> dict:
     """
-    pyld options for offline processing: our loader, our resolved-context cache and no base IRI.
+    The pyld options for offline processing: our loader, our resolved-context cache and no base IRI.
 
     ``base`` is None on purpose: with an empty base pyld resolves relative IRIs against
     ``http://example.org/base/`` and would sign those invented IRIs, where jsonld.js leaves them
@@ -322,6 +338,7 @@ JsonPath = tuple  # a location in a JSON document: keys (str) and list indexes (
 
 
 def _format_path(path: JsonPath) -> str:
+    """A JSON path as readable text: "credentialSubject.achievement[0].name"."""
     out = ""
     for step in path:
         if isinstance(step, int):

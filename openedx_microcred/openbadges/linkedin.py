@@ -16,6 +16,7 @@ LINKEDIN_ADD_TO_PROFILE = "https://www.linkedin.com/profile/add"
 
 
 def _month(value) -> tuple:
+    """The (year, month) LinkedIn asks of a date or datetime (a datetime's in UTC); ValueError otherwise."""
     if isinstance(value, datetime):
         if value.utcoffset() is not None:
             value = value.astimezone(timezone.utc)
@@ -28,7 +29,7 @@ def _month(value) -> tuple:
 def linkedin_add_to_profile_url(*, name: str, cert_url: str, cert_id: str, issued_on,
                                 expires_on=None, organization_id=None, organization_name: str | None = None) -> str:
     """
-    LinkedIn's "Add to profile" link for a certification: opens the learner's licenses &
+    The LinkedIn "Add to profile" link for a certification: opens the learner's licenses &
     certifications form filled in. The organization is given by its LinkedIn id (which links the
     company page and logo) or, failing that, by name.
     """

@@ -34,6 +34,8 @@ from ..app_settings import microcred_settings
 class PlatformAdapter:
     """What the plugin asks of the platform. Subclasses override what their platform knows better."""
 
+    # pylint: disable=unused-argument  (these defaults know nothing; a platform's adapter reads the arguments)
+
     def completable_blocks(self, course_keys) -> dict:
         """Number of completable blocks per course key (str) in ``course_keys``; unknown ones left out."""
         return {}
@@ -104,6 +106,7 @@ def _adapter(path):
 
 
 def get_platform() -> PlatformAdapter:
+    """The platform adapter MICROCRED_PLATFORM_ADAPTER names: edx-platform's in the LMS, the sandbox's elsewhere."""
     return _adapter(microcred_settings.PLATFORM_ADAPTER)
 
 

@@ -16,8 +16,6 @@ from . import PlatformAdapter, stored_history
 
 log = logging.getLogger(__name__)
 
-# pylint: disable=import-outside-toplevel  (edx-platform's modules exist only in the LMS: imported by the methods)
-
 _CACHE_SECONDS = 6 * 60 * 60
 # A count is kept per version of the course's block structure: a new version is a new entry.
 _VERSIONED_CACHE_SECONDS = 7 * 24 * 60 * 60
@@ -37,6 +35,7 @@ class EdxPlatformAdapter(PlatformAdapter):
 
     def course_names(self, course_keys):
         try:
+            # pylint: disable=import-outside-toplevel  (edx-platform's modules exist only in the LMS)
             from openedx.core.djangoapps.content.course_overviews.models import CourseOverview
         except ImportError:
             return {}
@@ -46,6 +45,7 @@ class EdxPlatformAdapter(PlatformAdapter):
 
     def course_roles(self, user, course_key):
         try:
+            # pylint: disable=import-outside-toplevel  (edx-platform's modules exist only in the LMS)
             from common.djangoapps.student.models import CourseAccessRole
         except ImportError:
             return set()
@@ -54,6 +54,7 @@ class EdxPlatformAdapter(PlatformAdapter):
 
     def org_roles(self, user, org):
         try:
+            # pylint: disable=import-outside-toplevel  (edx-platform's modules exist only in the LMS)
             from common.djangoapps.student.models import CourseAccessRole
         except ImportError:
             return set()
@@ -63,6 +64,7 @@ class EdxPlatformAdapter(PlatformAdapter):
 
     def org_courses(self, orgs):
         try:
+            # pylint: disable=import-outside-toplevel  (edx-platform's modules exist only in the LMS)
             from openedx.core.djangoapps.content.course_overviews.models import CourseOverview
         except ImportError:
             return []
@@ -73,6 +75,7 @@ class EdxPlatformAdapter(PlatformAdapter):
 
     def role_courses(self, user, roles, orgs):
         try:
+            # pylint: disable=import-outside-toplevel  (edx-platform's modules exist only in the LMS)
             from common.djangoapps.student.models import CourseAccessRole
         except ImportError:
             return []
@@ -106,17 +109,20 @@ class EdxPlatformAdapter(PlatformAdapter):
         """
         grades = certificates = enrollments = None
         try:
+            # pylint: disable=import-outside-toplevel  (edx-platform's modules exist only in the LMS)
             from lms.djangoapps.grades.models import PersistentCourseGrade
             grades = PersistentCourseGrade.objects.using(_history_database())
         except ImportError:
             log.warning("openedx-microcred back-fill: edx-platform's grades are not available in this process")
         try:
+            # pylint: disable=import-outside-toplevel  (edx-platform's modules exist only in the LMS)
             from lms.djangoapps.certificates.models import GeneratedCertificate
             certificates = GeneratedCertificate.objects.using(_history_database())  # every status, not only eligible
         except ImportError:
             log.warning("openedx-microcred back-fill: edx-platform's certificates are not available in this process")
         enrollment_time = None
         try:
+            # pylint: disable=import-outside-toplevel  (edx-platform's modules exist only in the LMS)
             from common.djangoapps.student.models import CourseEnrollment
             enrollments = CourseEnrollment.objects.using(_history_database())
             history = getattr(CourseEnrollment, "history", None)
@@ -143,6 +149,7 @@ def _completable_blocks(course_key):
     published.
     """
     try:
+        # pylint: disable=import-outside-toplevel  (edx-platform's modules exist only in the LMS)
         from openedx.core.djangoapps.content.block_structure.api import get_course_in_cache
         from openedx.core.djangoapps.content.block_structure.exceptions import BlockStructureNotFound
         from openedx.core.djangoapps.content.block_structure.models import BlockStructureModel

@@ -104,6 +104,7 @@ def build_report(raws, conversions, minimum, filters=None, generated_at=None) ->
 
 
 def _cells_of(uptake: CredentialUptake):
+    """Every cell of a credential's uptake, for counting the suppressed ones."""
     yield from (uptake.enrolled, uptake.not_started, uptake.progressing, uptake.earned, uptake.revoked,
                 uptake.median_days_to_earn)
     yield from (s.missing for s in uptake.stuck)

@@ -16,6 +16,7 @@ COUNT, DAYS, PERCENT = "count", "days", "percent"
 
 
 def suppressed_text() -> str:
+    """What a report shows instead of a suppressed cell's number."""
     return _("hidden")
 
 
@@ -34,6 +35,8 @@ def cell_text(cell: ReportCell, unit=COUNT) -> str:
 
 @dataclass(frozen=True)
 class ChartBar:
+    """One bar of a report's chart, laid out: its label, the value as read, and where they are drawn."""
+
     key: str  # which figure (data-figure in the page)
     label: str
     text: str  # the value as read (or "hidden")

@@ -74,6 +74,7 @@ def date_range(start: date | None, end: date | None):
 
 
 def _in_range(name, since, until) -> Q:
+    """The filter of field ``name`` within [since, until), either end open when None."""
     q = Q()
     if since is not None:
         q &= Q(**{f"{name}__gte": since})
@@ -204,6 +205,7 @@ def _progressing(ids, since, until, db):
 
 
 def _gather_progress(raws, ids, since, until, db):
+    """Count each credential's learners on their way into ``raws``; returns their Progress rows."""
     progressing = _progressing(ids, since, until, db)
     rows = progressing.order_by().values("credential_id").annotate(n=Count("pk")).values_list("credential_id", "n")
     for pk, n in rows:
@@ -212,6 +214,7 @@ def _gather_progress(raws, ids, since, until, db):
 
 
 def _gather_awards(raws, ids, since, until, db):
+    """Count each credential's learners who earned it and who had it revoked in the period into ``raws``."""
     awards = Award.objects.using(db).filter(credential_id__in=ids).order_by()
     earned = awards.filter(Q(current=True) & _in_range("issued_at", since, until))
     for pk, n in earned.values("credential_id").annotate(n=Count("user_id", distinct=True)).values_list(

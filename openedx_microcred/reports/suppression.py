@@ -48,7 +48,7 @@ def suppress(values: dict, identities, minimum: int, implicit=frozenset()) -> se
                 if key in near:
                     continue
                 involved = [identity for identity in within if key == identity[0] or key in identity[1]]
-                choice = _complement(involved, within, values, suppressed | added, implicit, totals)
+                choice = _complement(involved, within, values, suppressed | added, implicit=implicit, totals=totals)
                 if choice is not None:
                     added.add(choice)
                     near.update(cell for total, parts in within if {key, choice} & {total, *parts}
@@ -130,7 +130,7 @@ def determined_cells(unknown, identities) -> set:
     return determined
 
 
-def _complement(involved, within, values, suppressed, implicit, totals):
+def _complement(involved, within, values, suppressed, *, implicit, totals):
     """
     The shown cell to suppress next: the smallest one in the identities ``involved`` with an
     exposed cell (parts before totals), else in the rest of its component.

@@ -44,6 +44,7 @@ _PATH_PREFIX = re.compile(r"^(criteria(?:\.of\[\d+\])*)(?:\.(\w+))?: (.*)$", re.
 
 
 def type_choices():
+    """The requirement kinds a builder row offers, grouped under headings, as form choices."""
     return [
         (_("Requirements"), [
             (rules.CoursePassed.kind, _("Pass a course")),
@@ -230,8 +231,10 @@ def apply_action(rows, action, default_course=""):
 
 
 def _number(text):
-    """A number typed in a row as JSON would hold it (80, 72.5); the text itself when it is none, for
-    ``rules.parse_criteria`` to refuse where it stands ("must be a number from 0 to 100, not 'lots'")."""
+    """
+    A number typed in a row as JSON would hold it (80, 72.5); the text itself when it is none, for
+    ``rules.parse_criteria`` to refuse where it stands ("must be a number from 0 to 100, not 'lots'").
+    """
     cleaned = text.replace(",", ".").rstrip("%").strip()
     if re.fullmatch(r"-?\d+", cleaned):
         return int(cleaned)
@@ -314,6 +317,7 @@ def place_errors(rows, messages):
 
 
 def json_text(value):
+    """The indented JSON of ``value`` a builder's text area shows (non-ASCII kept as it is)."""
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 

@@ -118,9 +118,10 @@ def _home_course(request, credential):
 
 def _course_of_credentials(criteria, own_course):
     """
-    slug → course key (str, or None for an organization-level credential) of the credentials the
-    criteria require, for ``permissions.can_manage_credential``. A slug that does not exist counts
-    as the course's own: saving reports it as an unknown credential, which says more than a 403.
+    The courses of the credentials the criteria require, for ``permissions.can_manage_credential``:
+    slug → course key (str, or None for an organization-level credential). A slug that does not
+    exist counts as the course's own: saving reports it as an unknown credential, which says more
+    than a 403.
     """
     try:
         slugs = rules.parse_criteria(criteria).credentials()
@@ -305,7 +306,7 @@ def account_choices(org):
 
 
 def _target_keys():
-    """account → (its target key, how its backend stores a picked id), for every configured account."""
+    """The target keys of every configured account: account → (its target key, how its backend stores a picked id)."""
     keys = {}
     for name in organizations.accounts():
         backend = backends.backend_class(name)

@@ -347,10 +347,9 @@ def no_network(monkeypatch):
 
 
 @pytest.fixture
-def cold_caches(monkeypatch):
+def cold_caches():
     """Start without parsed or resolved contexts, so loading really happens in the test."""
-    monkeypatch.setattr(jsonld, "_parsed_files", {})
-    monkeypatch.setattr(jsonld, "_resolved_contexts", {})
+    jsonld.clear_caches()
 
 
 def test_canonize_sign_and_verify_never_touch_the_network(no_network, cold_caches, key):

@@ -22,14 +22,14 @@ from datetime import datetime, timezone as dt_timezone
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 from lxml import html
 
 from openedx_microcred.models import Award, Credential, Delivery, LearnerFact, Progress
 from openedx_microcred.reports import csv_export
-from sandbox.host.models import Course, CourseAccessRole
+from sandbox.host.models import Course
 
 from ..conftest import C1, C2, C3
+from ..users import client_for, make_user
 
 O1 = "course-v1:OtherX+ML101+2026"
 N = 10
@@ -178,20 +178,6 @@ HIDDEN_VALUES = {"25", "36", "5", "4", "105.0", "3", "9", "6", "1", "2", "27.0",
 # --- Reading it on the pages ---------------------------------------------------------------------------
 
 LMS_REPORT = "/microcred/reports/"
-
-
-def make_user(username, *roles, **fields):
-    user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw", **fields)
-    for org, course_key, role in roles:
-        CourseAccessRole.objects.create(user=user, org=org, course_key=course_key, role=role)
-    return user
-
-
-def client_for(user=None):
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture

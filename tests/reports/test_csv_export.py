@@ -5,7 +5,8 @@ from django.utils.http import urlencode
 from openedx_microcred.models import Credential
 
 from ..conftest import C2
-from .conftest import EXPECTED_CONVERSIONS, LMS_REPORT, client_for, expected_csv_rows, make_user, read_csv
+from ..users import client_for, make_user
+from .conftest import EXPECTED_CONVERSIONS, LMS_REPORT, expected_csv_rows, read_csv
 
 
 def test_csv_export_has_every_figure_and_the_same_suppression(seed):

@@ -9,6 +9,14 @@ const repository = fileURLToPath(new URL('..', import.meta.url));
 
 export default defineConfig({
   esbuild: { jsx: 'automatic' },
+  // The dev page's dependencies, pre-bundled before the first request. Left to discovery, Vite
+  // finds react/jsx-dev-runtime only while serving the page, bundles React again under a new hash
+  // and reloads: a page that loaded modules of both bundles has two Reacts ("Cannot read
+  // properties of null (reading 'useRef')"), which is how a cold dev server failed on CI.
+  optimizeDeps: {
+    entries: ['dev/index.html'],
+    include: ['react', 'react-dom', 'react-dom/client', 'react/jsx-runtime', 'react/jsx-dev-runtime'],
+  },
   server: {
     host: '127.0.0.1',
     fs: { allow: [repository] },

@@ -48,6 +48,10 @@ def dev_page(tmp_path_factory):
         process.terminate()
         process.wait(10)
         log.close()
+    # A dependency found only while serving is bundled again under a new hash and the page reloads
+    # with modules of both bundles (two Reacts): vite.config.js's optimizeDeps must list them all.
+    served = Path(log.name).read_text(encoding="utf-8", errors="replace")
+    assert "optimized dependencies changed" not in served, f"the dev server bundled its dependencies twice:\n{served}"
 
 
 @pytest.mark.parametrize("learner", ["ada", "grace"])

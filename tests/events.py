@@ -3,7 +3,9 @@
 from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
+from opaque_keys.edx.keys import CourseKey
 from openedx_events.data import EventsMetadata
+from openedx_events.learning import signals
 from openedx_events.learning.data import (
     CcxCourseData,
     CcxCoursePassingStatusData,
@@ -15,8 +17,6 @@ from openedx_events.learning.data import (
     UserData,
     UserPersonalData,
 )
-from openedx_events.learning import signals
-from opaque_keys.edx.keys import CourseKey
 
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)
 

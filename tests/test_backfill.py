@@ -19,8 +19,7 @@ from opaque_keys.edx.keys import CourseKey
 from openedx_microcred import api, backfill, evaluation, rules
 from openedx_microcred.facts import FactUpdate, record_fact
 from openedx_microcred.models import Award, BackfillRun, Credential, LearnerFact, Progress, RejectedEvent
-from openedx_microcred.platform import (GRADE_SOURCE, get_platform, merge_by_learner, rows_by_learner,
-                                        stored_history)
+from openedx_microcred.platform import GRADE_SOURCE, get_platform, merge_by_learner, rows_by_learner, stored_history
 from openedx_microcred.platform.edx_platform import EdxPlatformAdapter
 from sandbox.host.models import CourseEnrollment, CourseGrade, GeneratedCertificate
 

@@ -14,6 +14,7 @@ from openedx_microcred.models import Award, Credential, ExternalCredential, Lear
 from . import events
 from .conftest import C1, C2
 
+
 def eid(name):
     """A stable event id (openedx-events ids are UUIDs)."""
     return uuid5(NAMESPACE_URL, name)

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from opaque_keys.edx.keys import CourseKey
 from openedx_events.event_bus.avro.deserializer import deserialize_bytes_to_event_data
 from openedx_events.event_bus.avro.serializer import AvroSignalSerializer, serialize_event_data_to_bytes
 from openedx_events.learning import signals
@@ -21,7 +22,6 @@ from openedx_events.learning.data import (
     CourseEnrollmentData,
     CoursePassingStatusData,
 )
-from opaque_keys.edx.keys import CourseKey
 
 from openedx_microcred import api, eventlog
 from openedx_microcred.apps import EVENT_RECEIVERS

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from opaque_keys.edx.keys import CourseKey, UsageKey
 from openedx_events.data import EventsMetadata
 from openedx_events.learning import signals
 from openedx_events.learning.data import (
@@ -28,7 +29,6 @@ from openedx_events.learning.data import (
     PersistentCourseGradeData,
     UserData,
 )
-from opaque_keys.edx.keys import CourseKey, UsageKey
 
 from openedx_microcred.apps import EVENT_RECEIVERS
 from openedx_microcred.facts import APPLIED, DUPLICATE, REJECTED, STALE, UNCHANGED

@@ -48,8 +48,8 @@ from sandbox.host.models import Course, CourseAccessRole
 
 from . import events
 from .conftest import C1, C2, C3
-from .test_learner_pages import PNG, catalog, grace  # noqa: F401  (fixtures)
 from .studio.pages import form_data, stack_data
+from .test_learner_pages import PNG, catalog, grace  # noqa: F401  (fixtures)
 from .users import client_for, make_user
 
 PACKAGE = Path(openedx_microcred.__file__).resolve().parent

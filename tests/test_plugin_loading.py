@@ -198,9 +198,8 @@ def test_the_host_has_the_platforms_lazy_name_features_and_celery_queues():
 
 
 def test_the_retirement_signals_of_the_platform_are_connected_at_start_up():
-    from sandbox.platform_modules import retirement_signals
-
     from openedx_microcred.retirement import retire_on_platform_signal
+    from sandbox.platform_modules import retirement_signals
 
     for name in ("USER_RETIRE_LMS_MISC", "USER_RETIRE_LMS_CRITICAL"):
         receivers = [ref() for _key, ref, *_ in getattr(retirement_signals, name).receivers]

@@ -22,10 +22,23 @@ from django.forms.models import model_to_dict
 from openedx_microcred import eventlog, issuance
 from openedx_microcred.facts import reject_event
 from openedx_microcred.issuer import lms_root_url
-from openedx_microcred.models import (Award, Delivery, LearnerEvent, LearnerFact, Progress, RejectedEvent, RetirementRecord,
-                                      subject_hash)
-from openedx_microcred.retirement import (PLATFORM_SIGNALS_MODULE, RETIREMENT_REASON, RetirementResult,
-                                          connect_retirement_receivers, retire_learner)
+from openedx_microcred.models import (
+    Award,
+    Delivery,
+    LearnerEvent,
+    LearnerFact,
+    Progress,
+    RejectedEvent,
+    RetirementRecord,
+    subject_hash,
+)
+from openedx_microcred.retirement import (
+    PLATFORM_SIGNALS_MODULE,
+    RETIREMENT_REASON,
+    RetirementResult,
+    connect_retirement_receivers,
+    retire_learner,
+)
 from sandbox.host.retirement import AccountRetirementView, LMSAccountRetirementView, retire_user
 from sandbox.platform_modules import retirement_signals
 

@@ -18,8 +18,8 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from openedx_microcred.rules import CredentialRule, Fact, Group, LearnerState, decide, parse_criteria
 from openedx_microcred import rules
+from openedx_microcred.rules import CredentialRule, Fact, Group, LearnerState, decide, parse_criteria
 
 from .criteria_strategies import COURSES, CREDENTIALS, MODES, criteria
 

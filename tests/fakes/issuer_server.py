@@ -15,7 +15,9 @@ from datetime import datetime, timedelta, timezone
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from openedx_microcred.openbadges import did, document as ob_document, jsonld, proof, status_list
+from openedx_microcred.openbadges import did
+from openedx_microcred.openbadges import document as ob_document
+from openedx_microcred.openbadges import jsonld, proof, status_list
 
 from .faults import FakeServer, Reply
 

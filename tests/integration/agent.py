@@ -125,8 +125,13 @@ def write_events(out, prefix, users, start=0):
     from opaque_keys.edx.keys import CourseKey
     from openedx_events.data import EventsMetadata
     from openedx_events.learning import signals
-    from openedx_events.learning.data import (CourseData, CoursePassingStatusData, PersistentCourseGradeData,
-                                              UserData, UserPersonalData)
+    from openedx_events.learning.data import (
+        CourseData,
+        CoursePassingStatusData,
+        PersistentCourseGradeData,
+        UserData,
+        UserPersonalData,
+    )
 
     from openedx_microcred import eventlog
 

@@ -18,7 +18,8 @@ one credential of another organization:
 
 import csv
 import io
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.contrib.auth import get_user_model

@@ -20,8 +20,18 @@ from sandbox.host.models import Course
 
 from ..conftest import C1, C2
 from ..users import client_for, make_user
-from .pages import (browser_post, course_url, credential_url, field_text, form_data, messages_of, new_url, page,
-                    stack_data, stack_url)
+from .pages import (
+    browser_post,
+    course_url,
+    credential_url,
+    field_text,
+    form_data,
+    messages_of,
+    new_url,
+    page,
+    stack_data,
+    stack_url,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 GIF = b"GIF89a" + b"\x00" * 64

@@ -17,13 +17,13 @@ from edx_rest_framework_extensions.auth.jwt.tests.utils import (
     generate_jwt_token,
     generate_unversioned_payload,
 )
+from opaque_keys.edx.django.models import CourseKeyField
 from rest_framework.test import APIClient
 
 from openedx_microcred import api
 from openedx_microcred.images import MAX_BYTES, PNG_SIGNATURE
 from openedx_microcred.models import Credential
 from openedx_microcred.rest_api.v1 import urls as v1_urls
-from opaque_keys.edx.django.models import CourseKeyField
 
 from ... import events
 from ...conftest import C1, C2

@@ -12,9 +12,17 @@ from edx_rest_framework_extensions.auth.jwt.tests.utils import (
     generate_latest_version_payload,
 )
 
-from openedx_microcred.data import (AwardData, CredentialProgress, CredentialStatus, EarnedBadge, LearnerDashboard,
-                                    MissingRequirement, NextStep, RequirementStatus)
 from openedx_microcred.awards import revoke_awards
+from openedx_microcred.data import (
+    AwardData,
+    CredentialProgress,
+    CredentialStatus,
+    EarnedBadge,
+    LearnerDashboard,
+    MissingRequirement,
+    NextStep,
+    RequirementStatus,
+)
 from openedx_microcred.issuer import lms_root_url
 from openedx_microcred.models import Award
 from sandbox.host.models import Course

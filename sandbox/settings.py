@@ -78,13 +78,14 @@ TEMPLATES = [
 
 def _database():
     # SANDBOX_DB_NAME / _HOST / _PORT: another database or server (the integration tests make one
-    # database per run, and put a TCP proxy they can stop between a worker and the server).
+    # database per run, and put a TCP proxy they can stop between a worker and the server). The
+    # test database is named after it, so test runs on one server with different names never meet.
     engine = os.environ.get("SANDBOX_DB", "sqlite")
     name = os.environ.get("SANDBOX_DB_NAME", "microcred")
     host = os.environ.get("SANDBOX_DB_HOST", "127.0.0.1")
     if engine == "postgresql":
         return {"ENGINE": "django.db.backends.postgresql", "NAME": name, "USER": "postgres",
-                "HOST": host, "PORT": os.environ.get("SANDBOX_DB_PORT", "5432"), "TEST": {"NAME": "test_microcred"}}
+                "HOST": host, "PORT": os.environ.get("SANDBOX_DB_PORT", "5432"), "TEST": {"NAME": f"test_{name}"}}
     if engine == "mysql":
         # SANDBOX_DB_ISOLATION: e.g. "repeatable read", the server's own default (Django asks for read committed).
         options = {"charset": "utf8mb4"}
@@ -92,7 +93,7 @@ def _database():
             options["isolation_level"] = os.environ["SANDBOX_DB_ISOLATION"]
         return {"ENGINE": "django.db.backends.mysql", "NAME": name, "USER": "root", "PASSWORD": "",
                 "HOST": host, "PORT": os.environ.get("SANDBOX_DB_PORT", "3306"), "OPTIONS": options,
-                "TEST": {"NAME": "test_microcred", "CHARSET": "utf8mb4"}}
+                "TEST": {"NAME": f"test_{name}", "CHARSET": "utf8mb4"}}
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("SANDBOX_SQLITE", BASE_DIR / "db.sqlite3")}
 
 

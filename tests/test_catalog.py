@@ -319,7 +319,7 @@ BAD_CATALOGS = {
         ["credentials[5] (py-basics): slug: 'py-basics' is already used by credentials[0]"]),
     "invalid criteria": (
         [entry("new-bad", {"type": "all", "of": [passed(PY101),
-                                                  {"type": "course_grade", "course": PY201, "min_percent": 170}]}),
+                                                 {"type": "course_grade", "course": PY201, "min_percent": 170}]}),
          entry("new-bad2", {"type": "at_least", "n": 3, "of": [passed(PY101)]}),
          entry("new-bad3", {"type": "sometimes"})],
         ["credentials[5] (new-bad): criteria.of[1].min_percent: must be a number from 0 to 100, not 170",

@@ -168,7 +168,7 @@ def test_an_operator_block_holds_from_when_it_was_made():
     follows = rules.CredentialRule("follows", rules.parse_criteria(over), revoke_when_unmet=True)
     passed = rules.Fact(course, rules.PASSING, {"passed": True}, "p1", events.at(10))
     derived = {d.slug: d for d in timeline.replay([part, kept, follows], [passed], held={"kept", "follows"},
-                                                   blocked={"part": events.at(60)})}
+                                                  blocked={"part": events.at(60)})}
     assert not derived["part"].held_after
     assert derived["kept"].held_after and derived["kept"].earned_at == events.at(10)
     assert derived["follows"].revoke

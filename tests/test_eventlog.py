@@ -324,7 +324,7 @@ def test_demo_end_to_end():
 
     users = {u.username: u for u in get_user_model().objects.all()}
     assert {name: u.pk for name, u in users.items()} == {"admin": 1, "ada": 2, "grace": 3, "linus": 4,
-                                                       "carol": 5, "olivia": 6}
+                                                         "carol": 5, "olivia": 6}
     assert users["admin"].is_superuser and users["ada"].check_password("ada")
 
     def held(username):

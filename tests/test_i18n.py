@@ -319,7 +319,7 @@ def test_my_credentials_with_badges_stacks_levels_and_next_steps(in_pseudo_langu
     Award.objects.filter(credential__slug="bronze").update(expires_at=now - timedelta(days=1))
     Award.objects.filter(credential__slug="foundations").update(expires_at=now + timedelta(days=30))
     settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly": {"backend": "credly", "base_url": "https://api.credly.com/v1/",
-                                                        "organizations": ["DemoX"]}}
+                                                       "organizations": ["DemoX"]}}
     Delivery.objects.create(award=Award.objects.get(credential__slug="foundations"), account="credly",
                             platform="credly", state=Delivery.State.DELIVERED, external_id="b1", next_attempt_at=now)
     client.force_login(learner)

@@ -220,7 +220,7 @@ def did_web(settings):
 
 
 def test_did_web_document_is_served_and_rotation_keeps_old_credentials_valid(did_web, client, learner,
-                                                                               make_credential, on_commit):
+                                                                             make_credential, on_commit):
     make_credential("basics", {"type": "course_passed", "course": C1})
     make_credential("data", {"type": "course_grade", "course": C2, "min_percent": 50})
     with on_commit():
@@ -332,7 +332,7 @@ def test_digital_bazaars_verifier_accepts_our_credentials_and_sees_revocation(me
 
 
 def test_did_key_rotation_keeps_old_credentials_and_their_status_checkable(settings, learner, make_credential,
-                                                                          on_commit):
+                                                                           on_commit):
     """Under did:key the issuer changes with the key: each status list stays with the key that issued it."""
     from .jsverify import js_verify
 
@@ -407,7 +407,7 @@ def test_lazy_issuer_settings_enter_the_credential_as_text(settings, learner, ma
 
 
 def test_the_issuer_is_named_in_the_sites_language_whoever_triggers_the_signing(settings, learner,
-                                                                                 make_credential, on_commit):
+                                                                                make_credential, on_commit):
     # A lazy value that shows the language it was made text in.
     settings.PLATFORM_NAME = lazy(lambda: f"Platform ({translation.get_language()})", str)()
     make_credential("basics", {"type": "course_passed", "course": C1})

@@ -96,7 +96,7 @@ CROSSING = {
 @pytest.mark.parametrize("course_key", [None, B_COURSE], ids=["org-level", "course-level"])
 @pytest.mark.parametrize("reach", sorted(CROSSING))
 def test_b_staff_cannot_make_a_credential_that_awards_on_a_learners_grades(b_staff, a_catalog, auth, course_key,
-                                                                          reach):
+                                                                           reach):
     criteria, message = CROSSING[reach]
     response = auth(b_staff).post(LIST, {"slug": "b-spy", "title": "Spy", "org": "OtherX", "course_key": course_key,
                                          "criteria": criteria}, format="json")

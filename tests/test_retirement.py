@@ -136,7 +136,7 @@ def snapshot():
 
 
 def test_retirement_end_to_end_through_the_platform_signal(client, ada, grace, credly, platform_signals,
-                                                             on_commit):
+                                                           on_commit):
     award = ada_award()
     document = award.document
     [issue] = Delivery.objects.filter(award=award)
@@ -284,7 +284,7 @@ def test_no_award_comes_back_after_retirement(ada, on_commit):
 
 
 def test_an_award_not_yet_signed_is_never_signed_after_retirement(client, learner, make_credential, on_commit,
-                                                                    monkeypatch):
+                                                                  monkeypatch):
     from openedx_microcred.tasks import issue_award_task
 
     make_credential("basics", {"type": "course_passed", "course": C1})

@@ -184,7 +184,7 @@ def test_a_stack_shows_a_revoked_part_as_revoked_not_as_a_percentage(client, db,
     make_credential("part", {"type": "course_passed", "course": C1}, title="Part")
     make_credential("other", {"type": "course_passed", "course": C2}, title="Other")
     make_credential("stack", {"type": "all", "of": [{"type": "credential", "credential": "part"},
-                                                     {"type": "credential", "credential": "other"}]},
+                                                    {"type": "credential", "credential": "other"}]},
                     title="Stack", stack_kind="vertical")
     with on_commit():
         events.passing(learner, C1)

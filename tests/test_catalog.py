@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -502,9 +503,6 @@ def test_the_demo_catalog_loads():
 
 def test_the_readme_example_loads(db, tmp_path):
     """The catalog example in README.md is a working file."""
-    import re
-    from pathlib import Path
-
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     example = re.search(r"```yaml\n(.*?)```", readme, re.S).group(1)
     path = tmp_path / "readme.yaml"

@@ -135,4 +135,4 @@ def test_outcomes_depend_only_on_the_set_of_events(db, make_credential, on_commi
                 send(at_once, event)
         assert outcome(at_once, slugs) == expected, (history, arrival)
 
-    check()  # pylint: disable=no-value-for-parameter
+    check()  # pylint: disable=no-value-for-parameter  (hypothesis's @given supplies the arguments)

@@ -389,6 +389,7 @@ def graph_catalog(edges, courses):
 
 
 def has_cycle(edges):
+    """Whether the credentials' references (dangling ones left out) hold a cycle: a self-reference counts."""
     remaining = {slug: {r for r in refs if r in edges} for slug, refs in edges.items()}
     while True:
         sinks = [slug for slug, refs in remaining.items() if not refs & set(remaining)]

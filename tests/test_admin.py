@@ -16,6 +16,7 @@ from openedx_events.learning.signals import BADGE_REVOKED
 
 from openedx_microcred import rules
 from openedx_microcred.admin import describe_requirement
+from openedx_microcred.catalog import save_credential
 from openedx_microcred.models import Award, CourseDependency, Credential, LearnerFact, Progress, RejectedEvent
 
 from . import events
@@ -27,8 +28,9 @@ GRADE_EVENT_ID = "3f1c7a52-6a3e-4d5e-9b7a-111111111111"
 GRADE_EVENT_UUID = uuid.UUID(GRADE_EVENT_ID)
 
 
-def url(model, view="changelist", *args):
-    return reverse(ADMIN.format(model, view), args=args)
+def url(model, view="changelist", pk=None):
+    """The admin URL of one of the app's models: its changelist, or a view of one row when `pk` is given."""
+    return reverse(ADMIN.format(model, view), args=() if pk is None else (pk,))
 
 
 def msgs(response):
@@ -269,6 +271,7 @@ def test_rejected_event_search_filter_and_dates(admin_client, catalog):
 
 
 def form_data(slug, criteria, **fields):
+    """The admin's credential form as posted: a draft credential with `criteria`, other fields overridden."""
     data = {
         "slug": slug, "title": slug.title(), "description": "", "org": "DemoX", "course_key": "",
         "state": "draft", "criteria": criteria if isinstance(criteria, str) else json.dumps(criteria),
@@ -508,7 +511,7 @@ def test_award_changelist_queries_do_not_grow_with_rows(admin_client, catalog, d
 
 @pytest.mark.parametrize("model", ["credential", "learnerfact", "progress"])
 def test_other_changelist_queries_do_not_grow_with_rows(admin_client, catalog, make_credential, model,
-                                                         django_assert_max_num_queries):
+                                                        django_assert_max_num_queries):
     few = count_queries(admin_client, url(model))
     users = make_users(30)
     now = timezone.now()
@@ -536,16 +539,12 @@ def test_errors_about_other_credentials_name_them(admin_client, catalog):
 
 def test_rejected_event_is_sent_again_once_the_user_exists(admin_client, db, django_capture_on_commit_callbacks):
     """An event for a user the LMS had not replicated yet: kept, then sent again from the admin."""
-    from django.contrib.auth import get_user_model
-
-    from openedx_microcred.models import LearnerFact, RejectedEvent
-    from tests import events
-
     ghost = get_user_model()(pk=4242, username="late", email="late@example.com")
     with django_capture_on_commit_callbacks(execute=True):
         assert events.passing(ghost, "course-v1:DemoX+PY101+2026") == "rejected"
         assert events.grade(4242, "course-v1:DemoX+PY101+2026", 0.7) == "rejected"
-    RejectedEvent.objects.create(event_type="unparseable", reason="bad JSON", payload={"line": "{nope", "line_number": 3})
+    RejectedEvent.objects.create(event_type="unparseable", reason="bad JSON",
+                                 payload={"line": "{nope", "line_number": 3})
     get_user_model().objects.create_user("late", "late@example.com", "pw", pk=4242)
     url_ = reverse("admin:openedx_microcred_rejectedevent_changelist")
     with django_capture_on_commit_callbacks(execute=True):
@@ -559,12 +558,6 @@ def test_rejected_event_is_sent_again_once_the_user_exists(admin_client, db, dja
 
 
 def test_operator_revoke_then_allow_earning_again(admin_client, db, django_capture_on_commit_callbacks):
-    from django.contrib.auth import get_user_model
-
-    from openedx_microcred.catalog import save_credential
-    from openedx_microcred.models import Award, Credential
-    from tests import events
-
     user = get_user_model().objects.create_user("eve", "eve@example.com", "pw")
     save_credential(Credential(slug="basics", title="Basics", org="DemoX", state="active",
                                criteria={"type": "course_passed", "course": "course-v1:DemoX+PY101+2026"}))

@@ -137,7 +137,7 @@ def test_the_host_applies_every_default_through_plugin_settings():
 
 def test_an_unknown_setting_raises_attribute_error_naming_it():
     with pytest.raises(AttributeError, match="MICROCRED_REPORT_MIN_COHORTS"):
-        microcred_settings.REPORT_MIN_COHORTS  # pylint: disable=pointless-statement
+        microcred_settings.REPORT_MIN_COHORTS  # pylint: disable=pointless-statement  (reading it is what raises)
     with pytest.raises(AttributeError, match="MICROCRED_NOPE"):
         microcred_settings.default("NOPE")
     assert not hasattr(microcred_settings, "MICROCRED_REPORT_MIN_COHORT")  # the name is given without its prefix
@@ -146,7 +146,7 @@ def test_an_unknown_setting_raises_attribute_error_naming_it():
 @override_settings(MICROCRED_NOT_A_SETTING=1)
 def test_a_microcred_setting_without_a_default_is_not_readable():
     with pytest.raises(AttributeError, match="MICROCRED_NOT_A_SETTING"):
-        microcred_settings.NOT_A_SETTING  # pylint: disable=pointless-statement
+        microcred_settings.NOT_A_SETTING  # pylint: disable=pointless-statement  (reading it is what raises)
 
 
 def test_the_settings_are_listed_for_introspection():

@@ -19,7 +19,14 @@ from opaque_keys.edx.keys import CourseKey
 from openedx_microcred import api, backfill, evaluation, rules
 from openedx_microcred.facts import FactUpdate, record_fact
 from openedx_microcred.models import Award, BackfillRun, Credential, LearnerFact, Progress, RejectedEvent
-from openedx_microcred.platform import GRADE_SOURCE, get_platform, merge_by_learner, rows_by_learner, stored_history
+from openedx_microcred.platform import (
+    GRADE_SOURCE,
+    PlatformAdapter,
+    get_platform,
+    merge_by_learner,
+    rows_by_learner,
+    stored_history,
+)
 from openedx_microcred.platform.edx_platform import EdxPlatformAdapter
 from sandbox.host.models import CourseEnrollment, CourseGrade, GeneratedCertificate
 
@@ -31,6 +38,7 @@ C4 = "course-v1:DemoX+PY104+2026"  # no credential depends on it
 
 @pytest.fixture
 def catalog(make_credential):
+    """Credentials on each kind of history: a passed course, a grade, a stack of both, a verified certificate."""
     make_credential("passed-c1", {"type": "course_passed", "course": C1})
     make_credential("grade-c2", {"type": "course_grade", "course": C2, "min_percent": 80})
     make_credential("stack", {"type": "all", "of": [{"type": "credential", "credential": "passed-c1"},
@@ -182,7 +190,7 @@ def test_dry_run_writes_nothing_and_reports_who_would_be_awarded(catalog, histor
     listed = sorted((int(line.split("to learner ")[1].split()[0]), line.split()[2])
                     for line in output.splitlines() if line.startswith("  would award "))
     run("--all")
-    made = [(pk, slug) for pk, slug in awards()]
+    made = awards()
     assert listed == made and len(made) > 5
     # Learner 1 holds grade-c2 from the live event (0.95), not the stale historical 0.6.
     assert (history[1].pk, "grade-c2") in made
@@ -193,7 +201,10 @@ def test_dry_run_writes_nothing_and_reports_who_would_be_awarded(catalog, histor
 def test_dry_run_counts_match_the_real_run(catalog, history):
     dry = run("--credential", "stack", "--dry-run")
     real = run("--credential", "stack")
-    pick = lambda text, label: text.split(label)[1].splitlines()[0].strip(" :")  # noqa: E731
+
+    def pick(text, label):
+        return text.split(label)[1].splitlines()[0].strip(" :")
+
     assert pick(dry, "facts that would be applied") == pick(real, "facts applied")
     assert pick(dry, "awards that would be made") == pick(real, "awards made")
     assert pick(dry, "learners evaluated") == pick(real, "learners evaluated")
@@ -462,8 +473,8 @@ class Terminal(io.StringIO):
 def test_progress_bar_only_on_a_terminal(catalog, history, capsys, terminal):
     out = Terminal() if terminal else io.StringIO()
     call_command("microcred_backfill", "--course", C1, stdout=out)
-    bar = capsys.readouterr().err
-    assert ("Back-filling" in bar and "6row" in bar.replace(" ", "")) if terminal else bar == ""
+    progress = capsys.readouterr().err
+    assert ("Back-filling" in progress and "6row" in progress.replace(" ", "")) if terminal else progress == ""
     assert "finished" in out.getvalue()
 
 
@@ -505,8 +516,6 @@ def test_merge_keeps_each_learners_records_together(db):
 
 
 def test_the_base_adapter_has_no_history():
-    from openedx_microcred.platform import PlatformAdapter
-
     assert list(PlatformAdapter().historical_records()) == []
 
 
@@ -547,7 +556,7 @@ def test_batched_evaluation_loads_in_the_same_queries_for_one_or_many(catalog, h
         contexts = evaluation.load_learners(evaluation.credentials_for_courses(courses))
     assert len(many_.captured_queries) == len(one.captured_queries) <= 6
     assert set(contexts) == set(courses)
-    assert {slug for slug in contexts[history[0].pk].credentials} == {"passed-c1", "grade-c2", "stack"}
+    assert set(contexts[history[0].pk].credentials) == {"passed-c1", "grade-c2", "stack"}
     assert evaluation.credentials_for_courses({}) == {} and evaluation.load_learners({}) == {}
 
 

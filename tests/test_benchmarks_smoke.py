@@ -66,15 +66,15 @@ def test_scale_quick_reports_every_figure(tmp_path):
 @pytest.mark.integration
 def test_burst_quick_loses_nothing_through_a_real_worker(tmp_path):
     """benchmarks/burst.py --quick: LMS processes, a Celery worker on Redis, MariaDB; every effect checked."""
-    from tests.integration.conftest import unavailable  # pylint: disable=import-outside-toplevel
+    from tests.integration.conftest import unavailable  # pylint: disable=import-outside-toplevel  (integration only)
 
     try:
-        import MySQLdb  # pylint: disable=import-outside-toplevel
-        import redis  # pylint: disable=import-outside-toplevel
+        import MySQLdb  # pylint: disable=import-outside-toplevel  (a missing driver: services unavailable)
+        import redis  # pylint: disable=import-outside-toplevel  (a missing client: services unavailable)
 
         MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="", connect_timeout=5).close()
         redis.Redis(host="127.0.0.1", port=6379, socket_timeout=5).ping()
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:  # pylint: disable=broad-except  (whatever fails, the services are unavailable)
         unavailable(f"MariaDB and Redis on 127.0.0.1 ({type(exc).__name__}: {exc})")
     out = tmp_path / "burst.json"
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "burst.py"), "--quick", "--json", str(out)],
@@ -105,6 +105,8 @@ def test_external_verify_reports_every_size(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert [row["objects"] for row in rows] == [9, 27]
     assert all(row["seconds"] > 0 and math.isfinite(row["vs_smallest"]) for row in rows)
+
+
 def test_signing_reports_every_figure_beside_bare_ed25519(tmp_path):
     out = tmp_path / "signing.json"
     result = subprocess.run(

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -319,7 +320,7 @@ BAD_CATALOGS = {
         ["credentials[5] (py-basics): slug: 'py-basics' is already used by credentials[0]"]),
     "invalid criteria": (
         [entry("new-bad", {"type": "all", "of": [passed(PY101),
-                                                  {"type": "course_grade", "course": PY201, "min_percent": 170}]}),
+                                                 {"type": "course_grade", "course": PY201, "min_percent": 170}]}),
          entry("new-bad2", {"type": "at_least", "n": 3, "of": [passed(PY101)]}),
          entry("new-bad3", {"type": "sometimes"})],
         ["credentials[5] (new-bad): criteria.of[1].min_percent: must be a number from 0 to 100, not 170",
@@ -502,9 +503,6 @@ def test_the_demo_catalog_loads():
 
 def test_the_readme_example_loads(db, tmp_path):
     """The catalog example in README.md is a working file."""
-    import re
-    from pathlib import Path
-
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     example = re.search(r"```yaml\n(.*?)```", readme, re.S).group(1)
     path = tmp_path / "readme.yaml"

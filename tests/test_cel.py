@@ -40,6 +40,7 @@ EVERY_TYPE = {"type": "all", "of": [
 
 
 def _round_trip(data):
+    """The CEL text of `data`'s criteria, after checking that reading it back gives the same criteria."""
     tree = rules.parse_criteria(data)
     text = cel.to_cel(tree)
     back = cel.from_cel(text)

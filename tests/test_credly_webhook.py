@@ -171,6 +171,7 @@ _headers = st.dictionaries(
 
 @st.composite
 def _bodies(draw, real_events):
+    """A webhook body: random bytes, random JSON, or a notification-shaped object naming real or random ids."""
     kind = draw(st.sampled_from(["notification", "json", "bytes"]))
     if kind == "bytes":
         return draw(st.binary(max_size=200))
@@ -206,4 +207,4 @@ def test_fuzzing_the_webhook_gives_only_2xx_or_4xx(client, credly, delivered, mo
         assert response["Content-Type"].startswith("application/json")
         assert "Traceback" not in response.content.decode("utf-8", "replace")
 
-    call()  # pylint: disable=no-value-for-parameter
+    call()  # pylint: disable=no-value-for-parameter  (hypothesis's @given supplies the arguments)

@@ -3,17 +3,22 @@ Delivery to badge platforms, end to end: real signal → award → outbox → de
 Credly server over real sockets (no mocking of requests).
 """
 
+import io
 import json
 import logging
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from openedx_microcred import delivery
 from openedx_microcred.awards import revoke_awards
+from openedx_microcred.backends.base import redact
 from openedx_microcred.models import Award, Delivery
+from openedx_microcred.tasks import deliver_task
 
 from . import events
 from .conftest import C1
@@ -53,8 +58,6 @@ def test_signal_to_award_to_badge_upstream(learner, badge_credential, credly, on
 
 def test_the_outbox_row_is_written_with_the_award(learner, badge_credential, on_commit, monkeypatch):
     """Broker down: the award and its delivery are both there; the sweep delivers later."""
-    from openedx_microcred.tasks import deliver_task
-
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
@@ -133,8 +136,6 @@ def test_outcome_unknown_never_makes_a_second_badge(settings, learner, badge_cre
 
 
 def test_a_worker_that_died_while_sending_is_taken_back(learner, badge_credential, credly, on_commit, monkeypatch):
-    from openedx_microcred.tasks import deliver_task
-
     monkeypatch.setattr(deliver_task, "apply_async", lambda *a, **k: None)
     award_by_event(learner, on_commit)
     row = Delivery.objects.get()
@@ -160,8 +161,6 @@ def test_revocation_follows_the_badge_upstream(learner, badge_credential, credly
 
 
 def test_revoked_before_delivery_cancels_instead(learner, badge_credential, credly, on_commit, monkeypatch):
-    from openedx_microcred.tasks import deliver_task
-
     monkeypatch.setattr(deliver_task, "apply_async", lambda *a, **k: None)
     award = award_by_event(learner, on_commit)
     with on_commit():
@@ -244,8 +243,6 @@ def test_admin_retry_and_cancel(admin_client, learner, make_credential, credly, 
 
 
 def test_deliveries_command_lists_and_retries(learner, make_credential, credly, on_commit):
-    import io
-
     make_credential("basics", {"type": "course_passed", "course": C1},
                     platform_targets=[{"account": "credly", "template_id": "missing"}])
     award_by_event(learner, on_commit)
@@ -259,8 +256,6 @@ def test_deliveries_command_lists_and_retries(learner, make_credential, credly, 
 
 
 def test_platform_targets_are_validated(make_credential):
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError, match="platform_targets\\[0\\]"):
         make_credential("x", {"type": "course_passed", "course": C1}, platform_targets=[{"template_id": "t"}])
 
@@ -280,8 +275,6 @@ def test_rate_limit_spreads_a_burst(settings, learner, badge_credential, credly,
 
 
 def test_redaction_covers_auth_headers_and_echoed_tokens():
-    from openedx_microcred.backends.base import redact
-
     text = ('POST https://x/v1/client/oauth2/token: 401 Authorization: Basic aHVudGVyMjo= '
             '{"access_token": "abc", "client_secret": "s3"} token=zzz basic:aHVudGVyMjo= hunter2')
     cleaned = redact(text, ["hunter2"])
@@ -312,10 +305,6 @@ def test_every_platform_end_to_end(learner, platforms_with_basics, on_commit):
 
 
 def test_check_command_validates_targets_against_the_platform(make_credential, credly, settings):
-    import io
-
-    from django.core.management.base import CommandError
-
     make_credential("good", {"type": "course_passed", "course": C1},
                     platform_targets=[{"account": "credly", "template_id": credly.default_template_id}])
     out = io.StringIO()

@@ -18,6 +18,7 @@ def fixture_lms_app():
 
 
 def read_message(app, queue):
+    """The next message on the broker's `queue` (waiting up to 2 s), acknowledged."""
     with app.connection_for_read() as connection:
         simple = connection.SimpleQueue(queue)
         message = simple.get(timeout=2)

@@ -6,7 +6,6 @@ credential then carries.
 """
 
 import importlib
-import json
 import re
 
 import pytest
@@ -26,11 +25,11 @@ from .openbadges.edubadges import edubadges_differences
 from .studio.pages import credential_url, field_text, form_data, new_url, page
 
 PASS_C1 = {"type": "course_passed", "course": C1}
-EU = dict(learning_outcomes=["Write small programs"], workload_hours=30, ects_credits=1, eqf_level=4,
-          assessment_type="written-examination", participation_form="online", supervision="onsite-id-check",
-          identity_verified=True, quality_assurance="Reviewed by the board",
-          quality_assurance_framework="DemoX Quality Board", quality_assurance_code="QB-12",
-          quality_assurance_url="https://quality.example.org/decisions/QB-12")
+EU = {"learning_outcomes": ["Write small programs"], "workload_hours": 30, "ects_credits": 1, "eqf_level": 4,
+      "assessment_type": "written-examination", "participation_form": "online", "supervision": "onsite-id-check",
+      "identity_verified": True, "quality_assurance": "Reviewed by the board",
+      "quality_assurance_framework": "DemoX Quality Board", "quality_assurance_code": "QB-12",
+      "quality_assurance_url": "https://quality.example.org/decisions/QB-12"}
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +98,7 @@ def test_a_value_outside_the_vocabulary_is_refused_by_the_model(db, field, value
 def test_a_supervision_that_contradicts_identity_verified_is_refused(db):
     with pytest.raises(ValidationError) as raised:
         catalog.save_credential(Credential(slug="eu", title="EU", org="DemoX", criteria=PASS_C1,
-                                           **dict(EU, supervision="onsite-id-check", identity_verified=False)))
+                                           **{**EU, "supervision": "onsite-id-check", "identity_verified": False}))
     assert "tick “identity verified”" in raised.value.message_dict["identity_verified"][0]
 
 

@@ -3,12 +3,19 @@
 import uuid
 
 import pytest
+from completion.models import BlockCompletion
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from opaque_keys.edx.keys import UsageKey
 from openedx_events.learning import signals
+from waffle.models import Switch
 
-from openedx_microcred import api
+from openedx_microcred import api, tasks
+from openedx_microcred.awards import award_credential, revoke_awards
+from openedx_microcred.catalog import save_credential
 from openedx_microcred.models import Award, Credential, Progress
+from openedx_microcred.tasks import evaluate_learner_task
+from sandbox.host.models import Course
 
 from . import events
 from .conftest import C1, C2, C3
@@ -226,8 +233,6 @@ def test_concurrent_award_is_absorbed(learner, make_credential, on_commit):
     with on_commit():
         events.passing(learner, C1)
     # Another worker's evaluation saw no award yet (stale read) and tries again.
-    from openedx_microcred.awards import award_credential
-
     assert award_credential(learner.pk, credential, evidence=[]) is None
     assert Award.objects.filter(current=True).count() == 1
 
@@ -247,8 +252,6 @@ def test_evaluation_is_idempotent(learner, ladder, on_commit):
 
 def test_evaluate_learner_for_all_courses_catches_up(learner, make_credential, on_commit, monkeypatch):
     """Facts recorded while the queue was down are picked up by a later evaluate_learner."""
-    from openedx_microcred.tasks import evaluate_learner_task
-
     make_credential("basics", PASS_C1)
     monkeypatch.setattr(evaluate_learner_task, "apply_async", lambda *a, **k: None)
     with on_commit():
@@ -260,12 +263,6 @@ def test_evaluate_learner_for_all_courses_catches_up(learner, make_credential, o
 
 def test_completion_from_edx_completion(learner, make_credential, on_commit):
     """edx-completion's BlockCompletion post_save, through its own submit_completion API."""
-    from completion.models import BlockCompletion
-    from opaque_keys.edx.keys import UsageKey
-    from waffle.models import Switch
-
-    from sandbox.host.models import Course
-
     Switch.objects.create(name="completion.enable_completion_tracking", active=True)
     Course.objects.create(course_key=C1, display_name="Python", completable_blocks=4)
     make_credential("finisher", {"type": "course_completion", "course": C1, "min_percent": 75})
@@ -318,8 +315,6 @@ def test_learners_only_see_their_own(learner, ladder, on_commit):
 
 
 def test_operator_revocation_is_not_undone_by_the_next_event(learner, make_credential, on_commit):
-    from openedx_microcred.awards import revoke_awards
-
     make_credential("basics", PASS_C1)
     make_credential("stack", {"type": "credential", "credential": "basics"},
                     revocation_policy=Credential.RevocationPolicy.REVOKE_WHEN_UNMET)
@@ -341,8 +336,6 @@ def test_operator_revocation_is_not_undone_by_the_next_event(learner, make_crede
 
 
 def test_publishing_awards_learners_who_already_meet_the_criteria(learner, make_credential, on_commit):
-    from openedx_microcred.catalog import save_credential
-
     draft = make_credential("basics", PASS_C1, state=Credential.State.DRAFT)
     with on_commit():
         events.passing(learner, C1)
@@ -354,8 +347,6 @@ def test_publishing_awards_learners_who_already_meet_the_criteria(learner, make_
 
 
 def test_learner_fan_out_runs_in_chunks(make_credential, on_commit, monkeypatch):
-    from openedx_microcred import tasks
-
     monkeypatch.setattr(tasks, "LEARNER_CHUNK", 2)
     make_credential("basics", PASS_C1, state=Credential.State.DRAFT)
     learners = [get_user_model().objects.create_user(f"l{i}", f"l{i}@example.com", "pw") for i in range(5)]

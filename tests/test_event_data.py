@@ -14,10 +14,12 @@ from datetime import timedelta
 from uuid import uuid4
 
 import pytest
+from completion.models import BlockCompletion
 from django.core.management import call_command
 from django.db import DataError, connection
 from django.db.models.signals import post_save
 from django.utils import timezone
+from opaque_keys.edx.keys import UsageKey
 from openedx_events.data import EventsMetadata
 from openedx_events.event_bus.avro.deserializer import deserialize_bytes_to_event_data
 from openedx_events.event_bus.avro.serializer import serialize_event_data_to_bytes
@@ -287,9 +289,6 @@ def test_a_far_future_event_through_microcred_replay_is_rejected(learner, on_com
 
 def completion_saved(learner, modified):
     """BlockCompletion's post_save as edx-completion sends it, for a row changed at ``modified``."""
-    from completion.models import BlockCompletion
-    from opaque_keys.edx.keys import UsageKey
-
     block = UsageKey.from_string("block-v1:DemoX+PY101+2026+type@problem+block@p1")
     completion = BlockCompletion.objects.create(user=learner, context_key=block.course_key, block_key=block,
                                                 block_type="problem", completion=1.0)

@@ -1,6 +1,7 @@
 """Event time is the truth: late events are placed where they belong, awards carry when they were earned."""
 
 from itertools import permutations
+from typing import Callable, NamedTuple
 from uuid import NAMESPACE_URL, uuid5
 
 import pytest
@@ -33,9 +34,16 @@ def a_and_b(make_credential):
 
 
 # A passes at t=10, B reaches 75 % at t=20, a regrade drops B to 60 % at t=25.
-A_PASSES = ("a10", lambda user: events.passing(user, C1, time=events.at(10), event_id=eid("a10")))
-B_75 = ("b20", lambda user: events.grade(user.pk, C2, 0.75, time=events.at(20), event_id=eid("b20")))
-B_60 = ("b25", lambda user: events.grade(user.pk, C2, 0.60, time=events.at(25), event_id=eid("b25")))
+class TimedEvent(NamedTuple):
+    """One of the issue's events: the name of its event id, and how to send it for a learner."""
+
+    name: str
+    send: Callable
+
+
+A_PASSES = TimedEvent("a10", lambda user: events.passing(user, C1, time=events.at(10), event_id=eid("a10")))
+B_75 = TimedEvent("b20", lambda user: events.grade(user.pk, C2, 0.75, time=events.at(20), event_id=eid("b20")))
+B_60 = TimedEvent("b25", lambda user: events.grade(user.pk, C2, 0.60, time=events.at(25), event_id=eid("b25")))
 
 
 def held(user):
@@ -43,12 +51,12 @@ def held(user):
     return {a.credential.slug: a.earned_at for a in awards}
 
 
-@pytest.mark.parametrize("order", list(permutations([A_PASSES, B_75, B_60])), ids=lambda o: "-".join(n for n, _ in o))
+@pytest.mark.parametrize("order", list(permutations([A_PASSES, B_75, B_60])), ids=lambda o: "-".join(e.name for e in o))
 def test_a_stack_met_for_a_while_is_kept_whatever_order_the_events_come_in(db, a_and_b, on_commit, order):
     user = get_user_model().objects.create_user("learner", "learner@example.com", "pw")
-    for _, send in order:
+    for event in order:
         with on_commit():
-            send(user)
+            event.send(user)
     # The stack was met during [20, 25): kept once earned, earned at 20; B follows its latest grade.
     assert held(user) == {"a": events.at(10), "ab": events.at(20)}
     assert Progress.objects.get(user=user, credential__slug="b").met is False
@@ -56,9 +64,9 @@ def test_a_stack_met_for_a_while_is_kept_whatever_order_the_events_come_in(db, a
 
 def test_a_late_event_is_placed_where_it_belongs(learner, a_and_b, on_commit):
     with on_commit():
-        B_60[1](learner)
+        B_60.send(learner)
     with on_commit():
-        A_PASSES[1](learner)
+        A_PASSES.send(learner)
     assert held(learner) == {"a": events.at(10)}
     with on_commit():
         assert events.grade(learner.pk, C2, 0.75, time=events.at(20), event_id=eid("b20")) == "stale"
@@ -74,19 +82,19 @@ def test_a_late_event_is_placed_where_it_belongs(learner, a_and_b, on_commit):
 
 def test_all_events_arriving_before_the_evaluation_give_the_same_outcome(learner, a_and_b, on_commit):
     with on_commit():  # one transaction: every evaluation runs once all three are recorded
-        for _, send in (B_60, A_PASSES, B_75):
-            send(learner)
+        for event in (B_60, A_PASSES, B_75):
+            event.send(learner)
     assert held(learner) == {"a": events.at(10), "ab": events.at(20)}
 
 
 def test_the_same_events_again_change_nothing(learner, a_and_b, on_commit):
-    for _, send in (A_PASSES, B_75, B_60):
+    for event in (A_PASSES, B_75, B_60):
         with on_commit():
-            send(learner)
+            event.send(learner)
     before = held(learner), list(Progress.objects.filter(user=learner).values_list("fraction", "requirements"))
-    for _, send in (B_75, A_PASSES, B_60):
+    for event in (B_75, A_PASSES, B_60):
         with on_commit():
-            assert send(learner) == "duplicate"
+            assert event.send(learner) == "duplicate"
     assert (held(learner), list(Progress.objects.filter(user=learner).values_list("fraction", "requirements"))) \
         == before
 
@@ -132,7 +140,8 @@ def test_the_signed_credential_says_when_it_was_earned_apart_from_when_it_was_si
         events.passing(learner, C1, time=events.at(10))
     award = Award.objects.get(user=learner)
     document = issuance.issue_award(award.pk)
-    assert award.earned_at == events.at(10) and award.issued_at > award.earned_at
+    assert award.earned_at == events.at(10)
+    assert award.issued_at > award.earned_at  # signed later than earned
     assert document["awardedDate"] == "2026-09-01T12:10:00Z"
     assert document["validFrom"] != document["awardedDate"]
     assert issuance.verify_credential(document).valid
@@ -168,7 +177,7 @@ def test_an_operator_block_holds_from_when_it_was_made():
     follows = rules.CredentialRule("follows", rules.parse_criteria(over), revoke_when_unmet=True)
     passed = rules.Fact(course, rules.PASSING, {"passed": True}, "p1", events.at(10))
     derived = {d.slug: d for d in timeline.replay([part, kept, follows], [passed], held={"kept", "follows"},
-                                                   blocked={"part": events.at(60)})}
+                                                  blocked={"part": events.at(60)})}
     assert not derived["part"].held_after
     assert derived["kept"].held_after and derived["kept"].earned_at == events.at(10)
     assert derived["follows"].revoke

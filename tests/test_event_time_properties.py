@@ -66,6 +66,7 @@ def event_kinds(course):
 
 @st.composite
 def scenarios(draw):
+    """(org, catalog, history in time order, arrival order): the history shuffled, a few events sent twice."""
     org, courses, catalog = draw(catalogs())
     kinds = draw(st.lists(st.one_of(*(event_kinds(c) for c in courses)), min_size=2, max_size=6))
     minutes = draw(st.lists(st.integers(1, 600), min_size=len(kinds), max_size=len(kinds), unique=True))
@@ -80,6 +81,7 @@ def scenarios(draw):
 
 
 def send(user, event):
+    """Send one event of a scenario, ``(minutes, name, (kind, course, value))``, for ``user``."""
     minutes, name, (kind, course, value) = event
     when, eid = events.at(minutes), uuid5(NAMESPACE_URL, name)
     if kind == "passing":
@@ -93,6 +95,7 @@ def send(user, event):
 
 
 def outcome(user, slugs):
+    """``user``'s active awards (when earned) and progress on the credentials ``slugs``."""
     awards = {a.credential.slug: a.earned_at for a in Award.objects.filter(
         user=user, current=True, credential__slug__in=slugs).select_related("credential")}
     progress = {p.credential.slug: (round(p.fraction, 9), p.met, p.requirements) for p in Progress.objects.filter(
@@ -135,4 +138,4 @@ def test_outcomes_depend_only_on_the_set_of_events(db, make_credential, on_commi
                 send(at_once, event)
         assert outcome(at_once, slugs) == expected, (history, arrival)
 
-    check()  # pylint: disable=no-value-for-parameter
+    check()  # pylint: disable=no-value-for-parameter  (hypothesis's @given supplies the arguments)

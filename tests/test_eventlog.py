@@ -26,6 +26,7 @@ from openedx_events.learning.data import (
 from openedx_microcred import api, eventlog
 from openedx_microcred.apps import EVENT_RECEIVERS
 from openedx_microcred.models import Award, LearnerFact, RejectedEvent
+from sandbox.demo import make_events
 
 from . import events
 from .conftest import C1, C2
@@ -35,6 +36,8 @@ DEMO = "sandbox/demo"
 
 
 class FakeUser:
+    """A user without a database row: the pk, username, email and full name an event's UserData reads."""
+
     def __init__(self, pk, username="ada"):
         self.pk, self.username, self.email = pk, username, f"{username}@example.com"
 
@@ -295,15 +298,13 @@ def test_progress_bar_goes_to_stderr(learner, on_commit, tmp_path):
 
 
 def test_demo_events_file_is_what_make_events_generates():
-    from sandbox.demo import make_events  # pylint: disable=import-outside-toplevel
-
     assert make_events.main(["--check"]) == 0
 
 
 def test_demo_event_times_increase_except_the_deliberate_ones():
     lines = open(f"{DEMO}/events.jsonl", encoding="utf-8").read().splitlines()
     parsed = [json.loads(text) for text in lines]
-    assert len({text for text in lines}) == len(lines) - 1  # one exact duplicate line
+    assert len(set(lines)) == len(lines) - 1  # one exact duplicate line
     times = [event["metadata"]["time"] for event in parsed]
     assert times[0].startswith("2026-09-01")
     backwards = [i for i in range(1, len(times)) if times[i] < times[i - 1]]
@@ -324,7 +325,7 @@ def test_demo_end_to_end():
 
     users = {u.username: u for u in get_user_model().objects.all()}
     assert {name: u.pk for name, u in users.items()} == {"admin": 1, "ada": 2, "grace": 3, "linus": 4,
-                                                       "carol": 5, "olivia": 6}
+                                                         "carol": 5, "olivia": 6}
     assert users["admin"].is_superuser and users["ada"].check_password("ada")
 
     def held(username):

@@ -27,6 +27,7 @@ from .jsverify import js_sign, js_verify
 
 @pytest.fixture
 def other_issuer(settings, db):
+    """Another university's issuer, served locally, which the plugin may fetch from and DemoX trusts."""
     with OtherIssuer() as issuer:
         settings.MICROCRED_EXTERNAL_FETCH_ORIGINS = [issuer.root_url]
         settings.MICROCRED_EXTERNAL_FETCH_ALLOW_PRIVATE = True
@@ -184,6 +185,7 @@ def test_another_learners_external_credential_cannot_be_removed_by_someone_else(
 
 
 def _refused(learner, check, **given):
+    """Adding the external credential ``given`` is refused by ``check`` and keeps nothing: the message."""
     with pytest.raises(external.ExternalCredentialRefused) as refused:
         api.add_external_credential(learner, **given)
     assert refused.value.check == check, str(refused.value)

@@ -41,6 +41,7 @@ catalogs = st.one_of(
 
 
 def _load(path, dry_run):
+    """Run microcred_load on ``path``, a CommandError being the one accepted failure."""
     args = [str(path)] + (["--dry-run"] if dry_run else [])
     try:
         call_command("microcred_load", *args, stdout=io.StringIO(), stderr=io.StringIO())

@@ -5,8 +5,12 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 from openedx_events.learning import signals
+from openedx_events.learning.data import CourseData, CoursePassingStatusData
 
+from openedx_microcred import facts
+from openedx_microcred.apps import EVENT_RECEIVERS
 from openedx_microcred.models import LearnerFact, RejectedEvent
+from openedx_microcred.tasks import evaluate_learner_task
 
 from . import events
 from .conftest import C1, C2
@@ -20,8 +24,6 @@ def fact(user, course, kind):
 
 def test_receivers_are_connected_through_the_plugin_config():
     """The host connected them with edx-django-utils' connect_plugin_receivers, by our dispatch uids."""
-    from openedx_microcred.apps import EVENT_RECEIVERS
-
     for signal_name, func in EVENT_RECEIVERS:
         uids = {key[0] for key, *_ in getattr(signals, signal_name).receivers}
         assert f"openedx_microcred.{func}.{signal_name}" in uids
@@ -143,8 +145,6 @@ def test_out_of_range_grade_is_rejected(learner, on_commit):
 
 def test_bad_course_key_is_rejected(learner, on_commit):
     # A payload the platform's serializer let through with a string where a CourseKey belongs.
-    from openedx_events.learning.data import CourseData, CoursePassingStatusData
-
     bad = CoursePassingStatusData(is_passing=True, course=CourseData(course_key="not a key"),
                                   user=events.user_data(learner))
     with on_commit():
@@ -155,8 +155,6 @@ def test_bad_course_key_is_rejected(learner, on_commit):
 
 def test_a_receiver_error_never_reaches_the_sender(learner, on_commit, monkeypatch, settings):
     """Even with DEBUG (where openedx-events does not use send_robust) nothing is raised."""
-    from openedx_microcred import facts
-
     settings.DEBUG = True
 
     def broken(update):
@@ -170,8 +168,6 @@ def test_a_receiver_error_never_reaches_the_sender(learner, on_commit, monkeypat
 
 
 def test_a_broker_failure_is_logged_not_raised(learner, on_commit, monkeypatch, caplog):
-    from openedx_microcred.tasks import evaluate_learner_task
-
     def down(*args, **kwargs):
         raise ConnectionError("broker down")
 
@@ -184,8 +180,6 @@ def test_a_broker_failure_is_logged_not_raised(learner, on_commit, monkeypatch, 
 
 def test_evaluation_is_queued_only_after_commit(learner, django_capture_on_commit_callbacks, monkeypatch):
     queued = []
-    from openedx_microcred.tasks import evaluate_learner_task
-
     monkeypatch.setattr(evaluate_learner_task, "apply_async", lambda args, **kw: queued.append((args, kw)))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         events.passing(learner, C1)
@@ -197,8 +191,6 @@ def test_evaluation_is_queued_only_after_commit(learner, django_capture_on_commi
 def test_queue_setting_routes_the_task(learner, on_commit, monkeypatch, settings):
     settings.MICROCRED_CELERY_QUEUE = "edx.lms.core.high"
     queued = []
-    from openedx_microcred.tasks import evaluate_learner_task
-
     monkeypatch.setattr(evaluate_learner_task, "apply_async", lambda args, **kw: queued.append(kw))
     with on_commit():
         events.passing(learner, C1)

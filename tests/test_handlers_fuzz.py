@@ -13,6 +13,7 @@ from uuid import UUID
 
 import attr
 import pytest
+from completion.models import BlockCompletion
 from django.db import transaction
 from django.db.models.signals import post_save
 from hypothesis import HealthCheck, event, given, settings
@@ -69,6 +70,7 @@ def paths(template, prefix=()):
 
 
 def replaced(template, path, value):
+    """``template`` with the field at ``path`` (nested: ("user", "id")) holding ``value``."""
     if len(path) == 1:
         return attr.evolve(template, **{path[0]: value})
     inner = getattr(template, path[0])
@@ -128,6 +130,7 @@ class Tracebacks(logging.Handler):
 
 @pytest.fixture
 def tracebacks():
+    """The log records with a traceback logged during the test, from any logger."""
     handler = Tracebacks()
     logging.getLogger().addHandler(handler)
     yield handler.records
@@ -199,12 +202,10 @@ def test_no_event_field_value_makes_a_receiver_raise_or_lose_the_event(learner, 
             check_kept(again, str(event_id), before, tracebacks)
             transaction.set_rollback(True)
 
-    fuzz()
+    fuzz()  # pylint: disable=no-value-for-parameter  (hypothesis's @given supplies the arguments)
 
 
 def test_no_block_completion_makes_the_completion_receiver_raise_or_lose_it(learner, tracebacks):
-    from completion.models import BlockCompletion
-
     block = UsageKey.from_string("block-v1:DemoX+PY101+2026+type@problem+block@p1")
 
     @FUZZ
@@ -231,4 +232,4 @@ def test_no_block_completion_makes_the_completion_receiver_raise_or_lose_it(lear
                     assert isinstance(user_id, int) and fact.event_time == modified
             transaction.set_rollback(True)
 
-    fuzz()
+    fuzz()  # pylint: disable=no-value-for-parameter  (hypothesis's @given supplies the arguments)

@@ -5,13 +5,16 @@ verification of copies held elsewhere keep working.
 """
 
 import re
+import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from edx_rest_framework_extensions.auth.jwt.tests.utils import generate_jwt
 
 from openedx_microcred import issuance, links
+from openedx_microcred.awards import revoke_awards
 from openedx_microcred.issuer import lms_root_url
 from openedx_microcred.models import Award
 
@@ -33,6 +36,7 @@ def staff(db):
 
 @pytest.fixture
 def award(learner, make_credential, on_commit):
+    """The learner's signed award of "Python Basics" (C1 passed)."""
     make_credential("basics", {"type": "course_passed", "course": C1}, title="Python Basics")
     with on_commit():
         events.passing(learner, C1)
@@ -103,8 +107,6 @@ def test_showing_it_again(client, award, learner):
 
 
 def test_a_hidden_credential_that_is_revoked_stays_hidden_and_revoked(client, award, learner, on_commit):
-    from openedx_microcred.awards import revoke_awards
-
     set_hidden(client, award, True, learner)
     with on_commit():
         revoke_awards([award.pk], "mistake")
@@ -137,8 +139,6 @@ def test_anonymous_gets_401_from_the_api_and_the_login_page_from_the_form(client
 
 
 def test_unknown_credential_and_bad_body(client, award, learner):
-    import uuid
-
     client.force_login(learner)
     assert client.post(api_url(uuid.uuid4()), {"hidden": True}, content_type="application/json").status_code == 404
     bad = client.post(api_url(award.uuid), {"hidden": "perhaps"}, content_type="application/json")
@@ -148,8 +148,6 @@ def test_unknown_credential_and_bad_body(client, award, learner):
 
 
 def test_a_jwt_works_too(client, award, learner):
-    from edx_rest_framework_extensions.auth.jwt.tests.utils import generate_jwt
-
     response = client.post(api_url(award.uuid), {"hidden": True}, content_type="application/json",
                            HTTP_AUTHORIZATION=f"JWT {generate_jwt(learner)}")
     assert response.status_code == 200
@@ -207,6 +205,7 @@ def stack(learner, make_credential, on_commit):
 
 
 def public_views_of(award):
+    """The text of the award's public page and its hosted JSON, both found (200)."""
     public = Client()
     page = public.get(page_url(award))
     document = public.get(json_url(award))

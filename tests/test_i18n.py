@@ -40,9 +40,10 @@ from django.utils.translation import trans_real
 from lxml import html
 
 import openedx_microcred
-from openedx_microcred import backends
+from openedx_microcred import backends, issuance
 from openedx_microcred.awards import revoke_awards
 from openedx_microcred.models import Award, Credential, Delivery
+from openedx_microcred.openbadges import document
 from openedx_microcred.settings import common as plugin_settings_module
 from sandbox.host.models import Course, CourseAccessRole
 
@@ -214,6 +215,7 @@ DATA_PATTERNS = re.compile(r"https?://\S+|[\w.+-]+@[\w.-]+|[0-9a-f]{8}(?:-[0-9a-
 
 
 def _skipped(element, page_language):
+    """Whether ``element``'s text is not the page's to translate: inside a skipped element, or in another language."""
     for node in (element, *element.iterancestors()):
         if not isinstance(node.tag, str) or node.tag in SKIPPED_ELEMENTS:
             return True
@@ -319,7 +321,7 @@ def test_my_credentials_with_badges_stacks_levels_and_next_steps(in_pseudo_langu
     Award.objects.filter(credential__slug="bronze").update(expires_at=now - timedelta(days=1))
     Award.objects.filter(credential__slug="foundations").update(expires_at=now + timedelta(days=30))
     settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly": {"backend": "credly", "base_url": "https://api.credly.com/v1/",
-                                                        "organizations": ["DemoX"]}}
+                                                       "organizations": ["DemoX"]}}
     Delivery.objects.create(award=Award.objects.get(credential__slug="foundations"), account="credly",
                             platform="credly", state=Delivery.State.DELIVERED, external_id="b1", next_attempt_at=now)
     client.force_login(learner)
@@ -490,8 +492,6 @@ def test_studio_stack_form_without_credentials(in_pseudo_language, studio, cours
 
 
 def test_studio_preview(in_pseudo_language, studio_catalog, course_staff):  # noqa: F811
-    from openedx_microcred import issuance
-    from openedx_microcred.openbadges import document
 
     for key in ("basics", "stack", "grade"):
         credential = studio_catalog[key]
@@ -547,7 +547,10 @@ def test_studio_confirmations_and_refusals(in_pseudo_language, studio_catalog, c
 
 
 def test_the_scripts_show_no_words_of_their_own():
-    """studio.js takes its dialog's words from data attributes; criteria-builder.js shows none (the server draws the builder)."""
+    """
+    studio.js takes its dialog's words from data attributes; criteria-builder.js shows none (the server
+    draws the builder).
+    """
     for name in ("studio.js", "criteria-builder.js"):
         code = (STATIC / name).read_text(encoding="utf-8")
         code = re.sub(r"/\*.*?\*/|//[^\n]*", "", code, flags=re.DOTALL)  # comments

@@ -61,7 +61,7 @@ def test_levels_of_a_stack_follow_the_ladder(make_credential):
 
 
 def test_a_credential_without_an_upload_is_served_its_default_badge_in_the_sandbox(client, make_credential,
-                                                                                    settings, tmp_path):
+                                                                                   settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     credential = make_credential("basics", {"type": "course_passed", "course": C1})
     url = issuance.badge_image_url(credential)
@@ -74,7 +74,7 @@ def test_a_credential_without_an_upload_is_served_its_default_badge_in_the_sandb
 
 
 def test_the_signed_credential_always_carries_an_image_that_keeps_answering(client, make_credential, learner,
-                                                                           on_commit, settings, tmp_path):
+                                                                            on_commit, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     credential = make_credential("basics", {"type": "course_passed", "course": C1}, state="active")
     with on_commit():

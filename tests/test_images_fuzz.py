@@ -52,6 +52,7 @@ NAMES = st.one_of(
 
 @st.composite
 def mutated_svg(draw):
+    """A seed badge with a few bytes inserted, deleted, flipped or a fragment repeated many times."""
     data = bytearray(draw(st.sampled_from(SEEDS)))
     for _ in range(draw(st.integers(0, 8))):
         where = draw(st.integers(0, len(data)))
@@ -103,6 +104,7 @@ def test_mutated_badges_are_accepted_or_refused_with_a_reason(name, content):
 
 @pytest.fixture
 def staff_client(db, settings, tmp_path, make_credential):
+    """A course staff member's API client, and the image URL of a credential of their course."""
     settings.MEDIA_ROOT = tmp_path
     user = get_user_model().objects.create_user("cstaff")
     CourseAccessRole.objects.create(user=user, org="DemoX", course_key=C1, role="staff")

@@ -183,7 +183,8 @@ def test_functions_import_only_what_cannot_be_imported_at_the_top(modules):
             if (module, klass, function) == (f"{PACKAGE}.apps", "MicrocredConfig", "ready"):
                 continue
             names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            if getattr(node, "level", 0) == 0 and all(name.split(".")[0] in OPTIONAL_PLATFORM_PACKAGES for name in names):
+            optional = all(name.split(".")[0] in OPTIONAL_PLATFORM_PACKAGES for name in names)
+            if getattr(node, "level", 0) == 0 and optional:
                 continue
             misplaced.append(f"{module}:{node.lineno} in {function}()")
     assert misplaced == []

@@ -11,8 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 import pytest
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 from django.utils import timezone, translation
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy
@@ -21,10 +24,11 @@ from openedx_microcred import api, issuance, keys, links
 from openedx_microcred.awards import revoke_awards
 from openedx_microcred.issuer import lms_root_url
 from openedx_microcred.models import Award, Credential, IssuerKey
-from openedx_microcred.openbadges import did, jsonld
+from openedx_microcred.openbadges import did, jsonld, proof, status_list
 
 from . import events
 from .conftest import C1, C2
+from .jsverify import js_verify
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "ob_v3p0_achievementcredential_schema.json").read_text())
 
@@ -69,10 +73,6 @@ def test_changed_field_fails_the_signature(awarded):
 
 
 def test_wrong_key_fails(awarded):
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from openedx_microcred.openbadges import proof
-
     unsigned = {k: v for k, v in awarded["basics"].document.items() if k != "proof"}
     stranger = Ed25519PrivateKey.generate()
     # Signed by someone else but claiming our verification method.
@@ -143,8 +143,6 @@ def test_status_list_is_hosted_and_signed(client, awarded, on_commit):
     assert response.status_code == 200
     listed = json.loads(response.content)
     assert "BitstringStatusListCredential" in listed["type"]
-    from openedx_microcred.openbadges import status_list
-
     assert status_list.is_set(listed["credentialSubject"]["encodedList"], award.status_index)
     assert client.get("/microcred/status/999").status_code == 404
 
@@ -191,8 +189,6 @@ def test_a_different_secret_key_cannot_decrypt(db, settings):
 
 
 def test_configured_encryption_keys_and_their_rotation(db, settings):
-    from cryptography.fernet import Fernet
-
     first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.MICROCRED_KEY_ENCRYPTION_KEYS = [first]
     keys.generate_key()
@@ -202,8 +198,6 @@ def test_configured_encryption_keys_and_their_rotation(db, settings):
 
 
 def test_signing_key_from_settings(db, settings):
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     private = Ed25519PrivateKey.generate()
     settings.MICROCRED_SIGNING_KEY = base64.b64encode(private.private_bytes_raw()).decode()
     assert keys.signing_key().public_key.public_bytes_raw() == private.public_key().public_bytes_raw()
@@ -220,7 +214,7 @@ def did_web(settings):
 
 
 def test_did_web_document_is_served_and_rotation_keeps_old_credentials_valid(did_web, client, learner,
-                                                                               make_credential, on_commit):
+                                                                             make_credential, on_commit):
     make_credential("basics", {"type": "course_passed", "course": C1})
     make_credential("data", {"type": "course_grade", "course": C2, "min_percent": 50})
     with on_commit():
@@ -286,8 +280,6 @@ def test_a_learner_without_email_is_not_issued_a_broken_credential(learner, make
     with pytest.raises(ValueError, match="no email"):
         issuance.issue_award(award.pk)
     assert Credential.objects.count() == 1
-    from django.test import Client
-
     for url in (f"/microcred/credentials/{award.uuid}/", f"/microcred/credentials/{award.uuid}.json"):
         response = Client().get(url)
         assert response.status_code == 503 and b"could not be issued yet" in response.content
@@ -308,8 +300,6 @@ def _outside_documents(*credentials):
 @pytest.mark.parametrize("method", ["key", "web"])
 def test_digital_bazaars_verifier_accepts_our_credentials_and_sees_revocation(method, settings, learner,
                                                                               make_credential, on_commit):
-    from .jsverify import js_verify
-
     settings.MICROCRED_DID_METHOD = method
     settings.MICROCRED_LMS_ROOT_URL = "https://lms.example.org"
     make_credential("basics", {"type": "course_passed", "course": C1}, learning_outcomes=["Write Python"],
@@ -332,10 +322,8 @@ def test_digital_bazaars_verifier_accepts_our_credentials_and_sees_revocation(me
 
 
 def test_did_key_rotation_keeps_old_credentials_and_their_status_checkable(settings, learner, make_credential,
-                                                                          on_commit):
+                                                                           on_commit):
     """Under did:key the issuer changes with the key: each status list stays with the key that issued it."""
-    from .jsverify import js_verify
-
     make_credential("basics", {"type": "course_passed", "course": C1})
     make_credential("data", {"type": "course_grade", "course": C2, "min_percent": 50})
     with on_commit():
@@ -407,7 +395,7 @@ def test_lazy_issuer_settings_enter_the_credential_as_text(settings, learner, ma
 
 
 def test_the_issuer_is_named_in_the_sites_language_whoever_triggers_the_signing(settings, learner,
-                                                                                 make_credential, on_commit):
+                                                                                make_credential, on_commit):
     # A lazy value that shows the language it was made text in.
     settings.PLATFORM_NAME = lazy(lambda: f"Platform ({translation.get_language()})", str)()
     make_credential("basics", {"type": "course_passed", "course": C1})

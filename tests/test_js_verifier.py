@@ -16,8 +16,10 @@ import base58
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from openedx_microcred.openbadges import canonical
+from openedx_microcred.openbadges import canonical, did
 from openedx_microcred.openbadges import document as ob
+from openedx_microcred.openbadges import status_list
+from openedx_microcred.openbadges.proof import sign
 
 from .credential_corpus import CORPUS
 from .jsverify import js_verify
@@ -159,13 +161,12 @@ def test_verification_time_is_checked():
 @pytest.fixture
 def signer():
     """The Python signing API (openedx_microcred.openbadges), keyed with the test vector's key."""
-    from openedx_microcred.openbadges import did, status_list
-    from openedx_microcred.openbadges.proof import sign
-
     private_key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(VECTOR["private_key_hex"])[:32])
     public_key = private_key.public_key()
 
     class Signer:
+        """Signs as the test vector's did:key issuer: any document, a copy of its credential, a status list."""
+
         issuer = did.did_key(public_key)
         verification_method = did.did_key_verification_method(public_key)
 
@@ -173,6 +174,7 @@ def signer():
             return sign(copy.deepcopy(document), private_key, self.verification_method, **kwargs)
 
         def credential(self, status_index=None):
+            """The test vector's credential, issued by us, with a status entry at ``status_index`` if given."""
             credential = copy.deepcopy(VECTOR["credential"])
             credential["issuer"]["id"] = self.issuer
             if status_index is not None:
@@ -235,20 +237,19 @@ def test_status_list_with_bad_signature_fails(signer):
 
 
 def test_status_list_from_another_issuer_fails(signer):
-    from openedx_microcred.openbadges import did, status_list
-    from openedx_microcred.openbadges.proof import sign
-
     other = Ed25519PrivateKey.generate()
     other_issuer = did.did_key(other.public_key())
     foreign_list = sign(
-        status_list.status_list_credential(STATUS_LIST_URL, other_issuer, status_list.encode([]), "2024-01-01T00:00:00Z"),
+        status_list.status_list_credential(STATUS_LIST_URL, other_issuer, status_list.encode([]),
+                                           "2024-01-01T00:00:00Z"),
         other,
         did.did_key_verification_method(other.public_key()),
     )
     credential = signer.credential(status_index=STATUS_INDEX)
     result = js_verify(credential, {STATUS_LIST_URL: foreign_list}, check_status=True, now=VERIFY_AT)
     assert result["verified"] is False
-    assert any("Issuers of the status list credential and verifiable credential do not match" in e for e in result["errors"])
+    mismatch = "Issuers of the status list credential and verifiable credential do not match"
+    assert any(mismatch in e for e in result["errors"])
 
 
 def test_status_list_missing_fails(signer):
@@ -283,9 +284,6 @@ def test_python_signed_with_microcredential_context(signer):
 def test_python_signed_did_web_with_rotated_key():
     """A did:web issuer: the DID document is served via ``documents``; what a rotated key signed
     keeps verifying, a key missing from the document does not."""
-    from openedx_microcred.openbadges import did
-    from openedx_microcred.openbadges.proof import sign
-
     issuer = did.did_web("courses.example.edu", ["microcred"])
     old, new, stranger = (Ed25519PrivateKey.generate() for _ in range(3))
     did_document = did.did_web_document(

@@ -74,6 +74,7 @@ def badge(page, slug):
 
 @pytest.fixture
 def catalog(db, make_credential, settings, tmp_path):
+    """Three courses with a badge each, a horizontal stack over them and a vertical ladder (bronze, silver)."""
     settings.MEDIA_ROOT = tmp_path
     Course.objects.create(course_key=C1, display_name="Python Foundations")
     Course.objects.create(course_key=C2, display_name="Data Analysis with Python")
@@ -184,7 +185,7 @@ def test_a_badge_delivered_to_a_platform_links_to_it_there(client, ada_passed_c1
     assert "secret-token" not in text(page)
     (dashboard_badge,) = [b for b in api.get_learner_dashboard(ada_passed_c1).badges
                           if b.credential_slug == "foundations"]
-    assert [(l.account, l.label, l.url) for l in dashboard_badge.platform_links] == [
+    assert [(link.account, link.label, link.url) for link in dashboard_badge.platform_links] == [
         ("credly", "Credly", "https://sandbox.credly.com/badges/93d1c6e5-badge")]
 
 
@@ -192,10 +193,10 @@ def test_stacks_show_their_progress_as_a_bar_and_as_text(client, ada_passed_c1):
     page = parse(signed_in(client, ada_passed_c1).get(PAGE))
     starter = card(page, "starter")  # at least 2 of 3: one held, the others not started
     assert dict(starter.attributes)["data-percent"] == "50"
-    bar = dict(one(starter, "progress").attributes)
-    assert (bar["value"], bar["max"]) == ("50", "100")
-    assert bar["aria-labelledby"] == "credential-title-starter"
-    assert text(one(starter, "span", id=bar["aria-describedby"])).strip() == "50 %"
+    progress = dict(one(starter, "progress").attributes)
+    assert (progress["value"], progress["max"]) == ("50", "100")
+    assert progress["aria-labelledby"] == "credential-title-starter"
+    assert text(one(starter, "span", id=progress["aria-describedby"])).strip() == "50 %"
     assert "Starter Stack" in text(one(starter, "h3", id="credential-title-starter"))
 
     silver = card(page, "silver")  # all of bronze (held), analysis, ml: one of three

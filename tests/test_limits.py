@@ -42,6 +42,7 @@ def nested_text(levels):
 
 
 def credential(**fields):
+    """An unsaved DemoX credential "basics" (passing C1), other fields as given."""
     fields.setdefault("slug", "basics")
     fields.setdefault("title", "Basics")
     fields.setdefault("org", "DemoX")
@@ -264,6 +265,7 @@ def test_a_catalog_file_over_the_size_limit_is_refused_before_it_is_read(db, tmp
 
 @pytest.fixture
 def award(learner, make_credential, on_commit):
+    """The learner's award of a credential with as many outcomes as allowed, each long."""
     make_credential("basics", PASS_C1, title="Python Basics",
                     learning_outcomes=[f"Outcome {i} " + "x" * 400 for i in range(limits.MAX_LEARNING_OUTCOMES)])
     with on_commit():

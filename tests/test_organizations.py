@@ -96,7 +96,7 @@ CROSSING = {
 @pytest.mark.parametrize("course_key", [None, B_COURSE], ids=["org-level", "course-level"])
 @pytest.mark.parametrize("reach", sorted(CROSSING))
 def test_b_staff_cannot_make_a_credential_that_awards_on_a_learners_grades(b_staff, a_catalog, auth, course_key,
-                                                                          reach):
+                                                                           reach):
     criteria, message = CROSSING[reach]
     response = auth(b_staff).post(LIST, {"slug": "b-spy", "title": "Spy", "org": "OtherX", "course_key": course_key,
                                          "criteria": criteria}, format="json")
@@ -134,7 +134,8 @@ def test_b_staff_cannot_change_a_credential_of_theirs_to_reach_into_a(b_staff, a
 def test_b_staff_cannot_send_b_awards_with_a_platform_account(b_staff):
     response = session(b_staff).post(LIST, {
         "slug": "b-badge", "title": "B badge", "course_key": B_COURSE, "criteria": PASS_B,
-        "platform_targets": [{"account": "credly-b", "template_id": "t-b"}, {"account": "credly-a", "template_id": "t"}],
+        "platform_targets": [{"account": "credly-b", "template_id": "t-b"},
+                             {"account": "credly-a", "template_id": "t"}],
     }, format="json")
     assert response.status_code == 400
     [error] = response.json()["platform_targets"]
@@ -149,7 +150,8 @@ def test_an_unknown_platform_account_is_refused_by_name(b_staff):
                                             "platform_targets": [{"account": "nobody"}]}, format="json")
     assert response.status_code == 400
     assert response.json()["platform_targets"] == [
-        "platform_targets[0]: account 'nobody' is not a configured badge platform account (MICROCRED_PLATFORM_ACCOUNTS)."]
+        "platform_targets[0]: account 'nobody' is not a configured badge platform account"
+        " (MICROCRED_PLATFORM_ACCOUNTS)."]
     assert not Credential.objects.exists()
 
 
@@ -200,6 +202,7 @@ def test_b_staff_cannot_save_a_crossing_credential_in_studio(b_staff, a_catalog,
 
 
 def admin_data(slug, criteria, **fields):
+    """The admin's credential form as posted: an OtherX draft with ``criteria``, other fields overridden."""
     data = {
         "slug": slug, "title": slug.title(), "description": "", "org": "OtherX", "course_key": "", "state": "draft",
         "criteria": json.dumps(criteria), "revocation_policy": "keep", "stack_kind": "", "validity_days": "",
@@ -261,7 +264,8 @@ def test_a_catalog_file_of_b_cannot_require_a(db, a_catalog, tmp_path, settings)
     message = str(refused.value)
     assert "nothing was loaded" in message
     assert "credentials[1] (b-spy): criteria.of[1]: credential 'a-pass' belongs to organization 'DemoX'" in message
-    assert "credentials[1] (b-spy): criteria.of[2]: course course-v1:DemoX+PY102+2026 belongs to organization" in message
+    assert "credentials[1] (b-spy): criteria.of[2]: course course-v1:DemoX+PY102+2026 belongs to organization" \
+        in message
     assert "b-local" not in message.split("error(s)")[1].replace("credential b-local", "")  # b-local is fine
     assert not Credential.objects.filter(org="OtherX").exists()
 
@@ -297,7 +301,8 @@ credentials:
     message = str(refused.value)
     assert "credentials[0] (b-badge): org: The course course-v1:DemoX+PY101+2026 belongs to organization 'DemoX'." \
         in message
-    assert "credentials[0] (b-badge): platform_targets: platform_targets[0]: account 'credly-a' does not serve" in message
+    assert "credentials[0] (b-badge): platform_targets: platform_targets[0]: account 'credly-a' does not serve" \
+        in message
     assert A_TOKEN not in message
     assert not Credential.objects.exists()
 

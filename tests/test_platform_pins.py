@@ -183,6 +183,7 @@ def ci_release_envs(ci_run=CI_RUN):
 
 
 def ci_problems(ci_run=CI_RUN, tox_ini=TOX_INI):
+    """Where .ci/run and tox.ini disagree on the edx-platform release environments run."""
     problems = []
     in_tox, in_ci = set(tox_release_envs(tox_ini)), ci_release_envs(ci_run)
     for release in sorted(in_tox - in_ci):

@@ -4,7 +4,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from openedx_microcred import issuance, keys
 from openedx_microcred.models import Award
+from openedx_microcred.tasks import evaluate_learner_task
 
 from . import events
 from .conftest import C1
@@ -23,6 +25,7 @@ def grow_catalog(make_credential, start, stop):
 
 
 def event_queries(learner_name, on_commit):
+    """The queries a new learner's passing of C1 costs, evaluation and its four awards included."""
     user = get_user_model().objects.create_user(learner_name, f"{learner_name}@example.com", "pw")
     with CaptureQueriesContext(connection) as ctx, on_commit():
         events.passing(user, C1)
@@ -35,7 +38,8 @@ def test_queries_per_event_do_not_grow_with_credentials(db, make_credential, on_
     # Signing each award is a task of its own (measured in test_issuing_costs_the_same_per_award).
     monkeypatch.setattr("openedx_microcred.dispatch.queue_signing", lambda award_pk: None)
     make_credential("a", {"type": "course_passed", "course": C1})
-    make_credential("b", {"type": "any", "of": [{"type": "course_passed", "course": C1}, {"type": "certificate", "course": C1}]})
+    make_credential("b", {"type": "any", "of": [{"type": "course_passed", "course": C1},
+                                                {"type": "certificate", "course": C1}]})
     make_credential("c", {"type": "any", "of": [{"type": "course_passed", "course": C1},
                                                 {"type": "course_passed", "course": "course-v1:DemoX+C1B+2026"}]})
     make_credential("stack", {"type": "all", "of": [{"type": "credential", "credential": s} for s in "abc"]})
@@ -59,8 +63,6 @@ def test_receiver_alone_is_a_handful_of_queries(learner, monkeypatch):
     Recording the fact (evaluation is queued, not run): read, user check, insert, history insert;
     then read, update, history insert.
     """
-    from openedx_microcred.tasks import evaluate_learner_task
-
     monkeypatch.setattr(evaluate_learner_task, "apply_async", lambda *a, **k: None)
     with CaptureQueriesContext(connection) as ctx:
         events.passing(learner, C1, time=events.at(1))
@@ -72,9 +74,6 @@ def test_receiver_alone_is_a_handful_of_queries(learner, monkeypatch):
 
 def test_issuing_costs_the_same_per_award(db, make_credential, on_commit):
     """The issuing task's queries do not depend on the catalog either (first key and list made beforehand)."""
-    from openedx_microcred import issuance, keys
-    from openedx_microcred.models import Award
-
     keys.signing_key()
     make_credential("a", {"type": "course_passed", "course": C1})
     grow_catalog(make_credential, 1, 10)

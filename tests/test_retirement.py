@@ -18,8 +18,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.forms.models import model_to_dict
+from openedx_events.data import EventsMetadata
+from openedx_events.learning.data import CoursePassingStatusData
+from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED
 
-from openedx_microcred import eventlog, issuance
+from openedx_microcred import eventlog, facts, issuance
 from openedx_microcred.facts import reject_event
 from openedx_microcred.issuer import lms_root_url
 from openedx_microcred.models import (
@@ -39,6 +42,7 @@ from openedx_microcred.retirement import (
     connect_retirement_receivers,
     retire_learner,
 )
+from openedx_microcred.tasks import issue_award_task
 from sandbox.host.retirement import AccountRetirementView, LMSAccountRetirementView, retire_user
 from sandbox.platform_modules import retirement_signals
 
@@ -106,10 +110,7 @@ def ada(learner, grace, make_credential, credly, on_commit):
 
 
 def _serialized_passing(user):
-    from openedx_events.data import EventsMetadata
-    from openedx_events.learning.data import CoursePassingStatusData
-    from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED
-
+    """``user``'s passing of C2, serialized as the event log keeps events: event type, metadata, data."""
     signal = COURSE_PASSING_STATUS_UPDATED
     data = CoursePassingStatusData(is_passing=True, course=events.course(C2), user=events.user_data(user))
     return eventlog.serialize_event(signal, EventsMetadata(event_type=signal.event_type, time=events.at(9)),
@@ -136,7 +137,7 @@ def snapshot():
 
 
 def test_retirement_end_to_end_through_the_platform_signal(client, ada, grace, credly, platform_signals,
-                                                             on_commit):
+                                                           on_commit):
     award = ada_award()
     document = award.document
     [issue] = Delivery.objects.filter(award=award)
@@ -284,9 +285,7 @@ def test_no_award_comes_back_after_retirement(ada, on_commit):
 
 
 def test_an_award_not_yet_signed_is_never_signed_after_retirement(client, learner, make_credential, on_commit,
-                                                                    monkeypatch):
-    from openedx_microcred.tasks import issue_award_task
-
+                                                                  monkeypatch):
     make_credential("basics", {"type": "course_passed", "course": C1})
     monkeypatch.setattr(issue_award_task, "apply_async", lambda *a, **k: None)  # the signing task is late
     with on_commit():
@@ -331,9 +330,6 @@ def test_open_badge_factory_revokes_after_the_address_is_gone(four_platforms):
 
 
 def test_a_late_event_of_a_retired_learner_is_not_recorded(db, learner, on_commit):
-    from openedx_microcred import facts
-    from openedx_microcred.retirement import retire_learner
-
     with on_commit():
         retire_learner(learner)
     update = facts.FactUpdate(learner.pk, C1, "passing", {"is_passing": True},

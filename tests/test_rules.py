@@ -75,10 +75,19 @@ def by_slug(decisions):
     return {d.slug: d for d in decisions}
 
 
+def decide_one(credential_rule, learner):
+    """The decision on one credential rule decided alone."""
+    decisions = rules.decide([credential_rule], learner)
+    assert len(decisions) == 1, decisions
+    return decisions[0]
+
+
 # --- Parsing ----------------------------------------------------------------------------------
 
 
 class TestParseLeaves:
+    """Parsing each requirement type alone, with its defaults."""
+
     def test_course_passed(self):
         node = parse_criteria(passed(C1))
         assert node == CoursePassed(course=C1, path="criteria")
@@ -116,6 +125,8 @@ class TestParseLeaves:
 
 
 class TestParseGroups:
+    """Parsing all / any / at_least groups: how many are needed, the paths, courses and credentials inside."""
+
     @pytest.mark.parametrize("kind, needed", [("all", 3), ("any", 1)])
     def test_all_and_any(self, kind, needed):
         node = parse_criteria({"type": kind, "of": [passed(C1), grade(C2, 50), cred("x")]})
@@ -157,6 +168,8 @@ EVERYTHING = {"type": "all", "of": [
 
 
 class TestRoundTrip:
+    """to_dict gives back the JSON form the criteria were parsed from."""
+
     def test_to_dict_is_the_json_form(self):
         data = parse_criteria(EVERYTHING).to_dict()
         # the only normalisation: percents become floats, the completion default is spelled out
@@ -193,8 +206,8 @@ INVALID = [
     pytest.param(grade(C1, True), "criteria.min_percent: must be a number from 0 to 100, not True", id="percent-bool"),
     pytest.param(grade(C1, "80"), "criteria.min_percent: must be a number from 0 to 100, not '80'", id="percent-str"),
     pytest.param(grade(C1, None), "criteria.min_percent: must be a number from 0 to 100, not None", id="percent-null"),
-    pytest.param(group_of(grade(C1, float("nan"))), "criteria.of[0].min_percent: must be a number from 0 to 100, not nan",
-                 id="percent-nan"),
+    pytest.param(group_of(grade(C1, float("nan"))),
+                 "criteria.of[0].min_percent: must be a number from 0 to 100, not nan", id="percent-nan"),
     pytest.param({"type": "course_grade", "course": C1}, "criteria.min_percent: a minimum grade percent is required",
                  id="grade-without-percent"),
     pytest.param({"type": "course_completion", "course": C1, "min_percent": 150},
@@ -228,7 +241,8 @@ INVALID = [
     pytest.param(group_of(passed(C1), children=[]), "criteria: unknown field(s) children", id="unknown-group-field"),
     pytest.param({"type": "credential", "credential": "a", "course": C1}, "criteria: unknown field(s) course",
                  id="course-on-credential"),
-    pytest.param(group_of("course_passed"), "criteria.of[0]: must be an object with a 'type', not str", id="not-object"),
+    pytest.param(group_of("course_passed"), "criteria.of[0]: must be an object with a 'type', not str",
+                 id="not-object"),
     pytest.param([passed(C1)], "criteria: must be an object with a 'type', not list", id="list-at-root"),
     pytest.param({"type": "certificate", "course": C1, "mode": ""},
                  "criteria.mode: must be a course mode slug such as 'verified'", id="empty-mode"),
@@ -274,6 +288,8 @@ def catalog(**trees):
 
 
 class TestValidateCatalog:
+    """A catalog's credential references: dangling ones and dependency cycles are errors."""
+
     def test_valid_dag_passes(self):
         assert rules.validate_catalog(catalog(
             bronze=passed(C1),
@@ -316,6 +332,8 @@ class TestValidateCatalog:
 
 
 class TestCoursePassed:
+    """course_passed: the latest of the passing status and the grade's passed decides."""
+
     def test_no_facts(self):
         outcome = evaluate(passed(C1), state())
         assert (outcome.met, outcome.fraction, outcome.leaves[0].facts) == (False, 0.0, ())
@@ -357,6 +375,8 @@ class TestCoursePassed:
 
 
 class TestCourseGrade:
+    """course_grade: the threshold, two-decimal grades, progress below the threshold, evidence."""
+
     @pytest.mark.parametrize("percent, min_percent, met, fraction", [
         (0.80, 80, True, 1.0),
         (0.95, 80, True, 1.0),
@@ -372,7 +392,7 @@ class TestCourseGrade:
         assert outcome.leaves[0].fraction == pytest.approx(fraction)
         assert outcome.leaves[0].fraction < 1 or met
 
-    @pytest.mark.parametrize("hundredths", range(0, 101))
+    @pytest.mark.parametrize("hundredths", range(101))
     def test_two_decimal_grade_meets_the_same_whole_threshold(self, hundredths):
         # edx-platform sends percent_grade as a fraction rounded to two decimals: 0.57 is 57%.
         learner = state(fact(C1, GRADE, percent=hundredths / 100))
@@ -399,6 +419,8 @@ class TestCourseGrade:
 
 
 class TestCourseCompletion:
+    """course_completion: completed over completable blocks, and what an unknown total means."""
+
     def leaf(self, min_percent=None):
         data = {"type": "course_completion", "course": C1}
         if min_percent is not None:
@@ -455,6 +477,8 @@ class TestCourseCompletion:
 
 
 class TestCertificate:
+    """certificate: its status and, where required, its mode."""
+
     @pytest.mark.parametrize("status, mode, required, met", [
         ("downloadable", "verified", None, True),
         ("downloadable", "honor", None, True),
@@ -475,6 +499,8 @@ class TestCertificate:
 
 
 class TestEnrolled:
+    """enrolled: an active enrolment, in one of the modes if they are given."""
+
     @pytest.mark.parametrize("is_active, mode, modes, met", [
         (True, "audit", None, True),
         (False, "audit", None, False),
@@ -496,6 +522,8 @@ class TestEnrolled:
 
 
 class TestCredentialLeaf:
+    """A required credential: met when held, its progress otherwise (never full)."""
+
     def test_held(self):
         outcome = evaluate(cred("bronze"), state(held={"bronze"}, progress={"bronze": 0.2}))
         assert (outcome.met, outcome.fraction, outcome.leaves[0].facts) == (True, 1.0, ())
@@ -528,6 +556,8 @@ def progress_state(fractions):
 
 
 class TestGroups:
+    """Groups' fractions and met, nested groups and leaves."""
+
     @pytest.mark.parametrize("kind, n, fractions, met, fraction", [
         # The share of the needed requirements met: a requirement not met counts nothing.
         ("all", None, [0.2, 0.4, 0.9], False, 0.0),
@@ -557,8 +587,9 @@ class TestGroups:
         outcome = evaluate(progress_tree(kind, fractions, n), progress_state(fractions))
         assert not outcome.met and outcome.fraction < 1
         assert outcome.fraction == outcome.met_count / outcome.needed
+        inner = progress_state(fractions)
         outer = evaluate({"type": "all", "of": [progress_tree(kind, fractions, n), cred("held")]},
-                         state(held={"held"} | progress_state(fractions).held, progress=progress_state(fractions).progress))
+                         state(held={"held"} | inner.held, progress=inner.progress))
         assert not outer.met and outer.fraction == 0.5
 
     def test_nested_group_and_leaves(self):
@@ -587,12 +618,12 @@ class TestGroups:
 # --- Ordering and closure ---------------------------------------------------------------------
 
 
-STACK = dict(
-    bronze=passed(C1),
-    silver=group_of(cred("bronze"), passed(C2)),
-    gold=group_of(cred("silver"), passed(C3)),
-    other=group_of(cred("bronze"), {"type": "enrolled", "course": C4}, kind="any"),
-)
+STACK = {
+    "bronze": passed(C1),
+    "silver": group_of(cred("bronze"), passed(C2)),
+    "gold": group_of(cred("silver"), passed(C3)),
+    "other": group_of(cred("bronze"), {"type": "enrolled", "course": C4}, kind="any"),
+}
 
 
 def test_course_closure_is_transitive():
@@ -605,7 +636,8 @@ def test_course_closure_ignores_unknown_credentials():
 
 
 @pytest.mark.parametrize("order", [
-    ["gold", "silver", "bronze", "other"], ["other", "gold", "bronze", "silver"], ["bronze", "silver", "gold", "other"]])
+    ["gold", "silver", "bronze", "other"], ["other", "gold", "bronze", "silver"],
+    ["bronze", "silver", "gold", "other"]])
 def test_dependency_order_is_topological(order):
     rule_list = [rule(slug, STACK[slug]) for slug in order]
     ordered = [r.slug for r in rules.dependency_order(rule_list)]
@@ -618,11 +650,11 @@ def test_dependency_order_is_topological(order):
 # --- Decisions --------------------------------------------------------------------------------
 
 
-LEVELS = dict(
-    bronze=passed(C1),
-    silver=group_of(cred("bronze"), grade(C2, 70)),
-    gold=group_of(cred("silver"), {"type": "certificate", "course": C3, "mode": "verified"}),
-)
+LEVELS = {
+    "bronze": passed(C1),
+    "silver": group_of(cred("bronze"), grade(C2, 70)),
+    "gold": group_of(cred("silver"), {"type": "certificate", "course": C3, "mode": "verified"}),
+}
 
 ALL_DONE = (
     fact(C1, PASSING, 1, event_id="pass-c1", passed=True),
@@ -632,6 +664,8 @@ ALL_DONE = (
 
 
 class TestDecide:
+    """rules.decide: awards and revocations, cascading through stacks in one call, by revocation policy."""
+
     @pytest.mark.parametrize("order", [["gold", "silver", "bronze"], ["silver", "gold", "bronze"]])
     def test_vertical_levels_awarded_in_one_call_whatever_the_input_order(self, order):
         decisions = rules.decide([rule(slug, LEVELS[slug]) for slug in order], state(*ALL_DONE))
@@ -662,7 +696,7 @@ class TestDecide:
 
     def test_keep_policy_keeps_a_held_credential_whose_criteria_fail(self):
         learner = state(fact(C1, PASSING, passed=False), held={"bronze"})
-        (decision,) = rules.decide([rule("bronze", LEVELS["bronze"])], learner)
+        decision = decide_one(rule("bronze", LEVELS["bronze"]), learner)
         assert not decision.outcome.met
         assert decision.held_before and decision.held_after
         assert not decision.award and not decision.revoke
@@ -674,7 +708,7 @@ class TestDecide:
 
     def test_revoke_when_unmet(self):
         learner = state(fact(C1, PASSING, passed=False), held={"bronze"})
-        (decision,) = rules.decide([rule("bronze", LEVELS["bronze"], revoke=True)], learner)
+        decision = decide_one(rule("bronze", LEVELS["bronze"], revoke=True), learner)
         assert decision.held_before and not decision.held_after
         assert decision.revoke and not decision.award
 
@@ -694,25 +728,25 @@ class TestDecide:
 
     def test_revoked_then_met_is_awarded_again(self):
         learner = state(fact(C1, PASSING, passed=True), held=set())  # the old award was revoked: not held
-        (decision,) = rules.decide([rule("bronze", LEVELS["bronze"], revoke=True)], learner)
+        decision = decide_one(rule("bronze", LEVELS["bronze"], revoke=True), learner)
         assert (decision.held_before, decision.held_after, decision.award) == (False, True, True)
 
     def test_held_and_met_is_neither_award_nor_revoke(self):
         learner = state(fact(C1, PASSING, passed=True), held={"bronze"})
-        (decision,) = rules.decide([rule("bronze", LEVELS["bronze"], revoke=True)], learner)
+        decision = decide_one(rule("bronze", LEVELS["bronze"], revoke=True), learner)
         assert decision.held_before and decision.held_after and not decision.award and not decision.revoke
 
     @pytest.mark.parametrize("revoke", [False, True])
     def test_never_revokes_what_is_not_held(self, revoke):
-        (decision,) = rules.decide([rule("bronze", LEVELS["bronze"], revoke=revoke)], state())
+        decision = decide_one(rule("bronze", LEVELS["bronze"], revoke=revoke), state())
         assert not decision.held_before and not decision.held_after
         assert not decision.revoke and not decision.award
 
     def test_unevaluated_children_come_from_the_state(self):
         learner = state(fact(C2, GRADE, percent=0.9), held={"bronze"})
-        (decision,) = rules.decide([rule("silver", LEVELS["silver"])], learner)
+        decision = decide_one(rule("silver", LEVELS["silver"]), learner)
         assert decision.award
-        (decision,) = rules.decide([rule("silver", LEVELS["silver"])], state(progress={"bronze": 0.5}))
+        decision = decide_one(rule("silver", LEVELS["silver"]), state(progress={"bronze": 0.5}))
         assert decision.outcome.fraction == 0.0 and decision.outcome.leaves[0].fraction == 0.5
 
     def test_evidence_carries_the_facts_that_met_each_leaf(self):

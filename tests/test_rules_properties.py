@@ -162,6 +162,7 @@ def ref_leaf(node, state):
 
 
 def ref_eval(node, state, path="criteria"):
+    """The reference evaluation of the criteria ``node`` for ``state``, written apart from rules.py."""
     if node["type"] in ("all", "any", "at_least"):
         results = [ref_eval(child, state, f"{path}.of[{i}]") for i, child in enumerate(node["of"])]
         needed = {"all": len(results), "any": 1}.get(node["type"]) or node["n"]
@@ -378,14 +379,17 @@ def graphs(draw):
 
 
 def graph_catalog(edges, courses):
+    """The parsed catalog of a graph: each credential requires all of its courses and the credentials it points to."""
     return {
-        slug: parse_criteria({"type": "all", "of": [{"type": "course_passed", "course": c} for c in sorted(courses[slug])]
+        slug: parse_criteria({"type": "all", "of": [{"type": "course_passed", "course": c}
+                                                    for c in sorted(courses[slug])]
                               + [{"type": "credential", "credential": r} for r in sorted(edges[slug])]})
         for slug in edges
     }
 
 
 def has_cycle(edges):
+    """Whether the credentials' references (dangling ones left out) hold a cycle: a self-reference counts."""
     remaining = {slug: {r for r in refs if r in edges} for slug, refs in edges.items()}
     while True:
         sinks = [slug for slug, refs in remaining.items() if not refs & set(remaining)]
@@ -412,7 +416,7 @@ def test_validate_catalog_rejects_exactly_dangling_references_and_cycles(graph):
     errors = raised.value.message_dict
     assert set(errors) <= set(edges)
     for slug in dangling:
-        assert f"criteria: requires unknown credential 'ghost'" in errors[slug]
+        assert "criteria: requires unknown credential 'ghost'" in errors[slug]
     for slug in selfref:
         assert f"criteria: '{slug}' requires itself" in errors[slug]
     cycles = [m for messages in errors.values() for m in messages if "dependency cycle" in m]

@@ -51,8 +51,8 @@ def demo(tmp_path):
 @pytest.fixture
 def lms(demo):
     """The demo LMS (runserver, as `make demo` starts it) on the demo's database and cache."""
-    log = open(demo["logs"] / "lms.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with
-    process = subprocess.Popen(  # pylint: disable=consider-using-with
+    log = open(demo["logs"] / "lms.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with  (closed below)
+    process = subprocess.Popen(  # pylint: disable=consider-using-with  (runs while the fixture is used)
         [sys.executable, "sandbox/manage.py", "runserver", f"127.0.0.1:{demo['port']}", "--noreload"],
         cwd=ROOT, env=demo["env"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{demo['port']}"

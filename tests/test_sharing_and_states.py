@@ -24,13 +24,15 @@ WIDGET = "/microcred/api/v1/me/dashboard-widget/"
 
 @pytest.fixture
 def awarded(db, make_credential, learner, on_commit, settings, tmp_path):
+    """Ada Lovelace's signed award of "Graded Badge" (85 % in C1), a credential with its EU details."""
     settings.MEDIA_ROOT = tmp_path
     learner.first_name, learner.last_name = "Ada", "Lovelace"
     learner.save()
     Course.objects.create(course_key=C1, display_name="Python Foundations", completable_blocks=30)
     make_credential("graded", {"type": "course_grade", "course": C1, "min_percent": 70}, title="Graded Badge",
-                    course_key=C1, eqf_level=4, workload_hours=30, ects_credits=1, assessment_type="written-examination",
-                    participation_form="online", quality_assurance="Internal review by the faculty board",
+                    course_key=C1, eqf_level=4, workload_hours=30, ects_credits=1,
+                    assessment_type="written-examination", participation_form="online",
+                    quality_assurance="Internal review by the faculty board",
                     identity_verified=True, learning_outcomes=["Write small programs"])
     with on_commit():
         events.grade(learner.pk, C1, 0.85)
@@ -184,7 +186,7 @@ def test_a_stack_shows_a_revoked_part_as_revoked_not_as_a_percentage(client, db,
     make_credential("part", {"type": "course_passed", "course": C1}, title="Part")
     make_credential("other", {"type": "course_passed", "course": C2}, title="Other")
     make_credential("stack", {"type": "all", "of": [{"type": "credential", "credential": "part"},
-                                                     {"type": "credential", "credential": "other"}]},
+                                                    {"type": "credential", "credential": "other"}]},
                     title="Stack", stack_kind="vertical")
     with on_commit():
         events.passing(learner, C1)

@@ -1,3 +1,5 @@
+"""The smallest end-to-end flow: a passing event awards a credential, a grade then completes the stack above it."""
+
 from openedx_microcred import api
 from openedx_microcred.models import Award, LearnerFact
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from openedx_microcred.openbadges import document as ob
 from openedx_microcred.openbadges import status_list
 
-from .openbadges import test_document as samples
+from .openbadges import samples
 
 VECTOR_DIR = Path(__file__).resolve().parent / "data" / "ob3-test-vector"
 VECTOR = json.loads((VECTOR_DIR / "obv3p0-eddsa-rdfc-2022.json").read_text())

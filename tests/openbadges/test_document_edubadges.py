@@ -15,7 +15,7 @@ import pytest
 from openedx_microcred.openbadges import document as ob
 
 from .edubadges import DATA, edubadges_differences
-from .test_document import issued, micro_achievement, schema_errors, stack_issued, with_proof
+from .samples import issued, micro_achievement, schema_errors, stack_issued, with_proof
 
 EDUBADGES_EXAMPLE = json.loads((DATA / "edubadges_example_microcredential_full.json").read_text())
 

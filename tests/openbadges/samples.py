@@ -188,7 +188,7 @@ FORMATS = jsonschema.FormatChecker()
 
 @FORMATS.checks("date-time", raises=ValueError)
 def _is_datetime(value):
-    # jsonschema checks date-time only with an optional package; check it here, strictly.
+    """A date-time as the schema means it (jsonschema checks one only with an optional package)."""
     if not isinstance(value, str):
         return True
     if not _DATETIME_Z.match(value):

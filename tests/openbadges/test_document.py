@@ -57,7 +57,6 @@ def document(request):
 # --- JSON schema --------------------------------------------------------------------------------
 
 
-
 def test_documents_validate_against_the_official_schema(document):
     assert schema_errors(with_proof(document)) == []
     assert schema_errors(document) == []  # proof is optional in the schema; ours is added by proof.py

@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from lxml import html
 
 from ..conftest import C1, C2, C3
-from ..test_i18n import PACKAGE, PSEUDO, assert_translated, pseudo_catalog, read_po, use_pseudo_language, write_mo
+from ..i18n import PACKAGE, PSEUDO, assert_translated, pseudo_catalog, read_po, use_pseudo_language, write_mo
 from ..users import client_for, make_user
 from .conftest import EXPECTED, EXPECTED_CONVERSIONS, HIDDEN_VALUES, LMS_REPORT, H, expected_csv_rows, read_csv
 

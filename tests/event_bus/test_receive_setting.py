@@ -20,6 +20,7 @@ PASSING = signals.COURSE_PASSING_STATUS_UPDATED
 
 @pytest.fixture
 def event_bus(settings):
+    """The host's producer settings: passing statuses produced to the topic the plugin consumes."""
     settings.EVENT_BUS_PRODUCER = "edx_event_bus_redis.create_producer"
     settings.EVENT_BUS_PRODUCER_CONFIG = {
         PASSING.event_type: {"learning-course-passing-status": {

@@ -51,6 +51,7 @@ CONTEXTS = Path(ob.__file__).resolve().parent / "contexts"
 
 @pytest.fixture(params=["microcredential", "stack"])
 def document(request):
+    """Each sample document: the microcredential's and the stack's."""
     return ob.build_credential(issued() if request.param == "microcredential" else stack_issued())
 
 
@@ -216,6 +217,7 @@ _SENTINEL = "urn:x-undefined-term:"
 
 
 def _local_loader(url, options=None):
+    """pyld's document loader, offline: the contexts bundled in the package."""
     files = {
         "https://www.w3.org/ns/credentials/v2": "credentials-v2.jsonld",
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json": "ob-v3p0-context-3.0.3.json",

@@ -1,25 +1,44 @@
+"""
+The fixtures most test modules share: the learner Ada, credentials made in one call, on_commit run
+as a commit would, a cache of the test run's own, the local badge-platform servers, and the users,
+catalogs and pseudo-translation that several modules' tests start from.
+"""
+
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test.utils import override_settings
 
 from openedx_microcred.catalog import save_credential
 from openedx_microcred.models import Award, Credential
 from sandbox.host.models import Course, CourseAccessRole
 
 from . import events
+from .fakes.accredible_server import AccredibleServer
+from .fakes.badgr_server import BadgrServer
+from .fakes.credly_server import CredlyServer
+from .fakes.obf_server import OBFServer
+from .i18n import DOMAINS, PSEUDO, SOURCE, pseudo_catalog, read_po, write_mo
 from .users import client_for, make_user
 
 C1 = "course-v1:DemoX+PY101+2026"
 C2 = "course-v1:DemoX+PY102+2026"
 C3 = "course-v1:DemoX+PY103+2026"
+# Bytes an image upload takes for a PNG: the signature, then zeros (no picture to decode).
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
 def learner(db):
+    """Ada, the learner of most tests (a password, so she can sign in)."""
     return get_user_model().objects.create_user("ada", "ada@example.com", "pw", first_name="Ada", last_name="L")
 
 
 @pytest.fixture
 def make_credential(db):
+    """make(slug, criteria, **fields): an active DemoX credential saved as Studio saves it."""
     def make(slug, criteria, **fields):
         fields.setdefault("title", slug.replace("-", " ").title())
         fields.setdefault("org", "DemoX")
@@ -39,10 +58,7 @@ def on_commit(django_capture_on_commit_callbacks):
 def _own_cache_directory(tmp_path_factory):
     """The host's shared file cache (sandbox/settings.py), in a directory of this test run: a demo
     running from the same checkout keeps its own."""
-    from django.conf import settings
-    from django.test.utils import override_settings
-
-    caches = {"default": {**settings.CACHES["default"], "LOCATION": str(tmp_path_factory.mktemp("cache"))}}
+    caches = {"default": {**django_settings.CACHES["default"], "LOCATION": str(tmp_path_factory.mktemp("cache"))}}
     with override_settings(CACHES=caches):
         yield
 
@@ -50,8 +66,6 @@ def _own_cache_directory(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _fresh_cache(_own_cache_directory):
     """Each test starts with an empty cache (signed status lists are cached)."""
-    from django.core.cache import cache
-
     cache.clear()
     yield
     cache.clear()
@@ -64,8 +78,6 @@ def credly(settings):
     rate limit. (tests/backends/test_credly.py and tests/integration/ have a ``credly`` of their own:
     the bare server, which they configure themselves.)
     """
-    from .fakes.credly_server import CredlyServer
-
     with CredlyServer() as server:
         settings.MICROCRED_PLATFORM_ACCOUNTS = {"credly": {
             "backend": "credly", "base_url": server.base_url, "organization_id": server.organization_id,
@@ -82,11 +94,6 @@ def platforms_with_basics(settings, make_credential):
     The four badge platforms as local servers with an account each, and an active credential
     "basics" (pass C1) targeting all of them: {"credly": ..., "accredible": ..., "obf": ..., "badgr": ...}.
     """
-    from .fakes.accredible_server import AccredibleServer
-    from .fakes.badgr_server import BadgrServer
-    from .fakes.credly_server import CredlyServer
-    from .fakes.obf_server import OBFServer
-
     with CredlyServer() as credly, AccredibleServer() as accredible, OBFServer() as obf, BadgrServer() as badgr:
         settings.MICROCRED_PLATFORM_ACCOUNTS = {
             "credly": {"backend": "credly", "base_url": credly.base_url, "organization_id": credly.organization_id,
@@ -157,3 +164,49 @@ def course_staff(db):
 def org_staff(db):
     """Staff of the whole DemoX organization."""
     return client_for(make_user("orgstaff", ("DemoX", None, "staff")))
+
+
+@pytest.fixture
+def catalog(db, make_credential, settings, tmp_path):
+    """
+    The learner pages' catalog (tests/test_learner_pages.py, tests/test_i18n.py): a credential for
+    each of C1, C2 and C3 (the first with an image), a horizontal stack "starter" of two of them and
+    a vertical ladder "bronze" → "silver".
+    """
+    settings.MEDIA_ROOT = tmp_path
+    Course.objects.create(course_key=C1, display_name="Python Foundations")
+    Course.objects.create(course_key=C2, display_name="Data Analysis with Python")
+    Course.objects.create(course_key=C3, display_name="Machine Learning Basics")
+    make_credential("foundations", {"type": "course_passed", "course": C1}, title="Foundations Badge", course_key=C1,
+                    image=SimpleUploadedFile("foundations.png", PNG))
+    make_credential("analysis", {"type": "course_grade", "course": C2, "min_percent": 80}, title="Analysis Badge",
+                    course_key=C2)
+    make_credential("ml", {"type": "certificate", "course": C3, "mode": "verified"}, title="ML Badge", course_key=C3)
+    make_credential("starter", {"type": "at_least", "n": 2, "of": [
+        {"type": "credential", "credential": slug} for slug in ("foundations", "analysis", "ml")]},
+        title="Starter Stack", stack_kind="horizontal")
+    make_credential("bronze", {"type": "credential", "credential": "foundations"}, title="Bronze",
+                    stack_kind="vertical")
+    make_credential("silver", {"type": "all", "of": [{"type": "credential", "credential": "bronze"},
+                                                     {"type": "credential", "credential": "analysis"},
+                                                     {"type": "credential", "credential": "ml"}]},
+                    title="Silver", stack_kind="vertical")
+
+
+@pytest.fixture
+def grace(db):
+    """A second learner, Grace, without a password: hashing one takes most of a second, and force_login needs none."""
+    return get_user_model().objects.create_user("grace", "grace@example.com")
+
+
+@pytest.fixture(scope="module")
+def pseudo_locale_dir(tmp_path_factory):
+    """A LOCALE_PATHS directory with the pseudo-translation of the committed source catalogs."""
+    root = tmp_path_factory.mktemp("locale")
+    for domain in DOMAINS:
+        source = SOURCE / f"{domain}.po"
+        if source.exists():
+            target = root / PSEUDO / "LC_MESSAGES"
+            target.mkdir(parents=True, exist_ok=True)
+            write_mo(pseudo_catalog(read_po(source)), target / f"{domain}.mo")
+    return root

@@ -21,7 +21,7 @@ from pathlib import Path
 from openedx_microcred.openbadges import document as ob
 from openedx_microcred.openbadges import status_list
 
-from .openbadges import test_document as samples
+from .openbadges import samples
 
 VECTOR_DIR = Path(__file__).resolve().parent / "data" / "ob3-test-vector"
 VECTOR = json.loads((VECTOR_DIR / "obv3p0-eddsa-rdfc-2022.json").read_text())
@@ -33,17 +33,17 @@ def _award(issued: ob.IssuedCredential, n: int, issuer: str | None) -> ob.Issued
     """Award ``n`` of the credential ``issued`` describes: the per-award values changed."""
     award_uuid = f"3f2c8a9e-51b4-4d0e-9a77-{n:012d}"
     valid_from = issued.valid_from + timedelta(days=n, seconds=n)
-    changes = dict(
-        award_uuid=award_uuid,
-        credential_id=f"{samples.LMS}/microcred/credentials/{award_uuid}/",
-        recipient=ob.Recipient(email=f"learner{n}@example.org", salt=f"{n:016x}"),
-        valid_from=valid_from,
-        valid_until=valid_from + timedelta(days=730) if issued.valid_until else None,
-        evidence=tuple(
+    changes = {
+        "award_uuid": award_uuid,
+        "credential_id": f"{samples.LMS}/microcred/credentials/{award_uuid}/",
+        "recipient": ob.Recipient(email=f"learner{n}@example.org", salt=f"{n:016x}"),
+        "valid_from": valid_from,
+        "valid_until": valid_from + timedelta(days=730) if issued.valid_until else None,
+        "evidence": tuple(
             dataclasses.replace(item, narrative=f"{item.narrative} (award {n}: grade {60 + n % 40}%)")
             for item in issued.evidence
         ),
-    )
+    }
     if issuer:
         changes["issuer"] = dataclasses.replace(issued.issuer, id=issuer)
     if issued.credential_status:
@@ -89,6 +89,7 @@ def _status_list_credential(n: int, issuer: str | None = None) -> dict:
 
 
 def _vector(n: int, issuer: str | None = None) -> dict:
+    """1EdTech's test-vector credential, the ``n``-th variant of it (ids and dates), issued by ``issuer``."""
     credential = copy.deepcopy(VECTOR["credential"])
     if n:
         credential["id"] = f"http://example.com/credentials/{3527 + n}"
@@ -108,10 +109,15 @@ _ISSUED = {
     "no-expiry": lambda: samples.issued(valid_until=None),
 }
 
+
+def _built(make):
+    """function(n, issuer=None): award ``n`` of the credential ``make()`` returns, as a document."""
+    return lambda n, issuer=None: ob.build_credential(_award(make(), n, issuer))
+
+
 #: name -> function(n, issuer=None) building award ``n`` (``issuer``: an issuer id to put in)
 CORPUS = {
-    **{name: (lambda make: lambda n, issuer=None: ob.build_credential(_award(make(), n, issuer)))(make)
-       for name, make in _ISSUED.items()},
+    **{name: _built(make) for name, make in _ISSUED.items()},
     "did-key-issuer": lambda n, issuer=None: ob.build_credential(_award(samples.issued(), n, issuer or DID_KEY_ISSUER)),
     "status-list": _status_list_credential,
     "1edtech-test-vector": _vector,

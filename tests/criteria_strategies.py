@@ -17,6 +17,7 @@ percents = st.one_of(
 
 @functools.lru_cache(maxsize=None)
 def leaves(credentials, course_leaves=True):
+    """Hypothesis strategy: a requirement leaf on the courses (unless not ``course_leaves``) or ``credentials``."""
     course = st.sampled_from(COURSES)
     optional_percent = st.one_of(st.none(), percents)
     options = [] if not course_leaves else [

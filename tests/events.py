@@ -49,13 +49,15 @@ def passing(user, key, is_passing=True, **kw):
 
 
 def ccx_passing(user, ccx_key, master_key, is_passing=True, **kw):
-    ccx = CcxCourseData(ccx_course_key=CourseKey.from_string(ccx_key), master_course_key=CourseKey.from_string(master_key))
+    ccx = CcxCourseData(ccx_course_key=CourseKey.from_string(ccx_key),
+                        master_course_key=CourseKey.from_string(master_key))
     return send(signals.CCX_COURSE_PASSING_STATUS_UPDATED,
                 course_passing_status=CcxCoursePassingStatusData(is_passing=is_passing, course=ccx,
                                                                  user=user_data(user)), **kw)
 
 
 def grade(user_id, key, percent, passed=None, **kw):
+    """Send PERSISTENT_GRADE_SUMMARY_CHANGED: ``user_id`` graded ``percent`` in ``key`` (passing from 0.5)."""
     passed = percent >= 0.5 if passed is None else passed
     data = PersistentCourseGradeData(
         user_id=user_id, course=course(key), course_edited_timestamp=T0, course_version="v1",

@@ -56,6 +56,7 @@ def require_node() -> tuple[str, str]:
 
 
 def _modules_current() -> bool:
+    """Whether node_modules was installed from the committed lock file (npm writes its own copy, not older)."""
     # npm writes node_modules/.package-lock.json on install; it is older than the
     # committed lock file when the lock changed after the last install.
     hidden_lock = NODE_MODULES / ".package-lock.json"
@@ -143,7 +144,10 @@ SIGN_SCRIPT = JS_VERIFIER_DIR / "sign.mjs"
 
 
 def js_sign(documents: list, seed: bytes) -> tuple[str, list]:
-    """Sign ``documents`` with Digital Bazaar's stack (sign.mjs) as the did:key of the Ed25519 ``seed``: (did, signed)."""
+    """Sign ``documents`` with Digital Bazaar's stack (sign.mjs) as the did:key of the Ed25519 ``seed``.
+
+    Returns (did, signed documents).
+    """
     node, _ = require_node()
     ensure_node_modules()
     request = {"documents": documents, "seed": seed.hex(), "contextsDir": str(contexts_dir())}

@@ -23,7 +23,7 @@ from openedx_microcred.openbadges.proof import sign
 
 from .credential_corpus import CORPUS
 from .jsverify import js_verify
-from .openbadges.test_document import issued
+from .openbadges.samples import issued
 
 # 1EdTech's eddsa-rdfc-2022 example for OB 3.0 (key pair, credential, proof options, proofValue),
 # shared with tests/openbadges/test_proof.py.

@@ -4,22 +4,18 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.html import parse_html
 from django.utils import timezone
 
 from openedx_microcred import api, backends
 from openedx_microcred.issuer import lms_root_url
 from openedx_microcred.models import Award, Delivery
-from sandbox.host.models import Course
 
 from . import events
 from .conftest import C1, C2, C3
 
 PAGE = "/microcred/my/"
 LMS = lms_root_url()
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 # --- A small reader of the rendered page ------------------------------------------------------------
@@ -70,35 +66,6 @@ def badge(page, slug):
 
 
 # --- The catalog: course credentials, a horizontal stack and a vertical ladder -------------------------
-
-
-@pytest.fixture
-def catalog(db, make_credential, settings, tmp_path):
-    """Three courses with a badge each, a horizontal stack over them and a vertical ladder (bronze, silver)."""
-    settings.MEDIA_ROOT = tmp_path
-    Course.objects.create(course_key=C1, display_name="Python Foundations")
-    Course.objects.create(course_key=C2, display_name="Data Analysis with Python")
-    Course.objects.create(course_key=C3, display_name="Machine Learning Basics")
-    make_credential("foundations", {"type": "course_passed", "course": C1}, title="Foundations Badge", course_key=C1,
-                    image=SimpleUploadedFile("foundations.png", PNG))
-    make_credential("analysis", {"type": "course_grade", "course": C2, "min_percent": 80}, title="Analysis Badge",
-                    course_key=C2)
-    make_credential("ml", {"type": "certificate", "course": C3, "mode": "verified"}, title="ML Badge", course_key=C3)
-    make_credential("starter", {"type": "at_least", "n": 2, "of": [
-        {"type": "credential", "credential": slug} for slug in ("foundations", "analysis", "ml")]},
-        title="Starter Stack", stack_kind="horizontal")
-    make_credential("bronze", {"type": "credential", "credential": "foundations"}, title="Bronze",
-                    stack_kind="vertical")
-    make_credential("silver", {"type": "all", "of": [{"type": "credential", "credential": "bronze"},
-                                                     {"type": "credential", "credential": "analysis"},
-                                                     {"type": "credential", "credential": "ml"}]},
-                    title="Silver", stack_kind="vertical")
-
-
-@pytest.fixture
-def grace(db):
-    # No password: hashing one takes most of a second, and force_login needs none.
-    return get_user_model().objects.create_user("grace", "grace@example.com")
 
 
 @pytest.fixture

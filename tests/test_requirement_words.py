@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString
 from openedx_microcred import requirement_words as words
 from openedx_microcred import rules
 
-from .test_i18n import PSEUDO, pseudo, pseudo_locale_dir, use_pseudo_language  # noqa: F401  (fixture)
+from .i18n import PSEUDO, pseudo, use_pseudo_language
 
 C1, C2 = "course-v1:ExU+PY101+2026", "course-v1:ExU+PY_102+2026"
 ISSUER = "did:web:badges.other.example"
@@ -197,7 +197,7 @@ def test_each_group_kind_has_its_heading(group, heading):
 
 
 def test_learners_read_their_language_and_the_signed_narrative_stays_english(
-        settings, pseudo_locale_dir):  # noqa: F811
+        settings, pseudo_locale_dir):
     use_pseudo_language(settings, pseudo_locale_dir)
     node = rules.parse_criteria({"type": "any", "of": [{"type": "course_passed", "course": C1},
                                                        {"type": "enrolled", "course": C1, "modes": ["a", "b"]}]})

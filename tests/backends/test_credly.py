@@ -26,6 +26,7 @@ def credly():
 
 @pytest.fixture
 def make_backend(credly):
+    """make(**config): a Credly backend on the local server (quick timeouts), its sessions closed after the test."""
     sessions = []
 
     def make(**config):
@@ -46,6 +47,7 @@ def backend(make_backend):
 
 
 def badge_request(credly, **fields):
+    """A BadgeRequest for Ada's award of "Python Foundations" on the server's template; ``fields`` replace values."""
     values = {
         "delivery_id": 1, "award_uuid": "6f1c2a1e-8b3f-4c55-9d1e-0a7b9b0c1d2e", "recipient_email": "ada@example.com",
         "first_name": "Ada", "last_name": "Lovelace",

@@ -13,6 +13,7 @@ missing these tests are skipped, unless ``MICROCRED_REQUIRE_BROWSER=1`` (set by 
 failure.
 """
 
+import importlib.util
 import math
 import os
 import shutil
@@ -34,16 +35,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def _browser_missing():
+    """Why the browser tests cannot run here (no Chromium, no playwright), or None."""
     if Path(CHROMIUM).exists():
-        try:
-            import playwright  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+        if importlib.util.find_spec("playwright") is not None:
             return None
-        except ImportError:
-            return "the playwright package is not installed"
+        return "the playwright package is not installed"
     return f"Chromium is not installed at {CHROMIUM}"
 
 
-def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+def pytest_collection_modifyitems(config, items):
+    """Skip the browser tests where they cannot run, or fail where they are required (MICROCRED_REQUIRE_BROWSER)."""
     reason = _browser_missing()
     if reason is None:
         return
@@ -70,15 +71,17 @@ class Site:
     processes: list
 
     def manage(self, *args, settings="sandbox.settings"):
+        """Run sandbox/manage.py with ``args`` under ``settings``; its output (the command must succeed)."""
         env = dict(self.env, DJANGO_SETTINGS_MODULE=settings)
         result = subprocess.run([sys.executable, "sandbox/manage.py", *args], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=300)
+                                capture_output=True, text=True, timeout=300, check=False)
         assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         return result.stdout
 
     def serve(self, settings, port, log):
+        """Serve the host with ``settings`` on ``port`` (its output to ``log``); returns its URL once it answers."""
         env = dict(self.env, DJANGO_SETTINGS_MODULE=settings)
-        process = subprocess.Popen(  # pylint: disable=consider-using-with
+        process = subprocess.Popen(  # pylint: disable=consider-using-with  (stopped with the site)
             [sys.executable, "sandbox/manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
@@ -120,7 +123,8 @@ def site(tmp_path_factory, site_env):
     site = Site(lms="", cms="", env=env, processes=[])
     site.manage("migrate", "--no-input")
     site.manage("demo_setup")
-    logs = [open(root / name, "w", encoding="utf-8") for name in ("lms.log", "cms.log")]  # pylint: disable=consider-using-with
+    logs = [open(root / name, "w", encoding="utf-8")  # pylint: disable=consider-using-with  (closed below)
+            for name in ("lms.log", "cms.log")]
     try:
         site.lms = site.serve("sandbox.settings", lms_port, logs[0])
         site.cms = site.serve("sandbox.cms_settings", cms_port, logs[1])
@@ -138,7 +142,8 @@ def site(tmp_path_factory, site_env):
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright  # pylint: disable=import-outside-toplevel
+    """Headless Chromium, one for the whole run."""
+    from playwright.sync_api import sync_playwright  # pylint: disable=import-outside-toplevel  (optional, see above)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -205,6 +210,7 @@ def docs_screenshot(target, name):
 
 
 def sign_in(page, base_url, username, password=None):
+    """Sign in at the host's /login/ as ``username`` (password: the username unless given)."""
     page.goto(f"{base_url}/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password or username)
@@ -214,7 +220,8 @@ def sign_in(page, base_url, username, password=None):
 
 def accessibility_violations(page, impacts=("serious", "critical")):
     """axe-core's violations of the given impacts on the page as it is now (rule id → help text)."""
-    from axe_playwright_python.sync_playwright import Axe  # pylint: disable=import-outside-toplevel
+    from axe_playwright_python.sync_playwright import \
+        Axe  # pylint: disable=import-outside-toplevel  (browser tests only)
 
     results = Axe().run(page)
     return {v["id"]: f'{v["help"]} ({len(v["nodes"])} nodes: {v["nodes"][0]["target"]})'

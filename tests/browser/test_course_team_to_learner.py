@@ -49,6 +49,7 @@ def saved(page):
 
 
 def create_credential(page, cms, title, slug, image=None, certificate_mode=None, min_grade=None, details=False):
+    """Make a credential of the course in Studio's form (a certificate or a minimum grade when asked)."""
     page.goto(f"{cms}/microcred/studio/course/{COURSE}/")
     page.get_by_role("link", name="New credential").click()
     page.get_by_label("Title").fill(title)
@@ -92,6 +93,7 @@ def create_credential(page, cms, title, slug, image=None, certificate_mode=None,
 
 
 def create_level(page, cms, title, slug, credential_label, previous_label=None, docs_name=None):
+    """Make a level of a vertical stack in Studio's form: ``credential_label`` and the previous level."""
     page.goto(f"{cms}/microcred/studio/course/{COURSE}/")
     page.get_by_role("link", name="New stack").click()
     page.get_by_label("Title").fill(title)
@@ -106,6 +108,7 @@ def create_level(page, cms, title, slug, credential_label, previous_label=None, 
 
 
 def publish(page, cms, title, docs_name=None):
+    """Publish ``title`` through Studio's accessible confirmation dialog."""
     page.goto(f"{cms}/microcred/studio/course/{COURSE}/")
     page.get_by_role("link", name=f"Publish {title}").click()
     dialog = page.get_by_role("dialog")
@@ -116,6 +119,7 @@ def publish(page, cms, title, docs_name=None):
     assert page.get_by_text("is published").is_visible()
 
 
+# pylint: disable-next=too-many-statements  (one walk, step by step, from the course team's pages to the learner's)
 def test_a_course_team_builds_a_stack_and_a_learner_earns_its_first_level(site, new_page, tmp_path):
     team = new_page()
     sign_in(team, site.cms, "carol")

@@ -26,6 +26,7 @@ def demo_site(site):
 
 
 def check_page(page, url, name):
+    """At every width: ``url`` answers, does not scroll sideways and has no serious accessibility violation."""
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         response = page.goto(url)

@@ -45,6 +45,7 @@ def images_loaded(page, selector):
 
 
 def check_both_widths(page, name=None):
+    """At both widths: the page does not scroll sideways and has no serious accessibility violation."""
     for viewport in WIDTHS:
         page.set_viewport_size(viewport)
         assert no_horizontal_scroll(page), f"{page.url} scrolls sideways at {viewport['width']} px"
@@ -69,8 +70,8 @@ def test_progress_is_told_in_the_requirements_own_measure_with_default_badges(de
     assert step["requirement"]["progress_text"] == "your grade 40 % — 70 % needed"
 
 
-def test_the_learner_chooses_to_show_name_and_grade_without_javascript_and_a_link_previews(demo_site, browser,
-                                                                                          new_page):
+def test_the_learner_chooses_to_show_name_and_grade_without_javascript_and_a_link_previews(
+        demo_site, browser, new_page):
     context = browser.new_context(viewport=WIDTHS[0], locale="en-US", java_script_enabled=False)
     try:
         ada = context.new_page()
@@ -107,7 +108,8 @@ def test_the_learner_chooses_to_show_name_and_grade_without_javascript_and_a_lin
     assert preview["og:image"].startswith(demo_site.lms) and preview["twitter:card"] == "summary"
     image = requests.get(preview["og:image"], timeout=10)  # what a link previewer fetches
     assert image.status_code == 200 and image.headers["Content-Type"] == "image/png"
-    assert image.content.startswith(b"\x89PNG") and requests.get(preview["og:image"], timeout=10).content == image.content
+    assert image.content.startswith(b"\x89PNG")
+    assert requests.get(preview["og:image"], timeout=10).content == image.content
     docs_screenshot(visitor, "learner-public-page-with-name")
     check_both_widths(visitor, "public-page-with-name")
 
@@ -173,8 +175,9 @@ def test_the_demos_uptake_report_shows_figures_with_whole_labels_and_studio_list
             }).map(t => t.textContent);
         })""")
         assert cut == [], f"chart texts cut at {viewport['width']} px: {cut}"
-        labels = team.evaluate("""() => [...document.querySelectorAll('.report-chart svg g[data-figure] text:first-child')]
-            .map(t => t.textContent)""")
+        labels = team.evaluate("""() => [
+            ...document.querySelectorAll('.report-chart svg g[data-figure] text:first-child')
+        ].map(t => t.textContent)""")
         assert labels and not any(label.endswith("…") for label in labels), labels
         screenshot(team, f"uptake-report-{viewport['width']}")
     team.set_viewport_size(WIDTHS[0])

@@ -1,6 +1,7 @@
 """The public page of an award, as a verifier opens it: readable, verified, accessible."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +37,6 @@ def test_a_verifier_sees_a_verified_credential_and_can_download_it(demo_site, ne
 
     with verifier.expect_download() as download:
         verifier.get_by_role("link", name="Download").first.click()
-    document = json.loads(open(download.value.path(), encoding="utf-8").read())  # pylint: disable=consider-using-with
+    document = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     assert document["id"] == f"{demo_site.lms}/microcred/credentials/{uuid}/"
     assert document["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"

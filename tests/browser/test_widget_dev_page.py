@@ -23,13 +23,15 @@ VITE = FRONTEND / "node_modules" / ".bin" / "vite"
 
 @pytest.fixture(scope="module")
 def dev_page(tmp_path_factory):
+    """The widget's dev page (frontend/dev/) served by Vite's dev server for the module; its URL."""
     if not VITE.exists():
         if os.environ.get("MICROCRED_REQUIRE_BROWSER") == "1":
             pytest.fail("frontend/node_modules is missing: run npm ci in frontend/")
         pytest.skip("frontend/node_modules is missing (npm ci in frontend/)")
     port = free_port()
-    log = open(tmp_path_factory.mktemp("vite") / "vite.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with
-    process = subprocess.Popen(  # pylint: disable=consider-using-with
+    log_path = tmp_path_factory.mktemp("vite") / "vite.log"
+    log = open(log_path, "w", encoding="utf-8")  # pylint: disable=consider-using-with  (closed at teardown)
+    process = subprocess.Popen(  # pylint: disable=consider-using-with  (stopped at teardown)
         [str(VITE), "serve", "dev", "--config", "vite.config.js", "--port", str(port), "--strictPort"],
         cwd=FRONTEND, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"

@@ -23,12 +23,19 @@ import sys
 from datetime import datetime
 from uuid import UUID
 
+import django
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from opaque_keys.edx.keys import CourseKey
+from openedx_events.data import EventsMetadata
+from openedx_events.event_bus import get_producer
+from openedx_events.learning.data import CourseData, CoursePassingStatusData, UserData, UserPersonalData
+from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED
+
 
 def _passing_data(username, course):
-    from django.contrib.auth import get_user_model
-    from opaque_keys.edx.keys import CourseKey
-    from openedx_events.learning.data import CourseData, CoursePassingStatusData, UserData, UserPersonalData
-
+    """The COURSE_PASSING_STATUS_UPDATED data of ``username`` passing ``course``, as edx-platform sends it."""
     user = get_user_model().objects.get(username=username)
     return CoursePassingStatusData(
         is_passing=True,
@@ -39,26 +46,23 @@ def _passing_data(username, course):
 
 
 def load(path):
-    from django.core.management import call_command
-
+    """load: the catalog file ``path`` through microcred_load."""
     call_command("microcred_load", path)
     return {"loaded": path}
 
 
 def users(*names):
-    from django.contrib.auth import get_user_model
-
+    """users: the learners ``names`` (created when missing), by name → id."""
     model = get_user_model()
     return {name: model.objects.get_or_create(username=name, defaults={"email": f"{name}@example.com"})[0].pk
             for name in names}
 
 
 def pass_course(username, course):
-    from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED
-
+    """pass: ``username`` passes ``course`` (sent, and produced to the bus); the event and what the receiver did."""
     sent = {}
 
-    def capture(signal, sender, metadata, **kwargs):  # pylint: disable=unused-argument
+    def capture(signal, sender, metadata, **kwargs):
         sent["metadata"] = metadata
 
     COURSE_PASSING_STATUS_UPDATED.connect(capture, weak=False)
@@ -70,11 +74,8 @@ def pass_course(username, course):
 
 
 def produce_again(event):
-    from django.conf import settings
-    from openedx_events.data import EventsMetadata
-    from openedx_events.event_bus import get_producer
-    from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED as signal
-
+    """produce-again: the event ``pass`` printed, produced to the bus once more (same id and time)."""
+    signal = COURSE_PASSING_STATUS_UPDATED
     metadata = EventsMetadata(event_type=signal.event_type, id=UUID(event["id"]),
                               time=datetime.fromisoformat(event["time"]))
     [(topic, config)] = settings.EVENT_BUS_PRODUCER_CONFIG[signal.event_type].items()
@@ -93,8 +94,7 @@ COMMANDS = {
 
 
 def main(argv):
-    import django
-
+    """Run the commands of ``argv`` (separated by ``+``) after Django is set up, one JSON line each."""
     commands = [[]]
     for arg in argv:
         if arg == "+":

@@ -20,6 +20,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from django.conf import settings
 
 pytestmark = pytest.mark.integration
 
@@ -53,9 +54,10 @@ def _unavailable(message):
 
 @pytest.fixture
 def redis_client():
+    """A Redis client of REDIS_URL (skipped, or failed where services are required, without Redis)."""
     try:
-        import edx_event_bus_redis  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel
-        import redis  # pylint: disable=import-outside-toplevel  (comes with edx-event-bus-redis)
+        import edx_event_bus_redis  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel  (optional)
+        import redis  # pylint: disable=import-outside-toplevel  (optional: comes with edx-event-bus-redis)
     except ImportError as exc:
         _unavailable(f"edx-event-bus-redis is not installed ({exc}): pip install -r requirements/test.in")
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=10)
@@ -69,6 +71,7 @@ def redis_client():
 
 @pytest.fixture
 def bus(tmp_path, redis_client):
+    """The host on the event bus, its streams under a prefix of this test (deleted after it)."""
     prefix = f"microcred-test-{uuid4().hex[:10]}"
     host = Host(tmp_path, prefix, redis_client)
     try:
@@ -83,8 +86,6 @@ class Host:
     """The sandbox host with the event bus on, run as separate processes."""
 
     def __init__(self, tmp_path, prefix, redis_client):
-        from django.conf import settings
-
         self.tmp, self.prefix, self.redis = tmp_path, prefix, redis_client
         self.database = tmp_path / "microcred.sqlite3"
         self.stream = f"{prefix}-{TOPIC}"
@@ -121,9 +122,10 @@ class Host:
         return [json.loads(line) for line in lines[-(args.count("+") + 1):]]
 
     def start_consumer(self, name):
-        log = open(self.tmp / f"{name}.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with
+        """Start a consumer process ``name`` of the topic (its output in the test's directory)."""
+        log = open(self.tmp / f"{name}.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with  (stop_all)
         extra = json.dumps({"consumer_name": name, "check_backlog": True})
-        process = subprocess.Popen(  # pylint: disable=consider-using-with
+        process = subprocess.Popen(  # pylint: disable=consider-using-with  (stopped by stop_all)
             [sys.executable, "sandbox/manage.py", "consume_events", "-t", TOPIC, "-g", GROUP, "--extra", extra],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -132,6 +134,7 @@ class Host:
         return process
 
     def stop_all(self):
+        """Stop every process this host started (SIGTERM, then SIGKILL) and close their logs."""
         for process in self.processes:
             if process.poll() is None:
                 # SIGTERM: a shell running the tests in the background makes its children ignore SIGINT.
@@ -144,6 +147,7 @@ class Host:
             process.log_file.close()
 
     def query(self, sql, *params):
+        """The rows of ``sql`` on the host's database, read-only."""
         connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10)
         try:
             return connection.execute(sql, params).fetchall()
@@ -161,6 +165,7 @@ class Host:
             "JOIN openedx_microcred_credential c ON c.id = a.credential_id ORDER BY u.username, c.slug")
 
     def wait_for_awards(self, username, consumer, expected=("bus-foundations", "bus-stack")):
+        """Wait until ``username`` holds ``expected`` and none of her facts waits for evaluation."""
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
             awarded = sorted(slug for user, slug, status in self.awards() if user == username and status == "active")

@@ -29,6 +29,7 @@ DAY = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4})$")
 
 
 class AccredibleServer(FakeServer):
+    """Accredible's Credential API v1 as the backend uses it: groups, credentials and search, key-authorized."""
     name = "accredible"
 
     def __init__(self, api_key=None, page_size_max=100):
@@ -42,6 +43,7 @@ class AccredibleServer(FakeServer):
         self.default_group_id = self.add_group("Python Foundations")
 
     def add_group(self, name, course_name=None, allow_duplicates=False):
+        """A group (Accredible's credential template) named ``name``; returns its id."""
         with self.lock:
             group_id = 9000 + len(self.groups) + 1
             self.groups[group_id] = {"id": group_id, "name": name, "course_name": course_name or name,
@@ -102,6 +104,7 @@ class AccredibleServer(FakeServer):
         return Reply(404, {"success": False, "data": "Not found"})
 
     def _issue(self, body):
+        """POST /v1/credentials: the credential, or Accredible's 400 or 422 for a missing or invalid field."""
         credential = body.get("credential") if isinstance(body, dict) else None
         if not isinstance(credential, dict):
             return Reply(400, _bad_request("param is missing or the value is empty: credential"))
@@ -131,6 +134,7 @@ class AccredibleServer(FakeServer):
         return Reply(200, {"credential": self._create(credential)})
 
     def _create(self, fields):
+        """Store a credential of ``fields`` (already checked) in its group; returns it."""
         group = self._group(fields["group_id"])
         credential_id = self._next_id
         self._next_id += 1
@@ -158,6 +162,7 @@ class AccredibleServer(FakeServer):
         return copy.deepcopy(credential)
 
     def _search(self, body):
+        """POST /v1/credentials/search: the credentials of a group and a recipient, one page of them."""
         found = list(self.credentials.values())
         if body.get("group_id") not in (None, ""):
             found = [c for c in found if str(c["group_id"]) == str(body["group_id"])]
@@ -170,6 +175,7 @@ class AccredibleServer(FakeServer):
         return self._page("credentials", listed, body)
 
     def _page(self, key, items, params):
+        """One page of ``items`` under ``key``, as the ``page`` and ``page_size`` parameters ask."""
         try:
             page = int(params.get("page") or 1)
             size = min(int(params.get("page_size") or 50), self.page_size_max)

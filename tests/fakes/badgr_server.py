@@ -38,6 +38,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class BadgrServer(FakeServer):
+    """Badgr's API v2 as the backend uses it: OAuth2 tokens, badge classes, assertions and revocation."""
     name = "badgr"
 
     def __init__(self, token_expires_in=86400, token_max_uses=None, token_max_age=None, expired_token_status=401):
@@ -58,6 +59,7 @@ class BadgrServer(FakeServer):
         self.default_badgeclass_id = self.add_badgeclass("Python Foundations")
 
     def add_badgeclass(self, name, archived=False):
+        """A badge class named ``name`` of the issuer; returns its entity id."""
         entity_id = _entity_id()
         with self.lock:
             self.badgeclasses[entity_id] = {
@@ -118,6 +120,7 @@ class BadgrServer(FakeServer):
         return _not_found()
 
     def _token(self, form):
+        """POST /o/token: a bearer token for the password or client-credentials grant, or OAuth2's error."""
         grant = form.get("grant_type") or "password"
         if grant == "password":
             if form.get("username") != self.username or form.get("password") != self.password:
@@ -134,6 +137,7 @@ class BadgrServer(FakeServer):
                            "refresh_token": uuid.uuid4().hex, "scope": form.get("scope") or "rw:profile rw:issuer"})
 
     def _authorize(self, header):
+        """The status a request with this Authorization header gets refused with (401, expired), or None."""
         scheme, _, token = header.partition(" ")
         state = self.tokens.get(token) if scheme.lower() == "bearer" else None
         if state is None:
@@ -145,6 +149,7 @@ class BadgrServer(FakeServer):
         return 0
 
     def _issue(self, badgeclass, body):
+        """POST an assertion of ``badgeclass``: the assertion, or Badgr's 400 with its field and validation errors."""
         field_errors, validation_errors = {}, []
         recipient = body.get("recipient") if isinstance(body.get("recipient"), dict) else None
         if recipient is None or not str(recipient.get("identity") or "").strip():
@@ -171,6 +176,7 @@ class BadgrServer(FakeServer):
         return Reply(201, _wrapped([self._create(badgeclass["entityId"], body)]))
 
     def _create(self, badgeclass_id, body):
+        """Store an assertion of ``body`` (already checked), its recipient hashed unless told not to."""
         entity_id = _entity_id()
         recipient = body["recipient"]
         identifier = str(recipient["identity"]).strip().lower()
@@ -192,6 +198,7 @@ class BadgrServer(FakeServer):
         return _public(assertion)
 
     def _list(self, badgeclass, query):
+        """GET the assertions of ``badgeclass``, by recipient, revoked and expired ones only when asked."""
         found = [a for a in self.assertions.values() if a["badgeclass"] == badgeclass["entityId"]]
         if query.get("recipient"):
             found = [a for a in found if a["_identifier"] == query["recipient"].strip().lower()]
@@ -202,6 +209,7 @@ class BadgrServer(FakeServer):
         return Reply(200, _wrapped([_public(a) for a in found]))
 
     def _revoke(self, assertion, body):
+        """DELETE an assertion: revoked with its reason, or Badgr's 400 without one or when already revoked."""
         if not str(body.get("revocation_reason") or "").strip():
             return Reply(400, _wrapped([], success=False, description="bad request",
                                        field_errors={"revocation_reason": ["This field is required"]}))
@@ -238,6 +246,7 @@ def _now():
 
 
 def _parse(value):
+    """An ISO 8601 date-time as an aware datetime (UTC when it has no offset), or None."""
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:

@@ -24,6 +24,7 @@ but the client never hears so).
 import base64
 import copy
 import json
+import random
 import re
 import uuid
 from datetime import datetime, timezone
@@ -60,6 +61,7 @@ class CredlyServer(FakeServer):
     # --- state the tests set up or inspect ----------------------------------------------------
 
     def add_template(self, name, state="active", template_id=None):
+        """A badge template named ``name`` of the organization; returns its id."""
         template_id = template_id or str(uuid.uuid4())
         with self.lock:
             self.templates[template_id] = {"id": template_id, "name": name, "state": state,
@@ -94,8 +96,6 @@ class CredlyServer(FakeServer):
 
     def add_random_faults(self, error_rate=0.0, throttle_rate=0.0, retry_after="1", seed=0, method="POST"):
         """From now on, fail that share of ``method`` requests at random: 500, or 429 with Retry-After."""
-        import random  # pylint: disable=import-outside-toplevel
-
         with self.lock:
             self.random_faults = (random.Random(seed), error_rate, throttle_rate, retry_after, method)
 
@@ -119,6 +119,7 @@ class CredlyServer(FakeServer):
         return Reply(status, body)
 
     def _route(self, method, path, query, headers, raw_body, entry):
+        """One request to the organization's API: (status, body) after the token and the path are checked."""
         if not self._authorized(headers.get("Authorization", "")):
             return 401, _error("You must provide a valid authorization token to access this resource.")
         entry["authorized"] = True
@@ -152,6 +153,7 @@ class CredlyServer(FakeServer):
         return 404, _error("Not found")
 
     def _authorized(self, header):
+        """Whether the Authorization header is HTTP Basic with the organization's token."""
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic":
             return False
@@ -162,6 +164,7 @@ class CredlyServer(FakeServer):
         return bool(sep) and user == self.token and password == ""
 
     def _issue(self, body):
+        """POST a badge: the badge, or Credly's 422 naming each missing or invalid field."""
         errors = [(field, "can't be blank") for field in REQUIRED if not str(body.get(field) or "").strip()]
         if body.get("issued_at") and not ISSUED_AT.match(str(body["issued_at"])):
             errors.append(("issued_at", "is not a valid date (expected YYYY-MM-DD HH:MM:SS +ZZZZ)"))
@@ -183,6 +186,7 @@ class CredlyServer(FakeServer):
         return 201, {"data": self._create_badge(body)}
 
     def _create_badge(self, body, state="pending"):
+        """Store a badge of ``body`` (already checked) in ``state``; returns it."""
         badge_id = str(uuid.uuid4())
         template = self.templates[body["badge_template_id"]]
         badge = {
@@ -201,6 +205,7 @@ class CredlyServer(FakeServer):
         return copy.deepcopy(badge)
 
     def _revoke(self, badge_id, body):
+        """PUT a badge's revocation: revoked with its reason, or Credly's 404 or 422."""
         badge = self.badges.get(badge_id)
         if badge is None:
             return 404, _error("Badge not found")
@@ -213,6 +218,7 @@ class CredlyServer(FakeServer):
         return 200, {"data": copy.deepcopy(badge)}
 
     def _list(self, path, items, query, allowed, match):
+        """One page of ``items`` that pass the ``filter`` clauses (keys in ``allowed``, tested by ``match``)."""
         filters = {}
         for clause in filter(None, (query.get("filter") or "").split("|")):
             key, sep, value = clause.partition("::")
@@ -238,6 +244,7 @@ class CredlyServer(FakeServer):
 
 
 def _badge_filter(badge, key, value):
+    """Whether ``badge`` passes the filter clause ``key::value``."""
     if key in ("recipient_email", "recipient_email_all"):
         return badge["recipient_email"].lower() == value.lower()
     if key == "badge_template_id":

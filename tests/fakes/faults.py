@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 @dataclass
 class Fault:
+    """A fault to inject into the requests that match ``method`` and ``path`` (module docstring)."""
     action: str  # "error", "hang", "drop" or "delay"
     method: str | None = None
     path: str | None = None  # a regular expression searched in the request path
@@ -48,12 +49,14 @@ class Fault:
 
 @dataclass
 class Reply:
+    """What a fake answers: a status, a body (JSON unless bytes or str), headers and a content type."""
     status: int
     body: object = None  # dict / list: JSON; str / bytes: sent as is; None: no body
     headers: dict = field(default_factory=dict)
     content_type: str = "application/json; charset=utf-8"
 
     def payload(self):
+        """The body as the bytes to send."""
         if self.body is None:
             return b""
         if isinstance(self.body, bytes):
@@ -94,6 +97,7 @@ class FakeServer(ABC):
         return self.root_url
 
     def start(self):
+        """Serve on an ephemeral port of 127.0.0.1 in a daemon thread; returns the server."""
         server = self
 
         class Handler(_Handler):
@@ -108,6 +112,7 @@ class FakeServer(ABC):
         return self
 
     def stop(self):
+        """Stop serving, releasing any request a fault keeps hanging."""
         self.stopping.set()  # releases hanging handlers at once
         if self._httpd is not None:
             self._httpd.shutdown()
@@ -129,6 +134,7 @@ class FakeServer(ABC):
         return fault
 
     def take_fault(self, method, path):
+        """The fault the next request ``method path`` gets (counted down), or None."""
         with self.lock:
             for fault in self.faults:
                 if fault.times > 0 and fault.matches(method, path):
@@ -175,15 +181,17 @@ class FakeServer(ABC):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """The HTTP handler of a fake: reads a request, applies a fault, sends the fake's ``Reply``."""
     protocol_version = "HTTP/1.1"  # keep-alive, as a pooled client sees the real thing
     timeout = 10  # idle keep-alive connections are closed after this
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     fake: FakeServer = None
 
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+    def log_message(self, format, *args):
         pass
 
     def _serve(self):
+        """Answer one request, or fail it as its fault says."""
         split = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
@@ -229,8 +237,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 def badge_request(target, **fields):
     """A ``BadgeRequest`` for the backend tests (one learner, one award), with ``fields`` overriding."""
-    # Imported here: the fake servers themselves do not depend on the project.
-    from openedx_microcred.backends.base import BadgeRequest  # pylint: disable=import-outside-toplevel
+    # pylint: disable-next=import-outside-toplevel  (the fake servers themselves do not depend on the project)
+    from openedx_microcred.backends.base import BadgeRequest
 
     award_uuid = fields.pop("award_uuid", None) or str(uuid.uuid4())
     values = {

@@ -85,6 +85,7 @@ class FakePlatform:
         self.structure_reads = 0
 
     def add_course(self, course_key, tree, *, orphans=(), detached=(), version="v1"):
+        """A course of blocks ``tree`` ((type, id, children)); ``orphans`` and ``detached`` are outside the tree."""
         key = CourseKey.from_string(str(course_key))
         children, blocks = {}, []
 
@@ -108,10 +109,10 @@ class FakePlatform:
     def make_course_usage_key(self, course_key):
         return course_key.make_usage_key("course", "course")
 
-    def get_course(self, course_key, depth=0, **kwargs):  # pylint: disable=unused-argument
+    def get_course(self, course_key, depth=0, **kwargs):
         return _Block(self.make_course_usage_key(course_key)) if course_key in self.courses else None
 
-    def get_items(self, course_key, **kwargs):  # pylint: disable=unused-argument
+    def get_items(self, course_key, **kwargs):
         if course_key not in self.courses:
             raise ItemNotFoundError(course_key)
         return [_Block(location) for location in self.courses[course_key][1]]
@@ -136,7 +137,8 @@ def install(monkeypatch) -> FakePlatform:
         "xmodule.modulestore.django": {"modulestore": lambda: platform},
         "xmodule.modulestore.exceptions": {"ItemNotFoundError": ItemNotFoundError},
         "openedx.core.djangoapps.content.block_structure.api": {"get_course_in_cache": platform.get_course_in_cache},
-        "openedx.core.djangoapps.content.block_structure.exceptions": {"BlockStructureNotFound": BlockStructureNotFound},
+        "openedx.core.djangoapps.content.block_structure.exceptions": {
+            "BlockStructureNotFound": BlockStructureNotFound},
         "openedx.core.djangoapps.content.block_structure.models": {
             "BlockStructureModel": types.SimpleNamespace(get=platform.stored_structure)},
     }

@@ -31,6 +31,7 @@ EMAIL = re.compile(r"^(?:[^<>]*<)?([^@\s<>]+@[^@\s<>]+\.[^@\s<>]+)>?$")
 
 
 class OBFServer(FakeServer):
+    """Open Badge Factory's API v1 as the backend uses it: client-credentials tokens, badges and events."""
     name = "obf"
 
     def __init__(self, client_id=None, client_secret=None, token_expires_in=600, token_max_uses=None,
@@ -48,6 +49,7 @@ class OBFServer(FakeServer):
         self.default_badge_id = self.add_badge("Python Foundations")
 
     def add_badge(self, name, draft=False):
+        """A badge named ``name`` of the client (a draft cannot be issued); returns its id."""
         badge_id = uuid.uuid4().hex[:13].upper()
         with self.lock:
             self.badges[badge_id] = {"id": badge_id, "name": name, "description": f"About {name}", "draft": draft,
@@ -108,6 +110,7 @@ class OBFServer(FakeServer):
         return Reply(404, {"error": "Not found"})
 
     def _token(self, form):
+        """The token endpoint: a bearer token for the client-credentials grant, or OAuth2's error."""
         if form.get("grant_type") != "client_credentials":
             return Reply(400, {"error": "unsupported_grant_type"})
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
@@ -118,6 +121,7 @@ class OBFServer(FakeServer):
         return Reply(200, {"access_token": token, "token_type": "bearer", "expires_in": self.token_expires_in})
 
     def _authorized(self, header):
+        """Whether the Authorization header carries a bearer token that is neither unknown nor expired."""
         scheme, _, token = header.partition(" ")
         state = self.tokens.get(token) if scheme.lower() == "bearer" else None
         if state is None:
@@ -129,6 +133,7 @@ class OBFServer(FakeServer):
         return True
 
     def _issue(self, badge, body):
+        """POST a badge's event: issued to its recipients, or OBF's 400 for a bad body or a draft badge."""
         if body is None:
             return Reply(400, {"error": "Invalid JSON request body"})
         if badge["draft"]:
@@ -146,6 +151,7 @@ class OBFServer(FakeServer):
         return Reply(201, None, headers={"Location": f"/v1/event/{self.client_id}/{event['id']}"})
 
     def _create_event(self, badge_id, body):
+        """Store an issuing event of ``badge_id`` from ``body`` (already checked); returns its id."""
         event_id = uuid.uuid4().hex[:12].upper()
         event = {"id": event_id, "badge_id": badge_id, "name": self.badges[badge_id]["name"],
                  "recipient": list(body["recipient"]), "issued_on": body.get("issued_on") or int(time.time()),
@@ -156,6 +162,7 @@ class OBFServer(FakeServer):
         return copy.deepcopy(event)
 
     def _list(self, query):
+        """GET /event: the events, by badge and by recipient email, as JSON lines."""
         found = list(self.events.values())
         if query.get("badge_id"):
             found = [e for e in found if e["badge_id"] == query["badge_id"]]
@@ -166,6 +173,7 @@ class OBFServer(FakeServer):
         return Reply(200, lines + ("\r\n" if lines else ""))
 
     def _revoke(self, event, query):
+        """DELETE an event's recipients (``email``, separated by ``|``): revoked for them."""
         emails = [e for e in (query.get("email") or "").split("|") if e]
         if not emails:
             return Reply(400, {"error": "Missing email parameter"})

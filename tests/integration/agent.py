@@ -29,16 +29,33 @@ from datetime import datetime, timedelta, timezone
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sandbox.settings")
 
-import django  # noqa: E402  pylint: disable=wrong-import-position
+import django  # noqa: E402  pylint: disable=wrong-import-position  (DJANGO_SETTINGS_MODULE first)
 
 django.setup()
 
-# pylint: disable=wrong-import-position,import-outside-toplevel
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import close_old_connections, connection  # noqa: E402
+# The agent is a process of its own: what imports the models comes after django.setup().
+# pylint: disable=wrong-import-position  (after django.setup())
+from django.contrib.auth import get_user_model  # noqa: E402  (after django.setup())
+from django.core.management import call_command  # noqa: E402  (after django.setup())
+from django.db import close_old_connections, connection  # noqa: E402  (after django.setup())
+from opaque_keys.edx.keys import CourseKey  # noqa: E402  (after django.setup())
+from openedx_events.data import EventsMetadata  # noqa: E402  (after django.setup())
+from openedx_events.learning import signals  # noqa: E402  (after django.setup())
+from openedx_events.learning.data import (  # noqa: E402  (after django.setup())
+    CourseData,
+    CoursePassingStatusData,
+    PersistentCourseGradeData,
+    UserData,
+    UserPersonalData,
+)
 
-from openedx_microcred.models import Award, Delivery  # noqa: E402
+from openedx_microcred import delivery, eventlog, issuance, rules  # noqa: E402  (after django.setup())
+from openedx_microcred.catalog import save_credential  # noqa: E402  (after django.setup())
+from openedx_microcred.facts import FactUpdate, record_fact  # noqa: E402  (after django.setup())
+from openedx_microcred.models import Award, Credential, Delivery  # noqa: E402  (after django.setup())
+from openedx_microcred.tasks import evaluate_learner_task  # noqa: E402  (after django.setup())
+
+# pylint: enable=wrong-import-position
 
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)
 MARK = "@@ "
@@ -55,15 +72,13 @@ def setup(prefix, learners, templates=(), facts=False, events=()):
     learners' grade and passing facts recorded now (their evaluation not queued); ``events``:
     [file, first, last, minutes] for each JSON Lines file of events to write.
     """
-    from openedx_microcred.catalog import save_credential
-    from openedx_microcred.models import Credential
 
     course = course_key(prefix)
     users = []
     for i in range(learners):
         user, _ = get_user_model().objects.get_or_create(
             username=f"{prefix}-{i}", defaults={"email": f"{prefix}-{i}@example.com", "first_name": "Learner",
-                                               "last_name": f"Number{i}"})
+                                                "last_name": f"Number{i}"})
         users.append(user)
     base, stack = f"{prefix}-passed", f"{prefix}-stack"
     targets = [[{"account": "credly", "template_id": t}] if t else [] for t in (list(templates) + [None, None])[:2]]
@@ -77,9 +92,6 @@ def setup(prefix, learners, templates=(), facts=False, events=()):
                                platform_targets=targets[1]))
     if facts:
         # Recorded as the receivers record them; their evaluation is left to the test.
-        from openedx_microcred import rules
-        from openedx_microcred.facts import FactUpdate, record_fact
-
         for user in users:
             for minutes, kind, value in ((1, rules.GRADE, {"percent": 0.9, "letter": "A", "passed": True}),
                                          (2, rules.PASSING, {"passed": True})):
@@ -97,10 +109,6 @@ def setup_two_courses(prefix, learners):
     credential per course and a third course's; a stack of any 2 of the three credentials. An
     evaluation of either course awards its credential; only one that sees both awards the stack.
     """
-    from openedx_microcred import rules
-    from openedx_microcred.catalog import save_credential
-    from openedx_microcred.facts import FactUpdate, record_fact
-    from openedx_microcred.models import Credential
 
     users = [get_user_model().objects.get_or_create(username=f"{prefix}-{i}",
                                                     defaults={"email": f"{prefix}-{i}@example.com"})[0]
@@ -122,19 +130,6 @@ def setup_two_courses(prefix, learners):
 
 def write_events(out, prefix, users, start=0):
     """For each learner: a persistent grade of 90 % then a passing status, as edx-platform sends them."""
-    from opaque_keys.edx.keys import CourseKey
-    from openedx_events.data import EventsMetadata
-    from openedx_events.learning import signals
-    from openedx_events.learning.data import (
-        CourseData,
-        CoursePassingStatusData,
-        PersistentCourseGradeData,
-        UserData,
-        UserPersonalData,
-    )
-
-    from openedx_microcred import eventlog
-
     course = CourseData(course_key=CourseKey.from_string(course_key(prefix)), display_name=prefix)
     lines = []
     for n, user in enumerate(users):
@@ -179,6 +174,7 @@ def prepare(step):
 
 
 def run(step):
+    """Carry out one step (its ``op`` says which); its result."""
     op = step["op"]
     if op == "setup":
         return setup(step["prefix"], step["learners"], step.get("templates", ()), step.get("facts", False),
@@ -188,18 +184,12 @@ def run(step):
     if op == "command":
         return command(step["name"], *step.get("args", ()))
     if op == "evaluate":
-        from openedx_microcred.tasks import evaluate_learner_task
-
         started = time.time()
         result = evaluate_learner_task(step["user"], step.get("course"))  # the task's body, in this process
         return {**result, "started": started, "finished": time.time()} if step.get("timed") else result
     if op == "deliver_user":
-        from openedx_microcred import delivery
-
         return [getattr(delivery.deliver(pk), "state", None) for pk in step["ids"]]
     if op == "issue_user":
-        from openedx_microcred import issuance
-
         return [bool(issuance.issue_award(pk)) for pk in step["ids"]]
     raise ValueError(f"unknown step {op!r}")
 
@@ -210,6 +200,7 @@ def answer(value):
 
 
 def serve():
+    """Answer the steps read from stdin, one JSON line each, racing ones after the "go" line."""
     for line in sys.stdin:
         if not line.strip():
             continue

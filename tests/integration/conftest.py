@@ -87,19 +87,21 @@ class Database:
         self._conn = None
 
     def _connect(self, database):
+        """A connection to ``database`` (the server's own when None), autocommitting."""
         if self.engine == "postgresql":
-            import psycopg  # pylint: disable=import-outside-toplevel
+            import psycopg  # pylint: disable=import-outside-toplevel  (only the engine tested needs its driver)
 
             return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=database,
                                    autocommit=True, connect_timeout=5)
-        import MySQLdb  # pylint: disable=import-outside-toplevel
+        import MySQLdb  # pylint: disable=import-outside-toplevel  (only the engine tested needs its driver)
 
         conn = MySQLdb.connect(host="127.0.0.1", port=self.port, user="root", passwd="", connect_timeout=5,
                                **({"db": database} if database else {}))
-        conn.autocommit(True)
+        conn.autocommit(True)  # pylint: disable=not-callable  (MySQLdb's autocommit is a method)
         return conn
 
     def admin(self, sql):
+        """Run one statement as the server's administrator."""
         conn = self._connect("postgres" if self.engine == "postgresql" else None)
         try:
             conn.cursor().execute(sql)
@@ -107,6 +109,7 @@ class Database:
             conn.close()
 
     def create(self):
+        """Create this test's database (skipped, or failed where services are required, without the server)."""
         try:
             if self.engine == "postgresql":
                 self.admin(f"CREATE DATABASE {self.name}")
@@ -122,6 +125,7 @@ class Database:
             pytest.fail(f"migrate on {self.engine} failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
 
     def drop(self):
+        """Drop this test's database, closing the connection to it first."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -135,6 +139,7 @@ class Database:
                 "SANDBOX_DB_PORT": str(port or self.port)}
 
     def query(self, sql, params=()):
+        """The rows of ``sql`` on this test's database."""
         if self._conn is None:
             self._conn = self._connect(self.name)
         cursor = self._conn.cursor()
@@ -182,7 +187,7 @@ class Broker:
 
     def __init__(self):
         try:
-            import redis  # pylint: disable=import-outside-toplevel
+            import redis  # pylint: disable=import-outside-toplevel  (optional: the tests skip without it)
         except ImportError:
             unavailable("the redis client (pip install 'celery[redis]')")
         self.client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=0, socket_timeout=5)
@@ -263,7 +268,7 @@ def django_env(extra):
     """The environment of a Django process of the tests: sandbox settings, nothing eager, ``extra`` on top."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
     if "jwk" not in _JWT_KEY:
-        from sandbox.settings import _jwt_private_jwk  # pylint: disable=import-outside-toplevel
+        from sandbox.settings import _jwt_private_jwk  # pylint: disable=import-outside-toplevel  (needed once)
 
         _JWT_KEY["jwk"] = _jwt_private_jwk()
     env.update({"DJANGO_SETTINGS_MODULE": "sandbox.settings", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
@@ -281,11 +286,12 @@ class Proc:
     def __init__(self, name, argv, env, log_dir, stdin=None):
         self.name = name
         self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "ab")  # pylint: disable=consider-using-with
-        self.popen = subprocess.Popen(  # pylint: disable=consider-using-with
+        self._log = open(self.log_path, "ab")  # pylint: disable=consider-using-with  (closed by stop())
+        self.popen = subprocess.Popen(  # pylint: disable=consider-using-with  (ended by stop())
             argv, cwd=ROOT, env=env, stdout=self._log if stdin is None else subprocess.PIPE, stderr=self._log,
             stdin=stdin, start_new_session=True, text=stdin is not None, bufsize=1 if stdin is not None else -1)
         self.pid = self.popen.pid
+        self.port = None  # where it listens, for a proxy (Site.proxy)
 
     def output(self):
         return self.log_path.read_text(errors="replace")
@@ -298,6 +304,7 @@ class Proc:
         return self.popen.poll() is None
 
     def wait_for_output(self, text, timeout=30, count=1):
+        """Wait until the process printed ``text`` ``count`` times; fail if it exits first."""
         def seen():
             if not self.alive() and self.output().count(text) < count:
                 pytest.fail(f"{self.name} exited before printing {text!r}:\n{self.tail()}", pytrace=False)
@@ -326,6 +333,7 @@ class Proc:
             pass
 
     def stop(self, timeout=10):
+        """Stop the process group: SIGTERM, then SIGKILL for whatever is left."""
         if self.alive():
             self.kill(signal.SIGTERM)
             try:
@@ -489,6 +497,7 @@ class Agent:
         self.proc.popen.stdin.flush()
 
     def receive(self, timeout=120):
+        """The agent's next answer (fails if it prints none within ``timeout`` seconds)."""
         deadline = time.monotonic() + timeout
         stdout = self.proc.popen.stdout
         while True:

@@ -14,6 +14,7 @@ import sys
 
 
 async def pipe(reader, writer):
+    """Copy ``reader`` to ``writer`` until either side closes."""
     try:
         while data := await reader.read(65536):
             writer.write(data)
@@ -28,6 +29,7 @@ async def pipe(reader, writer):
 
 
 async def main(listen_port, target_host, target_port):
+    """Proxy 127.0.0.1:``listen_port`` to ``target_host``:``target_port`` until killed."""
     async def handle(client_reader, client_writer):
         try:
             server_reader, server_writer = await asyncio.open_connection(target_host, target_port)

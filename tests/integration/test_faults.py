@@ -6,6 +6,7 @@ event's effect is there exactly once: one award per learner and credential, one 
 badge upstream each.
 """
 
+import json
 import os
 import re
 import signal
@@ -122,8 +123,6 @@ def test_worker_killed_mid_delivery(make_site, tmp_path):
 
 
 def site_accounts(site, timeout):
-    import json  # pylint: disable=import-outside-toplevel
-
     return json.dumps(site.accounts(timeout=timeout))
 
 

@@ -11,10 +11,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from openedx_microcred import facts
+from openedx_microcred import api, catalog, facts, issuance, tasks
+from openedx_microcred.catalog import publish_credential, sweep_learner_fan_outs
 from openedx_microcred.models import Award, Credential, LearnerFact
-from openedx_microcred.settings.common import BEAT_SCHEDULE
-from openedx_microcred.tasks import evaluate_learner_task
+from openedx_microcred.settings.common import BEAT_SCHEDULE, plugin_settings
+from openedx_microcred.tasks import evaluate_credential_learners_task, evaluate_learner_task, issue_award_task
 
 from .. import events
 from ..conftest import C1, C2
@@ -27,8 +28,6 @@ def pending(user, course=C1, kind="passing"):
 @pytest.fixture
 def broker_down(monkeypatch):
     """Queueing an evaluation (a learner's, or a published credential's learners) fails as with the broker down."""
-    from openedx_microcred.tasks import evaluate_credential_learners_task
-
     def down(*args, **kwargs):
         raise ConnectionError("broker down")
 
@@ -76,7 +75,7 @@ def test_a_fact_replaced_during_the_evaluation_stays_pending(learner, on_commit,
 
 
 def test_the_sweep_queues_what_waited_too_long_once_per_learner_and_course(learner, make_credential, on_commit,
-                                                                          broker_down, settings):
+                                                                           broker_down, settings):
     make_credential("basics", {"type": "all", "of": [{"type": "course_passed", "course": C1},
                                                      {"type": "course_passed", "course": C2}]})
     with on_commit():
@@ -125,13 +124,11 @@ def test_microcred_sweep_command(learner, make_credential, on_commit, broker_dow
 
 
 def test_celery_beat_runs_both_sweeps(settings):
-    from openedx_microcred.settings.common import plugin_settings
-
     assert BEAT_SCHEDULE["openedx_microcred.sweep_evaluations"]["task"] == "openedx_microcred.sweep_evaluations"
     settings.CELERYBEAT_SCHEDULE = {}
     plugin_settings(settings)
     assert set(settings.CELERYBEAT_SCHEDULE) >= {"openedx_microcred.sweep_evaluations",
-                                                  "openedx_microcred.sweep_deliveries"}
+                                                 "openedx_microcred.sweep_deliveries"}
 
 
 # --- Publishing's fan-out: the learners who already meet a newly published credential ------------
@@ -139,8 +136,6 @@ def test_celery_beat_runs_both_sweeps(settings):
 
 def test_publishing_with_the_broker_down_saves_and_the_sweep_awards_later(learner, make_credential, on_commit,
                                                                           broker_down, caplog):
-    from openedx_microcred.catalog import publish_credential, sweep_learner_fan_outs
-
     draft = make_credential("basics", {"type": "course_passed", "course": C1}, state=Credential.State.DRAFT)
     with on_commit():
         events.passing(learner, C1)  # recorded; its evaluation is lost (and would award nothing: a draft)
@@ -160,8 +155,6 @@ def test_publishing_with_the_broker_down_saves_and_the_sweep_awards_later(learne
 
 
 def test_a_lost_chunk_is_resumed_after_the_last_learner_done(make_credential, on_commit, monkeypatch):
-    from openedx_microcred import api, catalog, tasks
-
     monkeypatch.setattr(tasks, "LEARNER_CHUNK", 2)
     draft = make_credential("basics", {"type": "course_passed", "course": C1}, state=Credential.State.DRAFT)
     learners = [get_user_model().objects.create_user(f"l{i}", f"l{i}@example.com", "pw") for i in range(5)]
@@ -176,7 +169,7 @@ def test_a_lost_chunk_is_resumed_after_the_last_learner_done(make_credential, on
     queued = []
     monkeypatch.setattr(tasks.evaluate_credential_learners_task, "apply_async",
                         lambda args, **kw: queued.append(args) or (len(queued) == 1 and tasks
-                                                                    .evaluate_credential_learners_task(*args)) or
+                                                                   .evaluate_credential_learners_task(*args)) or
                         (len(queued) > 1 and (_ for _ in ()).throw(ConnectionError("broker down"))))
     with on_commit():
         catalog.publish_credential(draft)
@@ -214,10 +207,7 @@ def test_a_burst_of_one_learners_events_is_evaluated_once(learner, make_credenti
 
 
 def test_an_award_whose_signing_task_was_lost_is_signed_by_the_sweep(learner, make_credential, on_commit,
-                                                                    monkeypatch, capsys):
-    from openedx_microcred import issuance
-    from openedx_microcred.tasks import issue_award_task
-
+                                                                     monkeypatch, capsys):
     def down(*args, **kwargs):
         raise ConnectionError("broker down")
 

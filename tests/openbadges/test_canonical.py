@@ -3,11 +3,12 @@ The fast canonicalization (openbadges/canonical.py) gives pyld's canonical N-Qua
 
 Reference: pyld's own ``normalize`` (URDNA2015) with the package's offline loader, untouched —
 what every credential was signed with before; 1EdTech's test vector pins it. ``jsonld.canonize``
-(pyld with type-scoped contexts processed once) is checked against it too. Each case runs a credential twice: the first award of a
-shape goes through pyld and builds the template, the next award of the same credential (other
-ids, learner, salt, dates, evidence) goes through the template and Oxigraph, and the tests check
-that it really did (the counters of ``cache_info``). Hostile values, put where the template has
-a literal or an IRI, must come out exactly as pyld writes them, whichever path they take.
+(pyld with type-scoped contexts processed once) is checked against it too. Each case runs a
+credential twice: the first award of a shape goes through pyld and builds the template, the next
+award of the same credential (other ids, learner, salt, dates, evidence) goes through the template
+and Oxigraph, and the tests check that it really did (the counters of ``cache_info``). Hostile
+values, put where the template has a literal or an IRI, must come out exactly as pyld writes
+them, whichever path they take.
 """
 
 import copy
@@ -149,6 +150,7 @@ def _set(document, path, value):
 
 
 def _compare(document):
+    """Our canonical form of ``document`` is pyld's, or both refuse it with the same error code."""
     try:
         expected = reference(document)
     except pyld_jsonld.JsonLdError as exc:
@@ -249,7 +251,8 @@ def test_shapes_that_cannot_be_templated_still_canonicalize():
 
 @settings(max_examples=60, deadline=None)
 @given(name=st.text(max_size=40), description=st.text(max_size=40),
-       iri=st.from_regex(r"\A(https://[a-z.]{1,12}/[A-Za-z0-9%/#?=&._~-]{0,20}|urn:[a-z]{1,5}:[^\s]{0,12}|[a-z]{1,4}:[^ ]{0,10})\Z"))
+       iri=st.from_regex(r"\A(https://[a-z.]{1,12}/[A-Za-z0-9%/#?=&._~-]{0,20}"
+                         r"|urn:[a-z]{1,5}:[^\s]{0,12}|[a-z]{1,4}:[^ ]{0,10})\Z"))
 def test_random_values_come_out_as_pyld_writes_them(name, description, iri):
     make = CORPUS["plain"]
     canonical.canonize(make(0))

@@ -15,7 +15,7 @@ import pytest
 from openedx_microcred.openbadges import document as ob
 
 from .edubadges import DATA, edubadges_differences
-from .test_document import issued, micro_achievement, schema_errors, stack_issued, with_proof
+from .samples import issued, micro_achievement, schema_errors, stack_issued, with_proof
 
 EDUBADGES_EXAMPLE = json.loads((DATA / "edubadges_example_microcredential_full.json").read_text())
 
@@ -58,7 +58,8 @@ def test_a_microcredential_with_every_eu_element_differs_from_edubadges_only_as_
 
 def test_a_stack_differs_only_by_its_credits_and_the_grade_it_does_not_read():
     assert edubadges_differences(ob.build_credential(stack_issued())) == [
-        "achievement: one of ECTS, SBU", "achievement: required resultDescription", "credentialSubject: required result",
+        "achievement: one of ECTS, SBU", "achievement: required resultDescription",
+        "credentialSubject: required result",
     ]
 
 
@@ -90,7 +91,7 @@ def test_fields_edubadges_reads_carry_its_values_where_we_have_them():
     for name in ("name", "description", "image", "criteria", "inLanguage", "alignment", "resultDescription",
                  "assessmentType", "identityChecked", "participationType", "supervisionType"):
         assert name in a and name in b, name
-    assert {k for k in theirs["issuer"]["address"]} <= set(ours["issuer"]["address"])
+    assert set(theirs["issuer"]["address"]) <= set(ours["issuer"]["address"])
     assert ours["issuer"]["otherIdentifier"][0].keys() == theirs["issuer"]["otherIdentifier"][0].keys()
     [their_qa] = [x for x in b["alignment"] if x["targetType"] == "ext:QualityAssurance"]
     [our_qa] = [x for x in a["alignment"] if x["targetType"] == "ext:QualityAssurance"]

@@ -9,7 +9,7 @@ import pytest
 
 from openedx_microcred.openbadges import linkedin
 
-from .test_document import ISSUED_AT, LMS, issued
+from .samples import ISSUED_AT, LMS, issued
 
 
 def test_linkedin_add_to_profile_url():

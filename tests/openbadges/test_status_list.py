@@ -3,6 +3,7 @@
 import base64
 import gzip
 import re
+from datetime import datetime, timezone
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -145,8 +146,6 @@ def test_status_list_credential():
 
 
 def test_status_list_credential_formats_datetimes():
-    from datetime import datetime, timezone
-
     credential = status_list.status_list_credential(
         LIST_URL, "did:web:x", status_list.encode([]), datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=timezone.utc)
     )
@@ -163,7 +162,8 @@ def test_signed_credential_with_status_and_signed_list_verify():
     issuer = did.did_key(key.public_key())
     method = did.did_key_verification_method(key.public_key())
     credential = {
-        "@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+        "@context": ["https://www.w3.org/ns/credentials/v2",
+                     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
         "id": "urn:uuid:0d4e5b9a-9d1c-4e0b-a8a4-2a4b3f0c7f11",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": {"id": issuer, "type": ["Profile"], "name": "Example"},

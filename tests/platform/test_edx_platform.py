@@ -5,8 +5,10 @@ and a course the modulestore does not have is unknown, not an error.
 """
 
 import pytest
+from completion.models import BlockCompletion
 from django.contrib.auth import get_user_model
 from opaque_keys.edx.keys import CourseKey, UsageKey
+from waffle.models import Switch
 
 from openedx_microcred import api
 from openedx_microcred.facts import pending_facts
@@ -84,10 +86,7 @@ def test_a_deleted_course_leaves_its_completion_unknown_and_the_learners_other_c
     make_credential("finisher", {"type": "course_completion", "course": C2, "min_percent": 50})
     make_credential("passer", {"type": "course_passed", "course": C1})
     make_credential("both", {"type": "all", "of": [{"type": "credential", "credential": "passer"},
-                                                    {"type": "course_completion", "course": C2}]})
-    from completion.models import BlockCompletion  # pylint: disable=import-outside-toplevel
-    from waffle.models import Switch  # pylint: disable=import-outside-toplevel
-
+                                                   {"type": "course_completion", "course": C2}]})
     Switch.objects.create(name="completion.enable_completion_tracking", active=True)
     platform.add_course(C1, COURSE)
     with on_commit():
@@ -102,7 +101,6 @@ def test_a_deleted_course_leaves_its_completion_unknown_and_the_learners_other_c
     assert list(pending_facts(learner.pk, None)) == []
     assert evaluate_learner_task(learner.pk, C2) == {"awarded": [], "revoked": [], "skipped": "nothing pending"}
     assert api.evaluate_learner(learner.pk).awarded == []
-
 
 
 def test_the_team_courses_are_the_users_course_roles_and_whole_organizations(db):

@@ -33,7 +33,7 @@ def test_the_number_of_queries_does_not_grow_with_the_credentials(seed, make_cre
         uptake.get_uptake_report()
     for i in range(6):
         make_credential(f"extra-{i}", {"type": "all", "of": [{"type": "course_passed", "course": C1},
-                                                              {"type": "credential", "credential": "bronze"}]},
+                                                             {"type": "credential", "credential": "bronze"}]},
                         course_key=C1, stack_kind=Credential.StackKind.HORIZONTAL)
     with CaptureQueriesContext(connection) as many:
         report = uptake.get_uptake_report()

@@ -61,10 +61,10 @@ def _determined_by_brute_force(unknown, identities):
             if pivot is None:
                 continue
             rows[rank_], rows[pivot] = rows[pivot], rows[rank_]
-            for i in range(len(rows)):
-                if i != rank_ and rows[i][col] != 0:
-                    factor = Fraction(rows[i][col], 1) / rows[rank_][col]
-                    rows[i] = [x - factor * y for x, y in zip(rows[i], rows[rank_])]
+            for i, row in enumerate(rows):
+                if i != rank_ and row[col] != 0:
+                    factor = Fraction(row[col], 1) / rows[rank_][col]
+                    rows[i] = [x - factor * y for x, y in zip(row, rows[rank_])]
             rank_ += 1
         return rank_
 

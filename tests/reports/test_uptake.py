@@ -35,6 +35,7 @@ def conversions(report):
 
 
 def all_cells(report):
+    """Every figure cell of the report."""
     for u in report.credentials:
         yield from (u.enrolled, u.not_started, u.progressing, u.earned, u.revoked, u.median_days_to_earn)
         yield from (s.missing for s in u.stuck)

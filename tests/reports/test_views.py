@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from lxml import html
 
 from ..conftest import C1, C2, C3
-from ..test_i18n import PACKAGE, PSEUDO, assert_translated, pseudo_catalog, read_po, use_pseudo_language, write_mo
+from ..i18n import PACKAGE, PSEUDO, assert_translated, pseudo_catalog, read_po, use_pseudo_language, write_mo
 from ..users import client_for, make_user
 from .conftest import EXPECTED, EXPECTED_CONVERSIONS, HIDDEN_VALUES, LMS_REPORT, H, expected_csv_rows, read_csv
 
@@ -100,6 +100,7 @@ def _credential_rows(response):
 
 
 def _text(value, unit="count"):
+    """How the report page shows ``value`` in ``unit``."""
     if value is H:
         return "hidden"
     if value is None:
@@ -111,8 +112,10 @@ def _text(value, unit="count"):
     return str(value)
 
 
-def expected_page_figures(expected=EXPECTED, expected_conversions=EXPECTED_CONVERSIONS):
-    """data-figure → text, for the tables of the page."""
+def expected_page_figures(expected=None, expected_conversions=None):
+    """data-figure → text, for the tables of the page (the figures EXPECTED and EXPECTED_CONVERSIONS by default)."""
+    expected = EXPECTED if expected is None else expected
+    expected_conversions = EXPECTED_CONVERSIONS if expected_conversions is None else expected_conversions
     shown = {}
     for slug, f in expected.items():
         for name in ("enrolled", "not_started", "progressing", "earned", "revoked"):

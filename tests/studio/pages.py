@@ -26,6 +26,7 @@ def credential_url(name, credential):
 
 
 def form_data(**overrides):
+    """The POST data of Studio's credential form for "Python Basics"; ``overrides`` replace fields (None drops one)."""
     data = {
         "title": "Python Basics",
         "slug": "py-basics",

@@ -105,7 +105,7 @@ def test_the_list_shows_credentials_stacks_and_actions(course_staff, make_creden
     make_credential("org-stack", {"type": "credential", "credential": "py-basics"}, title="Org Track")
     make_credential("elsewhere", {"type": "course_passed", "course": C2}, course_key=C2)
     make_credential("c2-stack", {"type": "all", "of": [{"type": "credential", "credential": "py-basics"},
-                                                        {"type": "credential", "credential": "elsewhere"}]},
+                                                       {"type": "credential", "credential": "elsewhere"}]},
                     course_key=C2)
     response = course_staff.get(course_url())
     assert response.status_code == 200
@@ -126,7 +126,7 @@ def test_the_list_shows_credentials_stacks_and_actions(course_staff, make_creden
 
 
 def test_the_list_shows_each_credentials_badge_its_default_when_none_was_uploaded(course_staff, make_credential,
-                                                                                 settings, tmp_path):
+                                                                                  settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     basics = make_credential("py-basics", {"type": "course_passed", "course": C1}, title="Python Basics",
                              course_key=C1)
@@ -539,7 +539,7 @@ def test_the_builder_adds_and_removes_rows_and_keeps_the_json_in_step(course_sta
     credential = Credential.objects.get()
     assert credential.slug == "python-basics-graded"
     assert credential.criteria == {"type": "all", "of": [{"type": "course_passed", "course": C1},
-                                                          {"type": "course_grade", "course": C1, "min_percent": 80}]}
+                                                         {"type": "course_grade", "course": C1, "min_percent": 80}]}
 
 
 def test_a_bad_builder_input_is_shown_next_to_it_and_nothing_is_saved(course_staff):

@@ -17,7 +17,6 @@ from edx_rest_framework_extensions.auth.jwt.tests.utils import (
     generate_jwt_token,
     generate_unversioned_payload,
 )
-from opaque_keys.edx.django.models import CourseKeyField
 from rest_framework.test import APIClient
 
 from openedx_microcred import api
@@ -244,7 +243,8 @@ def test_multipart_create_with_a_badge_image(users, _media):
     assert response.status_code == 201, response.json()
     body = response.json()
     stored = Credential.objects.get(slug="with-image")
-    assert body["image"] == f"http://127.0.0.1:8000/microcred/badges/{stored.uuid}/{stored.image.name.rsplit('/', 1)[1]}"
+    file_name = stored.image.name.rsplit('/', 1)[1]
+    assert body["image"] == f"http://127.0.0.1:8000/microcred/badges/{stored.uuid}/{file_name}"
     assert body["criteria"] == PASS_C1 and body["learning_outcomes"] == ["One", "Two"]
     assert stored.image.read() == PNG
 
@@ -361,8 +361,8 @@ def test_course_team_reads_but_cannot_change_a_cross_course_stack_in_its_course(
 def test_changing_the_course_derives_the_org_and_refuses_a_mismatch(users, catalog):
     client = client_for(users["global_staff"])
     response = client.patch(detail(catalog["c1-grade"]), {"course_key": OTHER_ORG_COURSE,
-                                                           "criteria": {"type": "course_passed",
-                                                                        "course": OTHER_ORG_COURSE}},
+                                                          "criteria": {"type": "course_passed",
+                                                                       "course": OTHER_ORG_COURSE}},
                             format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["org"] == "OtherX"

@@ -143,8 +143,7 @@ def test_the_public_credential_page_valid_and_revoked(in_pseudo_language, client
     assert having(tree, "section", "invalid")
 
 
-def test_a_hidden_credential_for_its_holder_and_for_the_public(in_pseudo_language, client, awarded,
-                                                              learner):
+def test_a_hidden_credential_for_its_holder_and_for_the_public(in_pseudo_language, client, awarded, learner):
     award = awarded["basics"]
     client.force_login(learner)
     response = post(client, reverse("openedx_microcred:credential-visibility", kwargs={"award_uuid": award.uuid}),
@@ -292,8 +291,7 @@ def test_studio_preview(in_pseudo_language, studio_catalog, course_staff):
         assert tree.xpath("//article//dl[@class='details']/dt")
 
 
-def test_studio_confirmations_and_refusals(in_pseudo_language, studio_catalog, course_staff,
-                                          make_credential):
+def test_studio_confirmations_and_refusals(in_pseudo_language, studio_catalog, course_staff, make_credential):
     assert_translated(get(course_staff, studio_url("credential-publish", uuid=studio_catalog["stack"].uuid)))
     assert_translated(get(course_staff, studio_url("credential-archive", uuid=studio_catalog["basics"].uuid)))
 

@@ -680,7 +680,7 @@ def _fact_sentence(kind, fact, course) -> str:
     when = f"on {day} {event}"
     if kind == rules.CourseGrade.kind and value.get("percent") is not None:
         percent = number_text(Decimal(str(value["percent"])) * 100)
-        return f"Reached a grade of {percent}% in course {course} {when}."
+        return f"Reached a grade of {percent} % in course {course} {when}."
     if kind == rules.CourseCompletion.kind:
         return f"Reached the required completion of course {course} {when}."
     if kind == rules.CertificateEarned.kind:

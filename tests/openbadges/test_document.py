@@ -482,6 +482,6 @@ def test_evidence_in_words():
          "narrative": "Passed course Python Foundations on 2026-03-10 "
                       "(event id 4b7c1f3e-0d1a-4c55-9a1e-2f6f3c0a9b11)."},
         {"type": ["Evidence"], "id": f"{LMS}/courses/{PY102}/about", "name": "Data Wrangling with Python",
-         "narrative": "Reached a grade of 86% in course Data Wrangling with Python on 2026-03-14 "
+         "narrative": "Reached a grade of 86 % in course Data Wrangling with Python on 2026-03-14 "
                       "(event id a0e2d8b4-6f9e-4a43-8d7c-5c2b1e0f7a22)."},
     ]

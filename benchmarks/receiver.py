@@ -73,7 +73,7 @@ def old_record_fact(update):
         lookup = {"user_id": update.user_id, "course_key": update.course_key, "kind": update.kind}
         fact = LearnerFact.objects.select_for_update().filter(**lookup).first()
         if fact is None:
-            retired = facts._is_retired(update.user_id)
+            retired = is_retired(update.user_id)
             if retired is None:
                 raise facts.InvalidEvent(f"unknown user id {update.user_id}")
             if retired:
@@ -103,6 +103,19 @@ def old_record_fact(update):
         fact.save()
         keep_in_history()
         return outcome
+
+
+def is_retired(user_id):
+    """facts._is_retired as it was: None for an unknown user, else whether the learner was retired."""
+    # pylint: disable=import-outside-toplevel
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists
+
+    from openedx_microcred.models import RetirementRecord, subject_hash
+
+    retired = Exists(RetirementRecord.objects.filter(subject=subject_hash(user_id)))
+    return get_user_model().objects.filter(pk=user_id).annotate(retired=retired).values_list(
+        "retired", flat=True).first()
 
 
 # --- The events --------------------------------------------------------------------------------
@@ -179,7 +192,8 @@ def floor_statements(stream):
         user_id, course, value = builders[name](payload)
         update = facts.FactUpdate(user_id, course, kinds[name], value, str(metadata.id), signal.event_type,
                                   metadata.time)
-        out.append([(history_sql, facts._history_values(update)), (fact_sql, facts._fact_values(update, now))])
+        event, moment = facts._prepared(update), facts._moment(now)
+        out.append([(history_sql, [*event, False]), (fact_sql, [*event, moment, moment])])
     return out
 
 

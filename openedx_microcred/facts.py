@@ -128,6 +128,7 @@ def history_row(update: FactUpdate) -> LearnerEvent:
 _CODE = 1 << 62
 _CODE_APPLIED, _CODE_UNCHANGED, _CODE_STALE, _CODE_DUPLICATE = _CODE + 1, _CODE + 2, _CODE + 3, _CODE + 4
 
+# The history row's columns and the fact's, in the order of the statements' parameters (the first seven alike).
 _HISTORY_COLUMNS = ("user", "course_key", "kind", "value", "event_id", "event_type", "event_time", "evaluated")
 _FACT_COLUMNS = ("user", "course_key", "kind", "value", "event_id", "event_type", "event_time", "modified",
                  "pending_since")
@@ -141,6 +142,11 @@ def _names(model, fields):
 
 def _tables():
     """Quoted names: fact, history, user table, the user table's primary key, retirement record, its subject."""
+    return _tables_of(connection.vendor)
+
+
+@lru_cache(maxsize=None)
+def _tables_of(vendor):  # pylint: disable=unused-argument  (the cache key: quoting differs per vendor)
     quote = connection.ops.quote_name
     user_model = get_user_model()
     # pylint: disable=protected-access  (a model's _meta is Django's public API for its table and columns)
@@ -149,22 +155,20 @@ def _tables():
             quote(RetirementRecord._meta.get_field("subject").column))
 
 
-def _prepared(model, fields, values):
-    """``values`` as ``model``'s ``fields`` send them to this connection."""
-    return [model._meta.get_field(name).get_db_prep_value(value, connection)  # pylint: disable=protected-access
-            for name, value in zip(fields, values)]
-
-
-def _history_values(update):
-    return _prepared(LearnerEvent, _HISTORY_COLUMNS, (
+def _prepared(update):
+    """
+    The event's columns common to the history row and the fact, as their fields send them to this
+    connection (the same field types in both models), each prepared once.
+    """
+    fields = LearnerFact._meta  # pylint: disable=protected-access
+    return [fields.get_field(name).get_db_prep_value(value, connection) for name, value in zip(_FACT_COLUMNS, (
         update.user_id, update.course_key, update.kind, update.value, update.event_id, update.event_type,
-        update.event_time, False))
+        update.event_time))]
 
 
-def _fact_values(update, now):
-    return _prepared(LearnerFact, _FACT_COLUMNS, (
-        update.user_id, update.course_key, update.kind, update.value, update.event_id, update.event_type,
-        update.event_time, now, now))
+def _moment(now):
+    """``now`` as the fact's time columns send it to this connection."""
+    return LearnerFact._meta.get_field("modified").get_db_prep_value(now, connection)  # pylint: disable=protected-access
 
 
 @lru_cache(maxsize=None)
@@ -201,19 +205,19 @@ def _returning_sql(vendor):  # pylint: disable=unused-argument  (the cache key: 
 def _returning_upsert(update, now):
     """PostgreSQL and SQLite: two statements, their outcome read from RETURNING and the row count."""
     history_sql, fact_sql = _returning_sql(connection.vendor)
-    history = _history_values(update)
-    key = history[:3]
-    event_time = history[6]
+    event = _prepared(update)
+    key = event[:3]
     with connection.cursor() as cursor:
-        cursor.execute(history_sql, [*history[1:], update.user_id, subject_hash(update.user_id),
-                                     *key, *key, event_time, update.event_id, *key])
+        cursor.execute(history_sql, [*event[1:], False, update.user_id, subject_hash(update.user_id),
+                                     *key, *key, event[6], update.event_id, *key])
         held = cursor.fetchone()
         if held is None:
             return _not_kept(update)
         held_event_id, held_value, newer = held
         if held_event_id is not None and not newer:
             return _stale(update, now)
-        cursor.execute(fact_sql, [*_fact_values(update, now), held_event_id])
+        moment = _moment(now)
+        cursor.execute(fact_sql, [*event, moment, moment, held_event_id])
         if cursor.rowcount != 1:
             return _under_lock(update, now)  # another writer changed the fact between the statements
     if held_event_id is None:
@@ -257,12 +261,13 @@ def _mysql_sql(json_equals):
 def _mysql_upsert(update, now):
     """MySQL and MariaDB: two statements, their outcome read from the row count and LAST_INSERT_ID."""
     history_sql, fact_sql = _mysql_sql(connection.mysql_is_mariadb and connection.mysql_version >= (10, 7))
-    history = _history_values(update)
+    event = _prepared(update)
     with connection.cursor() as cursor:
-        cursor.execute(history_sql, [*history[1:], update.user_id, subject_hash(update.user_id)])
+        cursor.execute(history_sql, [*event[1:], False, update.user_id, subject_hash(update.user_id)])
         if cursor.rowcount == 0 or cursor.lastrowid == _CODE_DUPLICATE:
             return _not_kept(update)
-        cursor.execute(fact_sql, _fact_values(update, now))
+        moment = _moment(now)
+        cursor.execute(fact_sql, [*event, moment, moment])
         code = cursor.lastrowid
     return {_CODE_UNCHANGED: UNCHANGED, _CODE_STALE: STALE}.get(code, APPLIED)
 
@@ -277,7 +282,12 @@ def _json(value):
 
 def _not_kept(update):
     """The history insert kept nothing: an unknown user, a retired learner or an event already held (one read)."""
-    retired = _is_retired(update.user_id)
+    _, _, users, user_pk, retired_table, subject = _tables()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {retired_table} WHERE {subject} = %s) FROM {users} "
+                       f"WHERE {user_pk} = %s", [subject_hash(update.user_id), update.user_id])
+        row = cursor.fetchone()
+    retired = None if row is None else bool(row[0])
     if retired is None:
         raise InvalidEvent(f"unknown user id {update.user_id}")
     return IGNORED if retired else DUPLICATE  # a retired learner's late event must not bring their data back
@@ -285,8 +295,12 @@ def _not_kept(update):
 
 def _stale(update, now):
     """Older than the fact held: kept in the history only; the fact waits for an evaluation if it did not."""
-    LearnerFact.objects.filter(user_id=update.user_id, course_key=update.course_key, kind=update.kind,
-                               pending_since__isnull=True).update(pending_since=now)
+    fact = _tables()[0]
+    f_user, f_course, f_kind = _names(LearnerFact, _FACT_COLUMNS[:3])
+    f_pending = _names(LearnerFact, ("pending_since",))[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {fact} SET {f_pending} = %s WHERE {f_user} = %s AND {f_course} = %s AND {f_kind} = %s "
+                       f"AND {f_pending} IS NULL", [_moment(now), *_prepared(update)[:3]])
     return STALE
 
 
@@ -308,13 +322,6 @@ def _under_lock(update, now):
         fact.pending_since = now
     fact.save()
     return outcome
-
-
-def _is_retired(user_id):
-    """None for an unknown user, else whether the learner was retired (one query, with the user check)."""
-    retired = Exists(RetirementRecord.objects.filter(subject=subject_hash(user_id)))
-    return get_user_model().objects.filter(pk=user_id).annotate(retired=retired).values_list(
-        "retired", flat=True).first()
 
 
 def _event_fields(update):

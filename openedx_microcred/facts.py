@@ -137,7 +137,7 @@ _FACT_COLUMNS = ("user", "course_key", "kind", "value", "event_id", "event_type"
 def _names(model, fields):
     """The quoted column names of ``fields`` of ``model``."""
     quote = connection.ops.quote_name
-    return [quote(model._meta.get_field(name).column) for name in fields]  # pylint: disable=protected-access
+    return [quote(model._meta.get_field(name).column) for name in fields]
 
 
 def _tables():
@@ -147,9 +147,9 @@ def _tables():
 
 @lru_cache(maxsize=None)
 def _tables_of(vendor):  # pylint: disable=unused-argument  (the cache key: quoting differs per vendor)
+    """_tables for connections of ``vendor``."""
     quote = connection.ops.quote_name
     user_model = get_user_model()
-    # pylint: disable=protected-access  (a model's _meta is Django's public API for its table and columns)
     return (quote(LearnerFact._meta.db_table), quote(LearnerEvent._meta.db_table), quote(user_model._meta.db_table),
             quote(user_model._meta.pk.column), quote(RetirementRecord._meta.db_table),
             quote(RetirementRecord._meta.get_field("subject").column))
@@ -160,7 +160,7 @@ def _prepared(update):
     The event's columns common to the history row and the fact, as their fields send them to this
     connection (the same field types in both models), each prepared once.
     """
-    fields = LearnerFact._meta  # pylint: disable=protected-access
+    fields = LearnerFact._meta
     return [fields.get_field(name).get_db_prep_value(value, connection) for name, value in zip(_FACT_COLUMNS, (
         update.user_id, update.course_key, update.kind, update.value, update.event_id, update.event_type,
         update.event_time))]
@@ -168,12 +168,13 @@ def _prepared(update):
 
 def _moment(now):
     """``now`` as the fact's time columns send it to this connection."""
-    return LearnerFact._meta.get_field("modified").get_db_prep_value(now, connection)  # pylint: disable=protected-access
+    field = LearnerFact._meta.get_field("modified")
+    return field.get_db_prep_value(now, connection)
 
 
 @lru_cache(maxsize=None)
-def _returning_sql(vendor):  # pylint: disable=unused-argument  (the cache key: quoting differs per vendor)
-    """PostgreSQL and SQLite: the history insert that reports the fact held, and the guarded fact upsert."""
+def _returning_sql(vendor):
+    """The statements on PostgreSQL and SQLite: the history insert that reports the fact held, the guarded upsert."""
     fact, event, users, user_pk, retired, subject = _tables()
     history = _names(LearnerEvent, _HISTORY_COLUMNS)
     h_user, h_course, h_kind, h_event_id = history[0], history[1], history[2], history[4]
@@ -203,7 +204,7 @@ def _returning_sql(vendor):  # pylint: disable=unused-argument  (the cache key: 
 
 
 def _returning_upsert(update, now):
-    """PostgreSQL and SQLite: two statements, their outcome read from RETURNING and the row count."""
+    """On PostgreSQL and SQLite: two statements, their outcome read from RETURNING and the row count."""
     history_sql, fact_sql = _returning_sql(connection.vendor)
     event = _prepared(update)
     key = event[:3]
@@ -227,7 +228,7 @@ def _returning_upsert(update, now):
 
 @lru_cache(maxsize=None)
 def _mysql_sql(json_equals):
-    """MySQL and MariaDB: the history insert and the fact upsert, each reporting through LAST_INSERT_ID."""
+    """The statements on MySQL and MariaDB: the history insert and the fact upsert, reporting through LAST_INSERT_ID."""
     fact, event, users, user_pk, retired, subject = _tables()
     history = _names(LearnerEvent, _HISTORY_COLUMNS)
     h_evaluated = history[7]
@@ -259,7 +260,7 @@ def _mysql_sql(json_equals):
 
 
 def _mysql_upsert(update, now):
-    """MySQL and MariaDB: two statements, their outcome read from the row count and LAST_INSERT_ID."""
+    """On MySQL and MariaDB: two statements, their outcome read from the row count and LAST_INSERT_ID."""
     history_sql, fact_sql = _mysql_sql(connection.mysql_is_mariadb and connection.mysql_version >= (10, 7))
     event = _prepared(update)
     with connection.cursor() as cursor:

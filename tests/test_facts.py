@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from openedx_microcred import facts
 from openedx_microcred.models import LearnerEvent, LearnerFact, RejectedEvent, RetirementRecord, subject_hash
+from openedx_microcred.tasks import evaluate_learner_task
 
 from . import events
 from .conftest import C1
@@ -24,8 +25,6 @@ PASSING_EVENT = "org.openedx.learning.course.passing.status.updated.v1"
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch):
     """The evaluation is queued on commit, not run: only the receiver's statements are counted."""
-    from openedx_microcred.tasks import evaluate_learner_task
-
     monkeypatch.setattr(evaluate_learner_task, "apply_async", lambda *a, **k: None)
 
 
@@ -117,7 +116,8 @@ def test_an_event_held_already_is_a_duplicate_and_changes_nothing(learner, event
     assert history(learner) == [str(eid(1)), str(eid(2))]
 
 
-def test_an_unknown_user_is_rejected_with_the_reason_and_nothing_is_kept(db):
+@pytest.mark.django_db
+def test_an_unknown_user_is_rejected_with_the_reason_and_nothing_is_kept():
     outcome, _ = sent(lambda: events.grade(987654, C1, 0.8, time=events.at(1), event_id=eid(1)))
     assert outcome == facts.REJECTED
     assert RejectedEvent.objects.get().reason == "unknown user id 987654"
@@ -164,13 +164,15 @@ def test_a_microsecond_newer_event_replaces_the_fact(learner):
     assert the_fact(learner).event_time == events.at(1) + timedelta(microseconds=1)
 
 
-def test_the_outcome_does_not_depend_on_the_order_the_events_came_in(learner, django_user_model):
+@pytest.mark.django_db
+def test_the_outcome_does_not_depend_on_the_order_the_events_came_in(django_user_model):
     """The fact and the history are those of the set of events: each order ends at the newest."""
     sequence = [("e1", 1, {"passed": True}), ("e2", 2, {"passed": False}), ("e3", 3, {"passed": True})]
     for number, order in enumerate(itertools.permutations(sequence)):
         user = django_user_model.objects.create_user(f"order{number}")
         for event_id, minutes, value in order + order[:1]:
-            facts.record_fact(facts.FactUpdate(user.pk, C1, "passing", value, event_id, PASSING_EVENT, events.at(minutes)))
+            facts.record_fact(facts.FactUpdate(user.pk, C1, "passing", value, event_id, PASSING_EVENT,
+                                               events.at(minutes)))
         fact = the_fact(user)
         assert (fact.event_id, fact.value, fact.event_time) == ("e3", {"passed": True}, events.at(3))
         assert history(user) == ["e1", "e2", "e3"]

@@ -176,3 +176,34 @@ def test_the_outcome_does_not_depend_on_the_order_the_events_came_in(django_user
         fact = the_fact(user)
         assert (fact.event_id, fact.value, fact.event_time) == ("e3", {"passed": True}, events.at(3))
         assert history(user) == ["e1", "e2", "e3"]
+
+
+def writer_between_the_statements(user, value, event_id, minutes):
+    """An execute wrapper that, once the history insert ran, replaces the fact as another writer would."""
+    done = []
+
+    def wrapper(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not done and sql.startswith("INSERT") and LearnerEvent._meta.db_table in sql.split("(")[0]:
+            done.append(sql)
+            LearnerFact.objects.filter(user=user, course_key=C1, kind="passing").update(
+                value=value, event_id=event_id, event_time=events.at(minutes))
+        return result
+    return wrapper, done
+
+
+@pytest.mark.parametrize("writer_minutes, outcome, held", [
+    (9, facts.STALE, "w9"),  # the other writer's event is newer than ours
+    (2, facts.APPLIED, str(eid(3))),  # ours is newer than the other writer's
+])
+def test_a_fact_replaced_between_the_two_statements_is_decided_again_against_the_new_one(
+        learner, writer_minutes, outcome, held):
+    events.passing(learner, C1, time=events.at(1), event_id=eid(1))
+    wrapper, done = writer_between_the_statements(learner, {"passed": True}, f"w{writer_minutes}", writer_minutes)
+    with connection.execute_wrapper(wrapper):
+        assert events.passing(learner, C1, is_passing=False, time=events.at(3), event_id=eid(3)) == outcome
+    assert done
+    fact = the_fact(learner)
+    assert fact.event_id == held
+    assert fact.value == ({"passed": True} if outcome == facts.STALE else {"passed": False})
+    assert str(eid(3)) in history(learner)

@@ -242,7 +242,8 @@ def _mysql_sql(json_equals):
         f"ON DUPLICATE KEY UPDATE {event}.{h_evaluated} = "
         f"IF(LAST_INSERT_ID({_CODE_DUPLICATE}) > 0, {event}.{h_evaluated}, {event}.{h_evaluated})")
     newer = f"((VALUES({f_time}), BINARY VALUES({f_event_id})) > ({f_time}, BINARY {f_event_id}))"
-    # MariaDB keeps JSON as LONGTEXT (JSON_EQUALS compares it as JSON, 10.7+); MySQL's JSON type compares as JSON.
+    # MariaDB keeps JSON as LONGTEXT, where equal values may differ in key order (JSON_EQUALS, 10.7+, compares
+    # them as JSON; before it, as text); MySQL's JSON type compares as JSON.
     same = f"JSON_EQUALS({f_value}, VALUES({f_value}))" if json_equals else f"({f_value} = VALUES({f_value}))"
     code = f"IF({newer}, IF({same}, {_CODE_UNCHANGED}, {_CODE_APPLIED}), {_CODE_STALE})"
     # MySQL assigns left to right, each assignment seeing the ones before: the outcome is computed

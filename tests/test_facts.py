@@ -141,7 +141,7 @@ def test_equal_values_are_unchanged_whatever_the_order_of_their_keys(learner):
 
 
 def test_values_differing_only_in_letter_case_are_different(learner):
-    """MariaDB keeps JSON as text in a case-insensitive collation: the comparison must not use it."""
+    """The comparison is exact where the database keeps JSON as text (MariaDB, SQLite): no collation folds case."""
     assert facts.record_fact(update(learner, {"mode": "a"}, str(eid(1)), 1)) == facts.APPLIED
     assert facts.record_fact(update(learner, {"mode": "A"}, str(eid(2)), 2)) == facts.APPLIED
     assert the_fact(learner).value == {"mode": "A"}

@@ -241,7 +241,9 @@ def _mysql_sql(json_equals):
         # Not INSERT IGNORE, which would also turn a value the column refuses into a warning.
         f"ON DUPLICATE KEY UPDATE {event}.{h_evaluated} = "
         f"IF(LAST_INSERT_ID({_CODE_DUPLICATE}) > 0, {event}.{h_evaluated}, {event}.{h_evaluated})")
-    newer = f"((VALUES({f_time}), BINARY VALUES({f_event_id})) > ({f_time}, BINARY {f_event_id}))"
+    # Event ids compared as bytes (UTF-8: code point by code point), not by the column's collation.
+    newer = (f"((VALUES({f_time}), CAST(VALUES({f_event_id}) AS BINARY)) > "
+             f"({f_time}, CAST({f_event_id} AS BINARY)))")
     # MariaDB keeps JSON as LONGTEXT, where equal values may differ in key order (JSON_EQUALS, 10.7+, compares
     # them as JSON; before it, as text); MySQL's JSON type compares as JSON.
     same = f"JSON_EQUALS({f_value}, VALUES({f_value}))" if json_equals else f"({f_value} = VALUES({f_value}))"
@@ -256,7 +258,8 @@ def _mysql_sql(json_equals):
         f"{f_pending} = IF(LAST_INSERT_ID({code}) > 0, COALESCE({f_pending}, VALUES({f_pending})), NULL), "
         + ", ".join(f"{column} = IF({newer}, VALUES({column}), {column})" for column in (f_value, f_type, f_modified))
         + f", {f_event_id} = IF({newer}, VALUES({f_event_id}), {f_event_id}), "
-        f"{f_time} = IF(BINARY {f_event_id} = BINARY VALUES({f_event_id}), VALUES({f_time}), {f_time})")
+        f"{f_time} = IF(CAST({f_event_id} AS BINARY) = CAST(VALUES({f_event_id}) AS BINARY), "
+        f"VALUES({f_time}), {f_time})")
     return history_sql, fact_sql
 
 

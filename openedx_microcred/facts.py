@@ -96,8 +96,9 @@ def record_fact(update: FactUpdate) -> str:
     statements and no read, in one transaction (a savepoint when the caller has one open, as the
     platform's request does): (1) the history insert, which does nothing for an event already held
     or for an unknown or retired learner; (2) the fact upsert, which keeps the newer event. The
-    outcome comes from what the two statements report; only the rare cases (duplicate, unknown
-    user, retired learner, stale event, a concurrent writer between the statements) read.
+    outcome comes from what the two statements report; only the rare cases read (a duplicate, an
+    unknown user, a retired learner; a writer between the statements), and a stale event's second
+    statement sets the fact's pending_since instead of the upsert.
     """
     check_event_time(update.event_time)
     now = timezone.now()

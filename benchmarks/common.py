@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+POSTGRESQL = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 # Statements that only delimit transactions; every other one is a query.
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN")
@@ -27,7 +28,10 @@ _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT
 
 
 def setup_django(db="sqlite", *, sqlite_path=None, mysql_name=None, eager=True):
-    """Point the demo host's settings at the database (sandbox/settings.py reads these) and set Django up."""
+    """
+    Point the demo host's settings at the database (sandbox/settings.py reads these) and set Django up;
+    ``mysql_name`` names the MariaDB/MySQL or PostgreSQL database.
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sandbox.settings")
     os.environ["SANDBOX_CELERY_EAGER"] = "1" if eager else "0"
     if db in ("sqlite", "sqlite-wal"):
@@ -38,8 +42,13 @@ def setup_django(db="sqlite", *, sqlite_path=None, mysql_name=None, eager=True):
         os.environ["SANDBOX_DB_NAME"] = mysql_name
         os.environ["SANDBOX_DB_HOST"] = MYSQL["host"]
         os.environ["SANDBOX_DB_PORT"] = str(MYSQL["port"])
+    elif db == "postgresql":
+        os.environ["SANDBOX_DB"] = "postgresql"
+        os.environ["SANDBOX_DB_NAME"] = mysql_name
+        os.environ["SANDBOX_DB_HOST"] = POSTGRESQL["host"]
+        os.environ["SANDBOX_DB_PORT"] = str(POSTGRESQL["port"])
     else:
-        raise ValueError(f"unknown database {db!r} (sqlite, sqlite-wal or mysql)")
+        raise ValueError(f"unknown database {db!r} (sqlite, sqlite-wal, mysql or postgresql)")
     import django  # pylint: disable=import-outside-toplevel
 
     django.setup()
@@ -73,6 +82,24 @@ def create_mysql_database(name):
 def drop_mysql_database(name):
     with mysql_admin() as conn:
         conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def _postgresql_admin(statement):
+    """Run ``statement`` on the PostgreSQL server's own database (to create and drop ours)."""
+    import psycopg  # pylint: disable=import-outside-toplevel
+
+    with psycopg.connect(host=POSTGRESQL["host"], port=POSTGRESQL["port"], user=POSTGRESQL["user"],
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def create_postgresql_database(name):
+    _postgresql_admin(f'DROP DATABASE IF EXISTS "{name}"')
+    _postgresql_admin(f'CREATE DATABASE "{name}"')
+
+
+def drop_postgresql_database(name):
+    _postgresql_admin(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def migrate():

@@ -15,9 +15,10 @@ import math
 import reprlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -88,48 +89,25 @@ TO_EVALUATE = (APPLIED, UNCHANGED, STALE)
 
 
 def record_fact(update: FactUpdate) -> str:
-    """Keep the event in the history, upsert the fact if the event is newer than what we hold; return what happened."""
+    """
+    Keep the event in the history, upsert the fact if the event is newer than what we hold; return what happened.
+
+    The platform's request pays for this (issue 15, docs/decisions/0018): the common path is two
+    statements and no read, in one transaction (a savepoint when the caller has one open, as the
+    platform's request does): (1) the history insert, which does nothing for an event already held
+    or for an unknown or retired learner; (2) the fact upsert, which keeps the newer event. The
+    outcome comes from what the two statements report; only the rare cases read (a duplicate, an
+    unknown user, a retired learner; a writer between the statements), and a stale event's second
+    statement sets the fact's pending_since instead of the upsert.
+    """
     check_event_time(update.event_time)
+    now = timezone.now()
+    vendor_upsert = _mysql_upsert if connection.vendor == "mysql" else _returning_upsert
+    # One atomic block: the history row and the fact commit together or not at all (a crash or an
+    # error between the two statements leaves neither), and a concurrent duplicate of the event
+    # waits on the history row's unique key until we commit, then finds it (DUPLICATE).
     with transaction.atomic():
-        lookup = {"user_id": update.user_id, "course_key": update.course_key, "kind": update.kind}
-        fact = LearnerFact.objects.select_for_update().filter(**lookup).first()
-        if fact is None:
-            retired = _is_retired(update.user_id)
-            if retired is None:
-                raise InvalidEvent(f"unknown user id {update.user_id}")
-            if retired:
-                return IGNORED  # the learner's data was removed; a late event must not bring it back
-            try:
-                with transaction.atomic():
-                    LearnerFact.objects.create(**lookup, **_event_fields(update), pending_since=timezone.now())
-                _keep_in_history(update)
-                return APPLIED
-            except IntegrityError:
-                # Another process inserted it between our read and write: compare with theirs.
-                fact = LearnerFact.objects.select_for_update().get(**lookup)
-        if fact.event_id == update.event_id:
-            return DUPLICATE
-        if (fact.event_time, fact.event_id) > (update.event_time, update.event_id):
-            # Late: the rare path, where a duplicate must be told apart from a new event (one read).
-            if LearnerEvent.objects.filter(**lookup, event_id=update.event_id).exists():
-                return DUPLICATE
-            _keep_in_history(update)
-            if fact.pending_since is None:
-                LearnerFact.objects.filter(pk=fact.pk).update(pending_since=timezone.now())
-            return STALE
-        outcome = APPLIED if fact.value != update.value else UNCHANGED
-        for name, value in _event_fields(update).items():
-            setattr(fact, name, value)
-        if fact.pending_since is None:
-            fact.pending_since = timezone.now()
-        fact.save()
-        _keep_in_history(update)
-        return outcome
-
-
-def _keep_in_history(update):
-    """One insert, never a read: an event already kept (the same id for the same fact) is left as it is."""
-    LearnerEvent.objects.bulk_create([history_row(update)], ignore_conflicts=True)
+        return vendor_upsert(update, now)
 
 
 def history_row(update: FactUpdate) -> LearnerEvent:
@@ -138,11 +116,218 @@ def history_row(update: FactUpdate) -> LearnerEvent:
                         **_event_fields(update))
 
 
-def _is_retired(user_id):
-    """None for an unknown user, else whether the learner was retired (one query, with the user check)."""
-    retired = Exists(RetirementRecord.objects.filter(subject=subject_hash(user_id)))
-    return get_user_model().objects.filter(pk=user_id).annotate(retired=retired).values_list(
-        "retired", flat=True).first()
+# --- The two statements (docs/decisions/0018) ---------------------------------------------------
+#
+# Written through the connection's cursor, not the ORM: Django has no INSERT ... SELECT, no
+# conditional ON CONFLICT DO UPDATE and no way to read the outcome of an upsert, and building the
+# statements through the ORM is most of what the receiver cost (benchmarks/receiver.py). Table and
+# column names come from the models' _meta; every value is a bound parameter, prepared by its
+# field for this connection (get_db_prep_value).
+
+# Above every id the fact table's counter will reach: MySQL/MariaDB report which way an upsert went
+# through LAST_INSERT_ID(code), read back as the cursor's lastrowid (an insert reports its new id).
+_CODE = 1 << 62
+_CODE_APPLIED, _CODE_UNCHANGED, _CODE_STALE, _CODE_DUPLICATE = _CODE + 1, _CODE + 2, _CODE + 3, _CODE + 4
+
+# The history row's columns and the fact's, in the order of the statements' parameters (the first seven alike).
+_HISTORY_COLUMNS = ("user", "course_key", "kind", "value", "event_id", "event_type", "event_time", "evaluated")
+_FACT_COLUMNS = ("user", "course_key", "kind", "value", "event_id", "event_type", "event_time", "modified",
+                 "pending_since")
+
+
+def _names(model, fields):
+    """The quoted column names of ``fields`` of ``model``."""
+    quote = connection.ops.quote_name
+    return [quote(model._meta.get_field(name).column) for name in fields]
+
+
+def _tables():
+    """Quoted names: fact, history, user table, the user table's primary key, retirement record, its subject."""
+    return _tables_of(connection.vendor)
+
+
+@lru_cache(maxsize=None)
+def _tables_of(vendor):  # pylint: disable=unused-argument  (the cache key: quoting differs per vendor)
+    """_tables for connections of ``vendor``."""
+    quote = connection.ops.quote_name
+    user_model = get_user_model()
+    return (quote(LearnerFact._meta.db_table), quote(LearnerEvent._meta.db_table), quote(user_model._meta.db_table),
+            quote(user_model._meta.pk.column), quote(RetirementRecord._meta.db_table),
+            quote(RetirementRecord._meta.get_field("subject").column))
+
+
+def _prepared(update):
+    """
+    The event's columns common to the history row and the fact, as their fields send them to this
+    connection (the same field types in both models), each prepared once.
+    """
+    fields = LearnerFact._meta
+    return [fields.get_field(name).get_db_prep_value(value, connection) for name, value in zip(_FACT_COLUMNS, (
+        update.user_id, update.course_key, update.kind, update.value, update.event_id, update.event_type,
+        update.event_time))]
+
+
+def _moment(now):
+    """``now`` as the fact's time columns send it to this connection."""
+    field = LearnerFact._meta.get_field("modified")
+    return field.get_db_prep_value(now, connection)
+
+
+@lru_cache(maxsize=None)
+def _returning_sql(vendor):
+    """The statements on PostgreSQL and SQLite: the history insert that reports the fact held, the guarded upsert."""
+    fact, event, users, user_pk, retired, subject = _tables()
+    history = _names(LearnerEvent, _HISTORY_COLUMNS)
+    h_user, h_course, h_kind, h_event_id = history[0], history[1], history[2], history[4]
+    columns = _names(LearnerFact, _FACT_COLUMNS)
+    f_user, f_course, f_kind, f_value, f_event_id, _, f_time, _, f_pending = columns
+    # Event ids are compared by code point, as Python compares them (SQLite's default collation is binary).
+    binary = ' COLLATE "C"' if vendor == "postgresql" else ""
+    held = f"FROM {fact} WHERE {f_user} = %s AND {f_course} = %s AND {f_kind} = %s"
+    # (1) Keep the event in the history: nothing for an event already held, nor for an unknown or
+    # retired learner (the SELECT finds no row). RETURNING reads the fact held, in the same
+    # statement: its event id, its value, and whether this event is newer.
+    history_sql = (
+        f"INSERT INTO {event} ({', '.join(history)}) "
+        f"SELECT {users}.{user_pk}, %s, %s, %s, %s, %s, %s, %s FROM {users} WHERE {users}.{user_pk} = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {retired} WHERE {subject} = %s) "
+        f"ON CONFLICT ({h_user}, {h_course}, {h_kind}, {h_event_id}) DO NOTHING "
+        f"RETURNING (SELECT {f_event_id} {held}), (SELECT {f_value} {held}), "
+        f"(SELECT (%s, %s{binary}) > ({f_time}, {f_event_id}{binary}) {held})")
+    # (2) The fact: inserted, or replaced if it is still the one (1) compared with (a writer between
+    # the two statements makes it affect no row, and the rare path decides under the row's lock).
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns[3:8])
+    fact_sql = (
+        f"INSERT INTO {fact} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({f_user}, {f_course}, {f_kind}) DO UPDATE SET {updates}, "
+        f"{f_pending} = COALESCE({fact}.{f_pending}, excluded.{f_pending}) WHERE {fact}.{f_event_id} = %s")
+    return history_sql, fact_sql
+
+
+def _returning_upsert(update, now):
+    """On PostgreSQL and SQLite: two statements, their outcome read from RETURNING and the row count."""
+    history_sql, fact_sql = _returning_sql(connection.vendor)
+    event = _prepared(update)
+    key = event[:3]
+    with connection.cursor() as cursor:
+        cursor.execute(history_sql, [*event[1:], False, update.user_id, subject_hash(update.user_id),
+                                     *key, *key, event[6], update.event_id, *key])
+        held = cursor.fetchone()
+        if held is None:
+            return _not_kept(update)
+        held_event_id, held_value, newer = held
+        if held_event_id is not None and not newer:
+            return _stale(update, now)
+        moment = _moment(now)
+        cursor.execute(fact_sql, [*event, moment, moment, held_event_id])
+        if cursor.rowcount != 1:
+            return _under_lock(update, now)  # another writer changed the fact between the statements
+    if held_event_id is None:
+        return APPLIED
+    return APPLIED if _json(held_value) != update.value else UNCHANGED
+
+
+@lru_cache(maxsize=None)
+def _mysql_sql(json_equals):
+    """The statements on MySQL and MariaDB: the history insert and the fact upsert, reporting through LAST_INSERT_ID."""
+    fact, event, users, user_pk, retired, subject = _tables()
+    history = _names(LearnerEvent, _HISTORY_COLUMNS)
+    h_evaluated = history[7]
+    columns = _names(LearnerFact, _FACT_COLUMNS)
+    _, _, _, f_value, f_event_id, f_type, f_time, f_modified, f_pending = columns
+    history_sql = (
+        f"INSERT INTO {event} ({', '.join(history)}) "
+        f"SELECT {users}.{user_pk}, %s, %s, %s, %s, %s, %s, %s FROM {users} WHERE {users}.{user_pk} = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {retired} WHERE {subject} = %s) "
+        # Not INSERT IGNORE, which would also turn a value the column refuses into a warning.
+        f"ON DUPLICATE KEY UPDATE {event}.{h_evaluated} = "
+        f"IF(LAST_INSERT_ID({_CODE_DUPLICATE}) > 0, {event}.{h_evaluated}, {event}.{h_evaluated})")
+    # Event ids compared as bytes (UTF-8: code point by code point), not by the column's collation.
+    newer = (f"((VALUES({f_time}), CAST(VALUES({f_event_id}) AS BINARY)) > "
+             f"({f_time}, CAST({f_event_id} AS BINARY)))")
+    # MariaDB keeps JSON as LONGTEXT, where equal values may differ in key order (JSON_EQUALS, 10.7+, compares
+    # them as JSON; before it, as text); MySQL's JSON type compares as JSON.
+    same = f"JSON_EQUALS({f_value}, VALUES({f_value}))" if json_equals else f"({f_value} = VALUES({f_value}))"
+    code = f"IF({newer}, IF({same}, {_CODE_UNCHANGED}, {_CODE_APPLIED}), {_CODE_STALE})"
+    # MySQL assigns left to right, each assignment seeing the ones before: the outcome is computed
+    # first (from the row as it was), the event id is replaced last but one, and the event time
+    # follows the event id (replaced exactly when it was: the two ids always differ here, since an
+    # event already held stopped at the history insert).
+    fact_sql = (
+        f"INSERT INTO {fact} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON DUPLICATE KEY UPDATE "
+        f"{f_pending} = IF(LAST_INSERT_ID({code}) > 0, COALESCE({f_pending}, VALUES({f_pending})), NULL), "
+        + ", ".join(f"{column} = IF({newer}, VALUES({column}), {column})" for column in (f_value, f_type, f_modified))
+        + f", {f_event_id} = IF({newer}, VALUES({f_event_id}), {f_event_id}), "
+        f"{f_time} = IF(CAST({f_event_id} AS BINARY) = CAST(VALUES({f_event_id}) AS BINARY), "
+        f"VALUES({f_time}), {f_time})")
+    return history_sql, fact_sql
+
+
+def _mysql_upsert(update, now):
+    """On MySQL and MariaDB: two statements, their outcome read from the row count and LAST_INSERT_ID."""
+    history_sql, fact_sql = _mysql_sql(connection.mysql_is_mariadb and connection.mysql_version >= (10, 7))
+    event = _prepared(update)
+    with connection.cursor() as cursor:
+        cursor.execute(history_sql, [*event[1:], False, update.user_id, subject_hash(update.user_id)])
+        if cursor.rowcount == 0 or cursor.lastrowid == _CODE_DUPLICATE:
+            return _not_kept(update)
+        moment = _moment(now)
+        cursor.execute(fact_sql, [*event, moment, moment])
+        code = cursor.lastrowid
+    return {_CODE_UNCHANGED: UNCHANGED, _CODE_STALE: STALE}.get(code, APPLIED)
+
+
+def _json(value):
+    """A JSON value as the cursor returned it: text (SQLite, MySQL, PostgreSQL as Django configures it) or decoded."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+# --- The rare paths -----------------------------------------------------------------------------
+
+
+def _not_kept(update):
+    """The history insert kept nothing: an unknown user, a retired learner or an event already held (one read)."""
+    _, _, users, user_pk, retired_table, subject = _tables()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {retired_table} WHERE {subject} = %s) FROM {users} "
+                       f"WHERE {user_pk} = %s", [subject_hash(update.user_id), update.user_id])
+        row = cursor.fetchone()
+    retired = None if row is None else bool(row[0])
+    if retired is None:
+        raise InvalidEvent(f"unknown user id {update.user_id}")
+    return IGNORED if retired else DUPLICATE  # a retired learner's late event must not bring their data back
+
+
+def _stale(update, now):
+    """Older than the fact held: kept in the history only; the fact waits for an evaluation if it did not."""
+    fact = _tables()[0]
+    f_user, f_course, f_kind = _names(LearnerFact, _FACT_COLUMNS[:3])
+    f_pending = _names(LearnerFact, ("pending_since",))[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {fact} SET {f_pending} = %s WHERE {f_user} = %s AND {f_course} = %s AND {f_kind} = %s "
+                       f"AND {f_pending} IS NULL", [_moment(now), *_prepared(update)[:3]])
+    return STALE
+
+
+def _under_lock(update, now):
+    """
+    Another transaction changed the fact between our two statements (PostgreSQL): decide again,
+    holding the row's lock. The event is in the history already.
+    """
+    fact = LearnerFact.objects.select_for_update().filter(
+        user_id=update.user_id, course_key=update.course_key, kind=update.kind).first()
+    if fact is None:
+        return IGNORED  # removed meanwhile: the learner was retired
+    if (fact.event_time, fact.event_id) > (update.event_time, update.event_id):
+        return _stale(update, now)
+    outcome = APPLIED if fact.value != update.value else UNCHANGED
+    for name, value in _event_fields(update).items():
+        setattr(fact, name, value)
+    if fact.pending_since is None:
+        fact.pending_since = now
+    fact.save()
+    return outcome
 
 
 def _event_fields(update):

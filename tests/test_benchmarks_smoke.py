@@ -135,3 +135,22 @@ def test_event_throughput_prints_the_anchor_formula_and_the_cursor_floor(tmp_pat
         for strategy in ("indexed", "naive"):
             assert row[strategy]["events_per_s"] > 0 and row[strategy]["statements_per_event"] > 0
         assert row["cursor_floor"]["us_per_event"] > 0 and row["cursor_floor"]["writes_per_event"] > 0
+
+
+def test_receiver_reports_the_cpu_per_event_beside_the_old_path_the_floor_and_the_enqueue(tmp_path):
+    out = tmp_path / "receiver.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "receiver.py"), "--quick", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "old ORM ÷ receiver" in result.stdout and "floor (cursor)" in result.stdout
+    sqlite = json.loads(out.read_text())["databases"]["sqlite"]
+    for variant in ("receiver", "old_orm", "floor", "enqueue"):
+        row = sqlite[variant]
+        assert row["events"] > 0 and row["cpu_us_per_event"] > 0 and math.isfinite(row["us_per_event"]), variant
+    # Two data statements per event, whatever happened to it; the old path read before it wrote.
+    assert sqlite["receiver"]["queries_per_event"] == 2
+    assert sqlite["old_orm"]["queries_per_event"] > 2
+    assert sqlite["outcomes"]["receiver"] == sqlite["outcomes"]["old_orm"]
+    assert set(sqlite["outcomes"]["receiver"]) == {"applied", "unchanged", "stale", "duplicate"}
+    assert all(ratio > 0 for ratio in sqlite["ratios"].values())

@@ -60,16 +60,16 @@ def statements(ctx):
 
 def test_receiver_alone_is_a_handful_of_queries(learner, monkeypatch):
     """
-    Recording the fact (evaluation is queued, not run): read, user check, insert, history insert;
-    then read, update, history insert.
+    Recording the fact (evaluation is queued, not run): the history insert and the fact upsert,
+    for a new fact and for a newer event alike, and no read (docs/decisions/0018).
     """
     monkeypatch.setattr(evaluate_learner_task, "apply_async", lambda *a, **k: None)
     with CaptureQueriesContext(connection) as ctx:
         events.passing(learner, C1, time=events.at(1))
-    assert len(statements(ctx)) == 4, statements(ctx)
+    assert len(statements(ctx)) == 2, statements(ctx)
     with CaptureQueriesContext(connection) as ctx:
         events.passing(learner, C1, is_passing=False, time=events.at(2))
-    assert len(statements(ctx)) == 3, statements(ctx)
+    assert len(statements(ctx)) == 2, statements(ctx)
 
 
 def test_issuing_costs_the_same_per_award(db, make_credential, on_commit):

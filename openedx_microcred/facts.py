@@ -18,7 +18,8 @@ from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import CharField, Exists, OuterRef, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from . import eventlog
@@ -266,6 +267,16 @@ def pending_facts(user_id, course_key=None):
     if course_key is not None:
         facts = facts.filter(course_key=course_key)
     return list(facts.values_list("pk", "event_id"))
+
+
+def oldest_pending(limit):
+    """
+    The ``limit`` facts that have waited longest for evaluation, oldest first, as (pk, event id,
+    user id, course key as text): what a worker's micro-batch takes with its own learner.
+    """
+    waiting = LearnerFact.objects.filter(pending_since__isnull=False).order_by("pending_since")
+    return list(waiting.annotate(course_raw=Cast("course_key", output_field=CharField()))
+                .values_list("pk", "event_id", "user_id", "course_raw")[:limit])
 
 
 def mark_evaluated(pending):

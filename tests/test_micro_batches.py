@@ -4,9 +4,12 @@ and the learners of the facts that have waited longest, in the same few queries 
 Each learner is decided as if alone; the tasks of the learners a batch took stop after one query.
 """
 
+import threading
+
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from openedx_microcred import tasks
@@ -137,3 +140,37 @@ def test_a_batch_locks_every_learner_before_it_reads_anything(stack, on_commit, 
     if connection.features.has_select_for_update_skip_locked:  # the others, if no one holds them
         assert lock_table in inside[1] and "SKIP LOCKED" in inside[1], inside[:3]
     assert settled(learners)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor == "sqlite",
+                    reason="SQLite has no row locks: a batch's write lock holds the whole database (CI runs this on "
+                           "MariaDB and PostgreSQL)")
+def test_a_batch_leaves_the_learners_another_worker_holds_to_it(stack, queued):
+    mine, theirs = make_learners(2)
+    LearnerLock.objects.create(user_id=theirs.pk, locked_at=timezone.now())  # evaluated before
+    events.passing(mine, C1, time=events.at(2))
+    events.passing(theirs, C1, time=events.at(1))  # waited longer: the batch would take it
+    holding, done = threading.Event(), threading.Event()
+
+    def other_worker():
+        try:
+            with transaction.atomic():
+                LearnerLock.take([theirs.pk])
+                holding.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=other_worker)
+    worker.start()
+    assert holding.wait(30)
+    try:
+        result = tasks.evaluate_learner_task(mine.pk, C1)  # does not wait for the learner held
+    finally:
+        done.set()
+        worker.join(30)
+    assert result == {"awarded": ["passed-c1"], "revoked": [], "learners": 1}
+    assert LearnerFact.objects.get(user=theirs, course_key=C1).pending_since is not None
+    assert tasks.evaluate_learner_task(theirs.pk, C1)["awarded"] == ["passed-c1"]
+    assert settled([mine, theirs])

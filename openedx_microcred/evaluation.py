@@ -22,7 +22,7 @@ from django.utils import timezone
 from . import rules, timeline
 from .awards import award_credential, move_earned_time, revoke_awards
 from .data import EvaluationResult
-from .facts import mark_evaluated, oldest_pending, pending_facts
+from .facts import learners_waiting_longest, mark_evaluated, pending_facts, pending_facts_of
 from .models import (
     Award,
     CourseDependency,
@@ -92,9 +92,9 @@ def evaluate_learner(user_id, course_key=None) -> EvaluationResult:
 def evaluate_pending(user_id, course_key, batch) -> list | None:
     """
     A worker's micro-batch: evaluate this learner, whose event in ``course_key`` queued the task,
-    and with them the learners of the other facts that have waited longest (``batch`` facts in
-    all), in one transaction and the same few queries as one learner (``load_learners``,
-    ``store_decisions``). The other learners' own tasks then find nothing pending and stop after
+    and with them the learners of the ``batch`` - 1 facts that have waited longest, each for every
+    fact of theirs pending, in one transaction and the same few queries as one learner
+    (``load_learners``, ``store_decisions``). The other learners' own tasks then find nothing pending and stop after
     one query. Returns the EvaluationResult of each learner evaluated, or None when this learner's
     facts of the course are no longer pending (an earlier batch read them).
 
@@ -105,13 +105,17 @@ def evaluate_pending(user_id, course_key, batch) -> list | None:
     learners are taken only if no other worker holds them (``LearnerLock.take_free``): batches wait
     only for their own learner, and never evaluate one learner at the same time.
     """
-    key = parse_course_key(course_key)
-    own = [(pk, event_id, user_id, str(course_key)) for pk, event_id in pending_facts(user_id, key)]
+    own = [(pk, event_id, user_id, str(course_key)) for pk, event_id in
+           pending_facts(user_id, parse_course_key(course_key))]
     if not own:
         return None
-    waiting = {} if batch <= 1 else _by_learner(oldest_pending(batch - 1))
-    own += [row for row in waiting.pop(user_id, []) if row[0] not in {pk for pk, _, _, _ in own}]
-    if waiting:
+    # With the learner, the learners of the facts that waited longest; each with every fact of
+    # theirs pending (this learner's too), so that one evaluation takes all of it.
+    others = set(learners_waiting_longest(batch - 1)) - {user_id} if batch > 1 else set()
+    waiting = {}
+    if others:
+        waiting = _by_learner(pending_facts_of([user_id, *others]))
+        own = waiting.pop(user_id, own)
         LearnerLock.make_rows(waiting)
     with transaction.atomic():
         LearnerLock.take([user_id])
@@ -119,7 +123,7 @@ def evaluate_pending(user_id, course_key, batch) -> list | None:
         pending.update((learner, waiting[learner]) for learner in LearnerLock.take_free(waiting))
         courses = {learner: {course for _, _, _, course in rows} for learner, rows in pending.items()}
         if len(pending) == 1 and len(courses[user_id]) == 1:
-            found = affected_credentials(user_id, key)
+            found = affected_credentials(user_id, parse_course_key(next(iter(courses[user_id]))))
             credentials_by_user = {user_id: found} if found else {}
         else:
             credentials_by_user = credentials_for_courses(courses)

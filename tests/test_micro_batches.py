@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from openedx_microcred import tasks
+from openedx_microcred import facts, tasks
 from openedx_microcred.models import Award, LearnerEvent, LearnerFact, LearnerLock, Progress
 
 from . import events
@@ -174,3 +174,15 @@ def test_a_batch_leaves_the_learners_another_worker_holds_to_it(stack, queued):
     assert LearnerFact.objects.get(user=theirs, course_key=C1).pending_since is not None
     assert tasks.evaluate_learner_task(theirs.pk, C1)["awarded"] == ["passed-c1"]
     assert settled([mine, theirs])
+
+
+def test_the_pending_marks_of_a_thousand_and_more_facts_are_cleared(learner):
+    # A batch of 200 learners with their every pending fact: more than one statement can hold.
+    made = LearnerFact.objects.bulk_create([
+        LearnerFact(user=learner, course_key=f"course-v1:DemoX+M{n}+2026", kind="grade", value={"percent": 0.5},
+                    event_id=f"event-{n}", event_type="grade", event_time=timezone.now(), pending_since=timezone.now())
+        for n in range(1100)])
+    pending = [(fact.pk, fact.event_id) for fact in LearnerFact.objects.filter(user=learner)]
+    assert len(pending) == len(made) == 1100
+    assert facts.mark_evaluated(pending) == 1100
+    assert not LearnerFact.objects.filter(user=learner, pending_since__isnull=False).exists()

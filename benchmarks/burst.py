@@ -74,9 +74,9 @@ DELIVERY_POLICY = {"backoff_base": 0.5, "backoff_cap": 5, "max_attempts": 12, "r
                    "stale_sending": 60}
 
 FULL = {"events": 100000, "learners": 10000, "programs": 20, "baseline_events": 3000, "senders": 2,
-        "workers": 1, "concurrency": 2}
+        "workers": 1, "concurrency": 2, "evaluation_batch": 0}
 QUICK = {"events": 2000, "learners": 200, "programs": 2, "baseline_events": 300, "senders": 2,
-         "workers": 1, "concurrency": 2}
+         "workers": 1, "concurrency": 2, "evaluation_batch": 0}
 
 BURST_T0 = datetime(2026, 10, 1, 8, 0, tzinfo=timezone.utc)
 PASS_CUTOFF = 0.6
@@ -384,6 +384,8 @@ class Deployment:
             "SANDBOX_DELIVERY_POLICY": json.dumps(DELIVERY_POLICY),
             "SANDBOX_JWT_PRIVATE_JWK": "",
         })
+        if self.config.get("evaluation_batch"):
+            env["SANDBOX_EVALUATION_BATCH"] = str(self.config["evaluation_batch"])
         if accounts:
             env["SANDBOX_PLATFORM_ACCOUNTS"] = json.dumps({"credly": {
                 "backend": "credly", "base_url": self.credly.base_url, "token": self.credly.token,

@@ -22,6 +22,7 @@ from django.utils import timezone
 from . import rules, timeline
 from .awards import award_credential, move_earned_time, revoke_awards
 from .data import EvaluationResult
+from .facts import learners_waiting_longest, mark_evaluated, pending_facts, pending_facts_of
 from .models import (
     Award,
     CourseDependency,
@@ -88,7 +89,65 @@ def evaluate_learner(user_id, course_key=None) -> EvaluationResult:
     return _evaluate({user_id: credentials}, {user_id: course_key} if course_key else None)[0]
 
 
-def _evaluate(credentials_by_user, course_by_user=None) -> list:
+def evaluate_pending(user_id, course_key, batch) -> list | None:
+    """
+    A worker's micro-batch: evaluate this learner, whose event in ``course_key`` queued the task,
+    and with them the learners of the ``batch`` - 1 facts that have waited longest, each for every
+    fact of theirs pending, in one transaction and the same few queries as one learner
+    (``load_learners``, ``store_decisions``). The other learners' own tasks then find nothing pending and stop after
+    one query. Returns the EvaluationResult of each learner evaluated, or None when this learner's
+    facts of the course are no longer pending (an earlier batch read them).
+
+    Each learner is decided exactly as alone (``_evaluate``): one new event, in the one course
+    read for them and newer than what they were decided from, is decided from the latest facts;
+    anything else is re-derived over their timeline. The pending facts are read before the
+    evaluation, so a fact an event changes meanwhile stays pending for its own task. The other
+    learners are taken only if no other worker holds them (``LearnerLock.take_free``): batches wait
+    only for their own learner, and never evaluate one learner at the same time.
+    """
+    own = [(pk, event_id, user_id, str(course_key)) for pk, event_id in
+           pending_facts(user_id, parse_course_key(course_key))]
+    if not own:
+        return None
+    # With the learner, the learners of the facts that waited longest; each with every fact of
+    # theirs pending (this learner's too), so that one evaluation takes all of it.
+    others = set(learners_waiting_longest(batch - 1)) - {user_id} if batch > 1 else set()
+    waiting = {}
+    if others:
+        waiting = _by_learner(pending_facts_of([user_id, *others]))
+        own = waiting.pop(user_id, own)
+        LearnerLock.make_rows(waiting)
+    with transaction.atomic():
+        LearnerLock.take([user_id])
+        pending = {user_id: own}
+        pending.update((learner, waiting[learner]) for learner in LearnerLock.take_free(waiting))
+        courses = {learner: {course for _, _, _, course in rows} for learner, rows in pending.items()}
+        if len(pending) == 1 and len(courses[user_id]) == 1:
+            found = affected_credentials(user_id, parse_course_key(next(iter(courses[user_id]))))
+            credentials_by_user = {user_id: found} if found else {}
+        else:
+            credentials_by_user = credentials_for_courses(courses)
+        results = _evaluate(credentials_by_user, {learner: next(iter(mine)) for learner, mine in courses.items()
+                                                  if len(mine) == 1}, locked=True)
+        undecided = [learner for learner in pending if learner not in credentials_by_user]
+        for learner in undecided:
+            # Nothing depends on these courses: their events are taken into account, by deciding nothing.
+            LearnerEvent.objects.filter(user_id=learner, evaluated=False,
+                                        course_key__in=[parse_course_key(c) for c in courses[learner]]
+                                        ).update(evaluated=True)
+        mark_evaluated([(pk, event_id) for rows in pending.values() for pk, event_id, _, _ in rows])
+    return results + [EvaluationResult(learner, [], [], []) for learner in undecided]
+
+
+def _by_learner(rows):
+    """Pending fact rows (pk, event id, user id, course) by user id."""
+    by_learner = {}
+    for row in rows:
+        by_learner.setdefault(row[2], []).append(row)
+    return by_learner
+
+
+def _evaluate(credentials_by_user, course_by_user=None, locked=False) -> list:
     """
     Lock the learners, load them, decide and store: one transaction, so every decision is taken
     from a fresh view. A learner whose one new event is in the course evaluated and newer than
@@ -99,7 +158,8 @@ def _evaluate(credentials_by_user, course_by_user=None) -> list:
     if not credentials_by_user:
         return []
     with transaction.atomic():
-        LearnerLock.take(credentials_by_user)
+        if not locked:  # the caller has taken the locks, first thing in its transaction
+            LearnerLock.take(credentials_by_user)
         contexts = load_learners(credentials_by_user)
         # Read after the facts: every event the facts read hold is among these, so "one new event"
         # is true of what was read (on READ COMMITTED, a later read may see more).

@@ -19,7 +19,8 @@ from functools import lru_cache
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import CharField, Exists, OuterRef, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from . import eventlog
@@ -453,6 +454,23 @@ def pending_facts(user_id, course_key=None):
     return list(facts.values_list("pk", "event_id"))
 
 
+def pending_facts_of(user_ids):
+    """Every fact of these learners awaiting evaluation, as (pk, event id, user id, course key as text)."""
+    waiting = LearnerFact.objects.filter(user_id__in=user_ids, pending_since__isnull=False)
+    return list(waiting.annotate(course_raw=Cast("course_key", output_field=CharField()))
+                .values_list("pk", "event_id", "user_id", "course_raw"))
+
+
+def learners_waiting_longest(limit):
+    """The learners of the ``limit`` facts that have waited longest for evaluation, oldest first."""
+    waiting = LearnerFact.objects.filter(pending_since__isnull=False).order_by("pending_since")
+    return list(dict.fromkeys(waiting.values_list("user_id", flat=True)[:limit]))
+
+
+# Facts whose pending mark one statement clears: SQLite refuses an expression deeper than 1,000 terms.
+MARK_CHUNK = 200
+
+
 def mark_evaluated(pending):
     """
     After an evaluation that read the facts ``pending`` (from ``pending_facts``, taken before it):
@@ -464,13 +482,16 @@ def mark_evaluated(pending):
     by_event = {}
     for pk, event_id in pending:
         by_event.setdefault(event_id, []).append(pk)
-    query = None
-    for event_id, pks in by_event.items():
-        clause = Q(event_id=event_id, pk__in=pks)
-        query = clause if query is None else query | clause
     unevaluated = LearnerEvent.objects.filter(user_id=OuterRef("user_id"), course_key=OuterRef("course_key"),
                                               kind=OuterRef("kind"), evaluated=False)
-    return LearnerFact.objects.filter(query).exclude(Exists(unevaluated)).update(pending_since=None)
+    cleared, events = 0, list(by_event.items())
+    for start in range(0, len(events), MARK_CHUNK):
+        query = None
+        for event_id, pks in events[start:start + MARK_CHUNK]:
+            clause = Q(event_id=event_id, pk__in=pks)
+            query = clause if query is None else query | clause
+        cleared += LearnerFact.objects.filter(query).exclude(Exists(unevaluated)).update(pending_since=None)
+    return cleared
 
 
 def sweep_pending_evaluations(older_than=None, now=None):

@@ -631,6 +631,40 @@ class LearnerLock(models.Model):
         target = ["user_id"] if connection.features.supports_update_conflicts_with_target else None
         cls.objects.bulk_create(rows, update_conflicts=True, unique_fields=target, update_fields=["locked_at"])
 
+    @classmethod
+    def take_free(cls, user_ids):
+        """
+        Lock those of these learners that no other transaction holds, without waiting for the
+        others, until the end of the current transaction; return the user ids locked. A worker's
+        micro-batch takes its own learner with ``take`` (waiting) and the rest with this: a
+        transaction waits only for its first lock, while it holds none, so two batches never
+        deadlock, and one never evaluates again what the other holds.
+
+        Only learners who have a row can be locked so: make the missing rows first, outside the
+        transaction (``make_rows``). On SQLite, which has no row locks, the transaction's write lock
+        (taken by ``take``) already holds the whole database: every learner asked for is locked.
+        """
+        user_ids = sorted(set(user_ids))
+        if not user_ids:
+            return []
+        if not connection.features.has_select_for_update_skip_locked:
+            return user_ids
+        return list(cls.objects.select_for_update(skip_locked=True).filter(user_id__in=user_ids)
+                    .order_by("user_id").values_list("user_id", flat=True))
+
+    @classmethod
+    def make_rows(cls, user_ids):
+        """
+        Make the lock rows these learners do not have yet (in autocommit: a row is made once and
+        kept). Only the rows missing are written, so this never waits on a row another transaction
+        holds; two processes making the same new row wait for each other only that long.
+        """
+        user_ids = set(user_ids)
+        missing = user_ids - set(cls.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True))
+        if missing:
+            cls.objects.bulk_create([cls(user_id=user_id, locked_at=timezone.now()) for user_id in sorted(missing)],
+                                    ignore_conflicts=True)
+
 
 class Award(models.Model):
     """

@@ -4,9 +4,9 @@ import logging
 
 from celery import shared_task
 from django.utils import timezone
-from opaque_keys.edx.keys import CourseKey
 
-from . import api, delivery, dispatch, facts, issuance
+from . import api, delivery, dispatch, evaluation, facts, issuance
+from .app_settings import microcred_settings
 from .catalog import sweep_learner_fan_outs
 from .models import CourseDependency, Credential, ExternalCredential, ExternalDependency, LearnerFact
 
@@ -19,19 +19,25 @@ LEARNER_CHUNK = 500
 @shared_task(name=dispatch.EVALUATE_LEARNER, acks_late=True)
 def evaluate_learner_task(user_id, course_key=None):
     """
-    Re-evaluate the credentials an event in ``course_key`` can change for one learner; then the
-    facts it saw are no longer pending (if this task is lost, sweep_evaluations_task queues it again).
+    Evaluate the learner whose event in ``course_key`` queued this task, and in the same batch up
+    to MICROCRED_EVALUATION_BATCH - 1 other learners whose facts wait (evaluation.evaluate_pending);
+    the facts read are then no longer pending (if this task is lost, sweep_evaluations_task queues
+    it again). With no course (an operator's re-evaluation), the learner alone, over their timeline.
     """
-    key = CourseKey.from_string(course_key) if course_key else None
-    pending = facts.pending_facts(user_id, key)
-    if key is not None and not pending:
-        # An earlier task of this learner and course started after this task's event was recorded,
-        # so its evaluation read that fact: nothing new to see. A burst of one learner's events
-        # queues one task each; the first evaluates them all, the others stop here (one query).
+    if course_key is None:
+        pending = facts.pending_facts(user_id)
+        result = api.evaluate_learner(user_id, None)
+        facts.mark_evaluated(pending)
+        return {"awarded": result.awarded, "revoked": result.revoked}
+    results = evaluation.evaluate_pending(user_id, course_key, microcred_settings.EVALUATION_BATCH)
+    if results is None:
+        # An earlier batch started after this task's event was recorded, so it read that fact:
+        # nothing new to see. A burst of events queues one task each; the first evaluates many
+        # learners' events, the others stop here (one query).
         return {"awarded": [], "revoked": [], "skipped": "nothing pending"}
-    result = api.evaluate_learner(user_id, key)
-    facts.mark_evaluated(pending)
-    return {"awarded": result.awarded, "revoked": result.revoked}
+    mine = next((result for result in results if result.user_id == user_id), None)
+    return {"awarded": mine.awarded if mine else [], "revoked": mine.revoked if mine else [],
+            "learners": len(results)}
 
 
 @shared_task(name=dispatch.EVALUATE_CREDENTIAL_LEARNERS, acks_late=True)

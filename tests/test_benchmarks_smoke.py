@@ -154,3 +154,20 @@ def test_receiver_reports_the_cpu_per_event_beside_the_old_path_the_floor_and_th
     assert sqlite["outcomes"]["receiver"] == sqlite["outcomes"]["old_orm"]
     assert set(sqlite["outcomes"]["receiver"]) == {"applied", "unchanged", "stale", "duplicate"}
     assert all(ratio > 0 for ratio in sqlite["ratios"].values())
+
+
+def test_micro_batches_decide_as_one_learner_a_task_and_cost_less(tmp_path):
+    out = tmp_path / "micro_batches.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "micro_batches.py"), "--quick", "--db", "sqlite", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "sqlite: outcomes identical" in result.stdout
+    (run,) = json.loads(out.read_text())["runs"]
+    one, batched = run["one_at_a_time"], run["batched"]
+    assert run["identical"] and one["digest"] == batched["digest"] and not run["differences"]
+    assert one["awards"] > 0 and one["progress_rows"] > 0 and one["unevaluated"] == batched["unevaluated"] == 0
+    assert one["events"] == batched["events"] and one["tasks"] == batched["tasks"] > 0
+    # Batched, almost every task finds its facts taken by an earlier batch; one learner a task, far fewer.
+    assert batched["tasks_skipped"] > one["tasks_skipped"]
+    assert batched["statements"] < one["statements"]

@@ -4,8 +4,9 @@ Property: the outcome is a function of the set of events (docs/decisions/0016).
 Random catalogs (credentials on two courses, a level that requires another, a stack, both
 revocation policies) and random histories (grades up and down, passing, certificates, enrolment
 changes), sent through the real receivers and evaluations (the Django test database, tasks run
-eagerly): every arrival order, with duplicates, and all of them at once before any evaluation,
-give the same active awards, earned times and progress as the stream in time order.
+eagerly): every arrival order, with duplicates, all of them at once before any evaluation, and
+two learners' streams interleaved and evaluated in one micro-batch, give the same active awards,
+earned times and progress as the stream in time order.
 """
 
 import itertools
@@ -137,5 +138,15 @@ def test_outcomes_depend_only_on_the_set_of_events(db, make_credential, on_commi
             for event in reversed(arrival):
                 send(at_once, event)
         assert outcome(at_once, slugs) == expected, (history, arrival)
+
+        # Two learners' events interleaved before any evaluation: the first task evaluates both in
+        # one micro-batch (evaluation.evaluate_pending), each decided as if alone.
+        pair = learner(), learner()
+        with on_commit():
+            for first, second in itertools.zip_longest(arrival, reversed(arrival)):
+                for user, event in zip(pair, (first, second)):
+                    if event is not None:
+                        send(user, event)
+        assert [outcome(user, slugs) for user in pair] == [expected, expected], (history, arrival)
 
     check()  # pylint: disable=no-value-for-parameter  (hypothesis's @given supplies the arguments)

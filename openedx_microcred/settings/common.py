@@ -32,6 +32,8 @@ DEFAULTS = {
     "MICROCRED_DELIVERY": {},
     # Seconds a changed fact may wait for its learner's evaluation before the sweep queues it again.
     "MICROCRED_PENDING_EVALUATION_AFTER": 600,
+    # Learners one evaluation task evaluates together: its own and those whose facts waited longest.
+    "MICROCRED_EVALUATION_BATCH": 200,
     # Seconds an event's time may be ahead of this server's clock; a later one is rejected (kept as a
     # rejected event), not applied: it would hold its fact against every real event until that time.
     # Five minutes covers hosts whose clocks drift (NTP keeps them within a second).

@@ -135,7 +135,10 @@ def evaluate_pending(user_id, course_key, batch) -> list | None:
             LearnerEvent.objects.filter(user_id=learner, evaluated=False,
                                         course_key__in=[parse_course_key(c) for c in courses[learner]]
                                         ).update(evaluated=True)
-        mark_evaluated([(pk, event_id) for rows in pending.values() for pk, event_id, _, _ in rows])
+    # After the commit, as a single evaluation does: the facts' rows are not held while the batch
+    # runs, so a receiver writing one of them never waits for it. A fact an event changed meanwhile
+    # keeps its mark (another event id, or an event not evaluated yet).
+    mark_evaluated([(pk, event_id) for rows in pending.values() for pk, event_id, _, _ in rows])
     return results + [EvaluationResult(learner, [], [], []) for learner in undecided]
 
 

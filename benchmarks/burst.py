@@ -102,22 +102,8 @@ def prepare(config, workdir, write_events):
     # pylint: disable=import-outside-toplevel
     from django.contrib.auth import get_user_model
 
-    from openedx_microcred.catalog import refresh_dependency_index
-    from openedx_microcred.models import Credential
-    from sandbox.host.models import Course
-
     common.migrate()
-    templates = config["credly_templates"]
-    entries = catalog_entries(config["programs"])
-    Credential.objects.bulk_create(
-        [Credential(slug=slug, title=slug, org="Burst", criteria=criteria, stack_kind=kind,
-                    course_key=criteria.get("course") if not kind and "course" in criteria else None,
-                    platform_targets=[{"account": "credly", "template_id": templates[slug]}] if slug in templates else [],
-                    state=Credential.State.ACTIVE) for slug, criteria, kind in entries], batch_size=500)
-    refresh_dependency_index(list(Credential.objects.all()))
-    Course.objects.bulk_create([Course(course_key=program_course(p, c), display_name=f"P{p} C{c}",
-                                       completable_blocks=100)
-                                for p in range(config["programs"]) for c in range(COURSES_PER_PROGRAM)])
+    entries = create_catalog(config["programs"], "Burst", config["credly_templates"])
     users = get_user_model()
     users.objects.bulk_create([users(username=f"burst{i}", email=f"burst{i}@example.com", first_name="Learner",
                                      last_name=str(i)) for i in range(config["learners"])], batch_size=1000)
@@ -129,6 +115,30 @@ def prepare(config, workdir, write_events):
     if write_events:
         result.update(write_burst(config, ids, workdir))
     return result
+
+
+def create_catalog(programs, org, templates=None):
+    """
+    ``scale.py``'s programs as active credentials of ``org`` (those in ``templates`` delivered to
+    Credly with their template), their dependency index and their courses; returns the entries.
+    """
+    # pylint: disable=import-outside-toplevel  (Django is set up by the caller, in a child process)
+    from openedx_microcred.catalog import refresh_dependency_index
+    from openedx_microcred.models import Credential
+    from sandbox.host.models import Course
+
+    templates = templates or {}
+    entries = catalog_entries(programs)
+    Credential.objects.bulk_create(
+        [Credential(slug=slug, title=slug, org=org, criteria=criteria, stack_kind=kind,
+                    course_key=criteria.get("course") if not kind and "course" in criteria else None,
+                    platform_targets=[{"account": "credly", "template_id": templates[slug]}] if slug in templates else [],
+                    state=Credential.State.ACTIVE) for slug, criteria, kind in entries], batch_size=500)
+    refresh_dependency_index(list(Credential.objects.all()))
+    Course.objects.bulk_create([Course(course_key=program_course(p, c), display_name=f"P{p} C{c}",
+                                       completable_blocks=100)
+                                for p in range(programs) for c in range(COURSES_PER_PROGRAM)])
+    return entries
 
 
 def delivered(slug, stack_kind):

@@ -55,22 +55,11 @@ def child(db, config, batch):
         from django.test.utils import override_settings
 
         from benchmarks import burst
-        from benchmarks.scale import COURSES_PER_PROGRAM, catalog_entries, program_course
         from openedx_microcred import dispatch, tasks
-        from openedx_microcred.catalog import refresh_dependency_index
-        from openedx_microcred.models import Award, Credential, LearnerEvent, LearnerFact, Progress
-        from sandbox.host.models import Course
+        from openedx_microcred.models import Award, LearnerEvent, LearnerFact, Progress
 
         common.migrate()
-        entries = catalog_entries(config["programs"])
-        Credential.objects.bulk_create(
-            [Credential(slug=slug, title=slug, org="Batches", criteria=criteria, stack_kind=kind,
-                        course_key=criteria.get("course") if not kind and "course" in criteria else None,
-                        state=Credential.State.ACTIVE) for slug, criteria, kind in entries], batch_size=500)
-        refresh_dependency_index(list(Credential.objects.all()))
-        Course.objects.bulk_create([Course(course_key=program_course(p, c), display_name=f"P{p} C{c}",
-                                           completable_blocks=100)
-                                    for p in range(config["programs"]) for c in range(COURSES_PER_PROGRAM)])
+        burst.create_catalog(config["programs"], "Batches")
         users = get_user_model()
         users.objects.bulk_create([users(username=f"batch{i}", email=f"batch{i}@example.com")
                                    for i in range(config["learners"])], batch_size=1000)

@@ -213,7 +213,7 @@ def serve():
                 if sys.stdin.readline().strip() != "go":
                     return
             outcome = {"ok": True, "result": run(step)}
-        except Exception as exc:  # pylint: disable=broad-except
+        except Exception as exc:  # pylint: disable=broad-except  (whatever the step raises goes back to the test)
             outcome = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
         close_old_connections()
         answer(outcome)

@@ -117,7 +117,7 @@ class Database:
                 self.admin(f"CREATE DATABASE {self.name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         except ImportError as exc:
             unavailable(f"the {self.engine} driver ({exc})")
-        except Exception as exc:  # pylint: disable=broad-except
+        except Exception as exc:  # pylint: disable=broad-except  (any driver error means the server is not there)
             unavailable(f"{self.engine} on 127.0.0.1:{self.port} ({type(exc).__name__}: {exc})")
         result = subprocess.run([PYTHON, "sandbox/manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT,
                                 env=django_env(self.env()), capture_output=True, text=True, timeout=300, check=False)

@@ -31,7 +31,7 @@ from . import permissions, reports
 from .models import Credential
 from .platform import get_platform
 from .studio.forms import AccessibleFormMixin
-from .studio.views import _course_label, _managed_course, studio_view
+from .studio.views import course_label, managed_course, studio_view
 
 TEMPLATES = "openedx_microcred/reports/"
 
@@ -187,12 +187,12 @@ def operator_report(request):
 @studio_view
 def course_report(request, course_key):
     """Uptake of a course's credentials and of the stacks built on the course, for its team."""
-    key = _managed_course(request, course_key)
+    key = managed_course(request, course_key)
     form = ReportFilterForm(request.GET, scoped=False)
     names = get_platform().course_names([str(key)])
     extra = {
         "course_key": key,
-        "course_label": _course_label(key, names),
+        "course_label": course_label(key, names),
         "course_url": reverse("openedx_microcred:studio-course", kwargs={"course_key": str(key)}),
     }
     if not form.is_valid():

@@ -76,7 +76,7 @@ def _parse_course_key(text):
         return None
 
 
-def _managed_course(request, text):
+def managed_course(request, text):
     """The course of the URL, if it is a course key and the user is on its team."""
     key = _parse_course_key(text)
     if key is None:
@@ -182,7 +182,8 @@ def _credential_urls(credential, home):
     return {name: url(name) for name in ("edit", "preview", "publish", "archive")}
 
 
-def _course_label(key, names):
+def course_label(key, names):
+    """A course as the pages name it: "Name (key)", or the key alone when its name is not known."""
     name = names.get(str(key))
     return f"{name} ({key})" if name else str(key)
 
@@ -222,13 +223,13 @@ class CriteriaPicker:
             keys.add(own)
         names = get_platform().course_names(keys)
         ordered = sorted(keys, key=lambda key: (key != own, key))
-        self.courses = [(key, _course_label(key, names)) for key in ordered]
+        self.courses = [(key, course_label(key, names)) for key in ordered]
         self.course_keys = set(keys)
         others = _org_credentials(orgs, exclude=credential)
         credential_names = get_platform().course_names({str(c.course_key) for c in others if c.course_key})
         self.credentials = []
         for other in others:
-            where = _course_label(other.course_key, credential_names) if other.course_key else other.org
+            where = course_label(other.course_key, credential_names) if other.course_key else other.org
             label = f"{other.title} — {where}"
             if other.state == Credential.State.DRAFT:
                 label = _("%(credential)s (draft)") % {"credential": label}
@@ -486,7 +487,7 @@ def _row(user, credential, home, levels=None):
 @studio_view
 def course_credentials(request, course_key):
     """The course's credentials and stacks, and the stacks elsewhere that build on them."""
-    key = _managed_course(request, course_key)
+    key = managed_course(request, course_key)
     own = Credential.objects.filter(course_key=key).prefetch_related("requires").order_by("title", "slug")
     # (Not .exclude(course_key=key): CourseKeyField refuses the IS NULL test that excluding needs.)
     elsewhere = (Credential.objects.filter(course_dependencies__course_key=key)
@@ -496,7 +497,7 @@ def course_credentials(request, course_key):
     levels = issuance.badge_levels()
     return render(request, TEMPLATES + "course.html", {
         "course_key": key,
-        "course_label": _course_label(key, names),
+        "course_label": course_label(key, names),
         "rows": [_row(request.user, c, key, levels) for c in own],
         "elsewhere": [_row(request.user, c, key, levels) for c in elsewhere],
     })
@@ -611,7 +612,7 @@ def _post_credential_form(request, key, stored, initial):
 @studio_view
 def credential_new(request, course_key):
     """Create a credential of the course (a draft)."""
-    key = _managed_course(request, course_key)
+    key = managed_course(request, course_key)
     initial = {
         "criteria": json.dumps({"type": rules.CoursePassed.kind, "course": str(key)}, indent=2),
         "revocation_policy": Credential.RevocationPolicy.KEEP,
@@ -650,7 +651,7 @@ def _org_choices(course_key):
     groups = OrderedDict()
     for credential in credentials:
         key = credential.course_key
-        label = _course_label(key, names) if key else _("Organization-wide")
+        label = course_label(key, names) if key else _("Organization-wide")
         option = f"{credential.title} ({credential.slug})"
         if credential.state == Credential.State.DRAFT:
             option = _("%(credential)s — draft") % {"credential": option}
@@ -664,7 +665,7 @@ def _org_choices(course_key):
 @studio_view
 def stack_new(request, course_key):
     """The stack builder: pick credentials, say how many are needed, save a draft stack."""
-    key = _managed_course(request, course_key)
+    key = managed_course(request, course_key)
     form = StackForm(request.POST if request.method == "POST" else None, course_key=key, choices=_org_choices(key))
     status = 200
     if form.is_valid():

@@ -159,7 +159,8 @@ def test_receiver_reports_the_cpu_per_event_beside_the_old_path_the_floor_and_th
 def test_micro_batches_decide_as_one_learner_a_task_and_cost_less(tmp_path):
     out = tmp_path / "micro_batches.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "micro_batches.py"), "--quick", "--db", "sqlite", "--json", str(out)],
+        [sys.executable, str(ROOT / "benchmarks" / "micro_batches.py"), "--quick", "--db", "sqlite",
+         "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "sqlite: outcomes identical" in result.stdout

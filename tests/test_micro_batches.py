@@ -9,8 +9,8 @@ import threading
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.utils import timezone
 from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
 
 from openedx_microcred import facts, tasks
 from openedx_microcred.models import Award, LearnerEvent, LearnerFact, LearnerLock, Progress
@@ -32,10 +32,11 @@ def queued(monkeypatch):
 
 @pytest.fixture
 def stack(make_credential):
+    """A credential for passing C1, one for a grade in C2, and a stack of both."""
     make_credential("passed-c1", {"type": "course_passed", "course": C1})
     make_credential("graded-c2", {"type": "course_grade", "course": C2, "min_percent": 70})
     make_credential("both", {"type": "all", "of": [{"type": "credential", "credential": "passed-c1"},
-                                                  {"type": "credential", "credential": "graded-c2"}]})
+                                                   {"type": "credential", "credential": "graded-c2"}]})
 
 
 def make_learners(count, prefix="batch"):

@@ -94,37 +94,36 @@ def evaluate_pending(user_id, course_key, batch) -> list | None:
     A worker's micro-batch: evaluate this learner, whose event in ``course_key`` queued the task,
     and with them the learners of the ``batch`` - 1 facts that have waited longest, each for every
     fact of theirs pending, in one transaction and the same few queries as one learner
-    (``load_learners``, ``store_decisions``). The other learners' own tasks then find nothing pending and stop after
-    one query. Returns the EvaluationResult of each learner evaluated, or None when this learner's
-    facts of the course are no longer pending (an earlier batch read them).
+    (``load_learners``, ``store_decisions``). The other learners' own tasks then find nothing
+    pending and stop after one query. Returns the EvaluationResult of each learner evaluated, or
+    None when this learner's facts of the course are no longer pending (an earlier batch read them).
 
     Each learner is decided exactly as alone (``_evaluate``): one new event, in the one course
     read for them and newer than what they were decided from, is decided from the latest facts;
-    anything else is re-derived over their timeline. The pending facts are read before the
-    evaluation, so a fact an event changes meanwhile stays pending for its own task. The other
-    learners are taken only if no other worker holds them (``LearnerLock.take_free``): batches wait
-    only for their own learner, and never evaluate one learner at the same time.
+    anything else is re-derived over their timeline. The other learners are taken only if no other
+    worker holds them (``LearnerLock.take_free``): batches wait only for their own learner, and
+    never evaluate one learner at the same time. The pending facts are read under the locks and
+    before the evaluation, so a fact an event changes meanwhile stays pending for its own task.
     """
-    own = [(pk, event_id, user_id, str(course_key)) for pk, event_id in
-           pending_facts(user_id, parse_course_key(course_key))]
-    if not own:
+    if not pending_facts(user_id, parse_course_key(course_key)):
         return None
-    # With the learner, the learners of the facts that waited longest; each with every fact of
-    # theirs pending (this learner's too), so that one evaluation takes all of it.
     others = set(learners_waiting_longest(batch - 1)) - {user_id} if batch > 1 else set()
-    waiting = {}
     if others:
-        waiting = _by_learner(pending_facts_of([user_id, *others]))
-        own = waiting.pop(user_id, own)
-        LearnerLock.make_rows(waiting)
+        LearnerLock.make_rows(others)
     with transaction.atomic():
         LearnerLock.take([user_id])
-        pending = {user_id: own}
-        pending.update((learner, waiting[learner]) for learner in LearnerLock.take_free(waiting))
+        locked = [user_id, *LearnerLock.take_free(others)]
+        # Read under the locks: a learner another batch evaluated while this one waited has nothing
+        # pending any more, and is not evaluated again. Every fact of theirs pending is taken, so
+        # that one evaluation takes all of it.
+        pending = _by_learner(pending_facts_of(locked))
+        if not pending:
+            return []
         courses = {learner: {course for _, _, _, course in rows} for learner, rows in pending.items()}
-        if len(pending) == 1 and len(courses[user_id]) == 1:
-            found = affected_credentials(user_id, parse_course_key(next(iter(courses[user_id]))))
-            credentials_by_user = {user_id: found} if found else {}
+        if len(pending) == 1 and all(len(mine) == 1 for mine in courses.values()):
+            ((learner, (course,)),) = courses.items()
+            found = affected_credentials(learner, parse_course_key(course))
+            credentials_by_user = {learner: found} if found else {}
         else:
             credentials_by_user = credentials_for_courses(courses)
         results = _evaluate(credentials_by_user, {learner: next(iter(mine)) for learner, mine in courses.items()

@@ -1,7 +1,8 @@
 """
 Several worker processes on the same learner at the same moment, on MariaDB and PostgreSQL: never
 two active awards, two deliveries or two upstream badges. (The same learner evaluated for two
-courses at once, each completing a stack: test_serialized_evaluation.py.)
+courses at once, each completing a stack: test_serialized_evaluation.py.) And workers evaluating
+micro-batches of many learners at once (docs/decisions/0019): each learner decided once.
 
 Each round takes a fresh learner whose facts are recorded (their evaluation not yet run). RACERS
 processes, each ready with an open database connection, are released at once (agent.py, steps
@@ -26,7 +27,9 @@ ROUNDS = 10
 @pytest.mark.parametrize("engine", ["mysql", "postgresql"])
 def test_parallel_workers_award_and_deliver_once(make_site, engine):
     site = make_site(engine)
-    racers = site.racers(RACERS)  # they start while the LMS sets up
+    # One learner a task: each round races the same task for one learner (the batches of many
+    # learners race below), while the other rounds' facts wait.
+    racers = site.racers(RACERS, SANDBOX_EVALUATION_BATCH="1")  # they start while the LMS sets up
     setup = site.lms().setup(site.prefix, learners=ROUNDS, templates=site.templates(), facts=True)
     credentials = set(setup["credentials"])
     failures = []
@@ -63,6 +66,38 @@ def test_parallel_workers_award_and_deliver_once(make_site, engine):
     lost = sum(proc.output().count("already awarded") for proc in racers.procs)
     print(f"{engine}: {lost} award inserts refused by the constraint in {ROUNDS} rounds")
     assert lost == 0, site.diagnose()
+
+
+BATCH_LEARNERS = 40
+
+
+@pytest.mark.parametrize("engine", ["mysql", "postgresql"])
+def test_parallel_batches_decide_each_learner_once(make_site, engine):
+    """
+    Every learner's facts wait; the racers, released at once, each run the task of another learner
+    with batches of 10 facts: each batch takes the learners no other racer holds, and the rest
+    are left to the next tasks. In the end every learner holds each credential once, nothing is
+    pending, and no award insert was refused by the unique constraint.
+    """
+    site = make_site(engine)
+    racers = site.racers(RACERS, SANDBOX_EVALUATION_BATCH="10")
+    setup = site.lms().setup(site.prefix, learners=BATCH_LEARNERS, facts=True)
+    users, failures, rounds = setup["users"], [], 0
+    while site.state()["pending_facts"] and rounds < BATCH_LEARNERS:
+        awarded = {a["user"] for a in site.state()["awards"]}
+        left = [user for user in users if user not in awarded] or users
+        site_race(racers, [{"op": "evaluate", "user": left[i % len(left)], "course": setup["course"]}
+                           for i in range(RACERS)], failures)
+        rounds += 1
+    state = site.state()
+    print(f"{engine}: {BATCH_LEARNERS} learners evaluated in {rounds} rounds of {RACERS} racing tasks")
+    assert not failures, failures
+    assert state["pending_facts"] == 0, state
+    assert rounds < BATCH_LEARNERS / 2, f"{rounds} rounds of {RACERS} tasks for {BATCH_LEARNERS} learners"
+    held = Counter((a["user"], a["credential"]) for a in state["awards"] if a["current"])
+    assert held == Counter({(user, slug): 1 for user in users for slug in setup["credentials"]}), held
+    refused = sum(proc.output().count("already awarded") for proc in racers.procs)
+    assert refused == 0, site.diagnose()
 
 
 def site_race(racers, step, failures):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core import checks
 from django.db import DatabaseError
 
-from . import issuer, organizations, rules
+from . import evaluation, issuer, organizations, rules
 from .app_settings import microcred_settings
 from .models import Credential
 
@@ -78,6 +78,13 @@ def check_shared_platform_targets(app_configs=None, **kwargs):  # pylint: disabl
         )
         for target, slugs in by_target.items() if len(slugs) > 1
     ]
+
+
+@checks.register()
+def check_evaluation_batch(app_configs=None, **kwargs):  # pylint: disable=unused-argument  (Django's signature)
+    """MICROCRED_EVALUATION_BATCH is a whole number of facts from 1 to evaluation.MAX_EVALUATION_BATCH."""
+    problem = evaluation.evaluation_batch_problem(microcred_settings.EVALUATION_BATCH)
+    return [checks.Error(problem, id="openedx_microcred.E003")] if problem else []
 
 
 @checks.register()

@@ -20,6 +20,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from . import rules, timeline
+from .app_settings import microcred_settings
 from .awards import award_credential, move_earned_time, revoke_awards
 from .data import EvaluationResult
 from .facts import learners_waiting_longest, mark_evaluated, pending_facts, pending_facts_of
@@ -87,6 +88,25 @@ def evaluate_learner(user_id, course_key=None) -> EvaluationResult:
         (new.filter(course_key=course_key) if course_key else new).update(evaluated=True)
         return EvaluationResult(user_id, [], [], [])
     return _evaluate({user_id: credentials}, {user_id: course_key} if course_key else None)[0]
+
+
+# The most facts MICROCRED_EVALUATION_BATCH may ask one task to take: its learners' locks are held
+# for the whole batch (about 10 ms a learner here), and its reads list every learner.
+MAX_EVALUATION_BATCH = 10_000
+
+
+def evaluation_batch_problem(value) -> str | None:
+    """What is wrong with ``value`` as MICROCRED_EVALUATION_BATCH (system check E003), or None."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_EVALUATION_BATCH:
+        return (f"MICROCRED_EVALUATION_BATCH must be a whole number from 1 to {MAX_EVALUATION_BATCH:,} "
+                f"(facts one evaluation task takes), not {value!r}; the default is used meanwhile")
+    return None
+
+
+def evaluation_batch() -> int:
+    """MICROCRED_EVALUATION_BATCH, or its default while the operator's value is unusable (check E003 says why)."""
+    value = microcred_settings.EVALUATION_BATCH
+    return microcred_settings.default("EVALUATION_BATCH") if evaluation_batch_problem(value) else value
 
 
 def evaluate_pending(user_id, course_key, batch) -> list | None:

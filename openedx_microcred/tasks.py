@@ -6,7 +6,6 @@ from celery import shared_task
 from django.utils import timezone
 
 from . import api, delivery, dispatch, evaluation, facts, issuance
-from .app_settings import microcred_settings
 from .catalog import sweep_learner_fan_outs
 from .models import CourseDependency, Credential, ExternalCredential, ExternalDependency, LearnerFact
 
@@ -29,7 +28,7 @@ def evaluate_learner_task(user_id, course_key=None):
         result = api.evaluate_learner(user_id, None)
         facts.mark_evaluated(pending)
         return {"awarded": result.awarded, "revoked": result.revoked}
-    results = evaluation.evaluate_pending(user_id, course_key, microcred_settings.EVALUATION_BATCH)
+    results = evaluation.evaluate_pending(user_id, course_key, evaluation.evaluation_batch())
     if results is None:
         # An earlier batch started after this task's event was recorded, so it read that fact:
         # nothing new to see. A burst of events queues one task each; the first evaluates many

@@ -154,7 +154,7 @@ if os.environ.get("SANDBOX_PLATFORM_ACCOUNTS"):
     MICROCRED_PLATFORM_ACCOUNTS = json.loads(os.environ["SANDBOX_PLATFORM_ACCOUNTS"])
 if os.environ.get("SANDBOX_DELIVERY_POLICY"):
     MICROCRED_DELIVERY = json.loads(os.environ["SANDBOX_DELIVERY_POLICY"])
-# Learners per evaluation task (benchmarks/burst.py compares micro-batches with one at a time).
+# Facts per evaluation task (benchmarks/burst.py --evaluation-batch; the integration tests' racers).
 if os.environ.get("SANDBOX_EVALUATION_BATCH"):
     MICROCRED_EVALUATION_BATCH = int(os.environ["SANDBOX_EVALUATION_BATCH"])
 

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from openedx_microcred import facts, tasks
+from openedx_microcred.checks import check_evaluation_batch
 from openedx_microcred.models import Award, LearnerEvent, LearnerFact, LearnerLock, Progress
 
 from . import events
@@ -187,3 +188,24 @@ def test_the_pending_marks_of_a_thousand_and_more_facts_are_cleared(learner):
     assert len(pending) == len(made) == 1100
     assert facts.mark_evaluated(pending) == 1100
     assert not LearnerFact.objects.filter(user=learner, pending_since__isnull=False).exists()
+
+
+@pytest.mark.parametrize("value", [0, -5, 10_001, "200", 2.5, True, None])
+def test_an_unusable_batch_size_is_a_system_check_error_and_the_default_is_used(
+        value, stack, on_commit, queued, settings):
+    settings.MICROCRED_EVALUATION_BATCH = value
+    errors = check_evaluation_batch()
+    assert [error.id for error in errors] == ["openedx_microcred.E003"]
+    assert repr(value) in errors[0].msg and "1 to 10,000" in errors[0].msg
+    learners = make_learners(3)
+    with on_commit():
+        for n, user in enumerate(learners):
+            events.passing(user, C1, time=events.at(n + 1))
+    assert tasks.evaluate_learner_task(*queued[-1])["learners"] == 3  # batches of the default, 200
+    assert settled(learners)
+
+
+@pytest.mark.parametrize("value", [1, 200, 10_000])
+def test_a_batch_size_from_1_to_10000_passes_the_check(value, settings):
+    settings.MICROCRED_EVALUATION_BATCH = value
+    assert not check_evaluation_batch()

@@ -32,7 +32,8 @@ DEFAULTS = {
     "MICROCRED_DELIVERY": {},
     # Seconds a changed fact may wait for its learner's evaluation before the sweep queues it again.
     "MICROCRED_PENDING_EVALUATION_AFTER": 600,
-    # Learners one evaluation task evaluates together: its own and those whose facts waited longest.
+    # Pending facts one evaluation task takes: its own learner's, and with them the learners of the
+    # facts that waited longest (1 to evaluation.MAX_EVALUATION_BATCH; system check E003).
     "MICROCRED_EVALUATION_BATCH": 200,
     # Seconds an event's time may be ahead of this server's clock; a later one is rejected (kept as a
     # rejected event), not applied: it would hold its fact against every real event until that time.

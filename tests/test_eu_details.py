@@ -14,7 +14,7 @@ from django.core import checks as django_checks
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from openedx_microcred import api, catalog, checks
+from openedx_microcred import api, catalog, catalog_files, checks
 from openedx_microcred.issuer import lms_root_url
 from openedx_microcred.models import Award, Credential
 from openedx_microcred.openbadges import jsonld
@@ -136,8 +136,8 @@ def test_the_admin_offers_the_terms(admin_client, make_credential):
 
 def test_a_catalog_file_with_free_text_is_refused_with_the_field_named(db):
     entry = {"slug": "eu", "title": "EU", "org": "DemoX", "criteria": PASS_C1, "assessment_type": "Online exam"}
-    with pytest.raises(catalog.InvalidCatalog, match=r"\(eu\): assessment_type: Value 'Online exam' is not a valid"):
-        catalog.load_catalog([entry])
+    with pytest.raises(catalog_files.InvalidCatalog, match=r"\(eu\): assessment_type: Value 'Online exam' is not a valid"):
+        catalog_files.load_catalog([entry])
     assert not Credential.objects.exists()
 
 

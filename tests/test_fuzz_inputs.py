@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openedx_microcred.catalog import ENTRY_FIELDS
+from openedx_microcred.catalog_files import ENTRY_FIELDS
 from openedx_microcred.models import Credential, RejectedEvent
 
 from .conftest import C1, C2

@@ -9,7 +9,7 @@ one credential per entry, keyed by slug; see docs/catalog-format.md. Every entry
 before anything is written; if anything is wrong the command fails listing every error and the
 database is left as it was. Loading the same file twice changes nothing the second time.
 
-This command only reads the file and prints; ``catalog.load_catalog`` does the work.
+This command only reads the file and prints; ``catalog_files.load_catalog`` does the work.
 """
 
 import json
@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from django.core.management.base import BaseCommand, CommandError
 
-from openedx_microcred.catalog import InvalidCatalog, load_catalog
+from openedx_microcred.catalog_files import InvalidCatalog, load_catalog
 from openedx_microcred.limits import (
     MAX_CATALOG_BYTES,
     MAX_CATALOG_DEPTH,

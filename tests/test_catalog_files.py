@@ -11,7 +11,7 @@ import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from openedx_microcred.catalog import InvalidCatalog, LoadReport, load_catalog
+from openedx_microcred.catalog_files import InvalidCatalog, LoadReport, load_catalog
 from openedx_microcred.models import CourseDependency, Credential
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "sandbox" / "demo" / "catalog.yaml"

@@ -136,7 +136,8 @@ def test_the_admin_offers_the_terms(admin_client, make_credential):
 
 def test_a_catalog_file_with_free_text_is_refused_with_the_field_named(db):
     entry = {"slug": "eu", "title": "EU", "org": "DemoX", "criteria": PASS_C1, "assessment_type": "Online exam"}
-    with pytest.raises(catalog_files.InvalidCatalog, match=r"\(eu\): assessment_type: Value 'Online exam' is not a valid"):
+    refused = r"\(eu\): assessment_type: Value 'Online exam' is not a valid"
+    with pytest.raises(catalog_files.InvalidCatalog, match=refused):
         catalog_files.load_catalog([entry])
     assert not Credential.objects.exists()
 

@@ -28,8 +28,6 @@ from datetime import timezone as dt_timezone
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import CharField
-from django.db.models.functions import Cast
 from django.utils import timezone
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
@@ -46,7 +44,16 @@ from .facts import (
     history_row,
     record_fact,
 )
-from .models import BackfillRun, CourseDependency, Credential, LearnerEvent, LearnerFact, LearnerLock, RejectedEvent
+from .models import (
+    BackfillRun,
+    CourseDependency,
+    Credential,
+    LearnerEvent,
+    LearnerFact,
+    LearnerLock,
+    RejectedEvent,
+    course_key_text,
+)
 from .platform import CERTIFICATE_SOURCE, ENROLLMENT_SOURCE, GRADE_SOURCE, get_platform, parse_course_key
 
 log = logging.getLogger(__name__)
@@ -192,7 +199,7 @@ def stored_facts(updates, lock=False) -> dict:
     if lock:
         queryset = queryset.select_for_update()
     wanted = {(u.user_id, u.course_key, u.kind) for u in updates}
-    rows = queryset.annotate(course_raw=Cast("course_key", output_field=CharField())).values_list(
+    rows = queryset.annotate(course_raw=course_key_text()).values_list(
         "pk", "user_id", "course_raw", "kind", "value", "event_id", "event_time")
     stored = {}
     for pk, user_id, course, kind, value, held_id, held_time in rows:

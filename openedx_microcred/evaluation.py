@@ -15,8 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import CharField, Q
-from django.db.models.functions import Cast
+from django.db.models import Q
 from django.utils import timezone
 
 from . import rules, timeline
@@ -33,6 +32,7 @@ from .models import (
     LearnerFact,
     LearnerLock,
     Progress,
+    course_key_text,
 )
 from .platform import get_platform, parse_course_key
 
@@ -210,7 +210,7 @@ def _new_events(user_ids):
     pending = {}
     for pk, user_id, course_key, when in (
             _of_learners(LearnerEvent.objects, user_ids).filter(evaluated=False)
-            .annotate(course_raw=_as_text("course_key")).values_list("pk", "user_id", "course_raw", "event_time")):
+            .annotate(course_raw=course_key_text()).values_list("pk", "user_id", "course_raw", "event_time")):
         pending.setdefault(user_id, []).append((pk, course_key, when))
     through = dict(LearnerLock.objects.filter(user_id__in=user_ids).values_list("user_id", "evaluated_through"))
     return pending, through
@@ -244,7 +244,7 @@ def _rederive(user_ids, credentials_by_user, pending, through) -> list:
     Stores progress, awards with their earned time, revocations, and earned times that moved.
     """
     courses = {}
-    for user_id, course_key in (_of_learners(LearnerFact.objects, user_ids).annotate(course_raw=_as_text("course_key"))
+    for user_id, course_key in (_of_learners(LearnerFact.objects, user_ids).annotate(course_raw=course_key_text())
                                 .values_list("user_id", "course_raw").distinct()):
         courses.setdefault(user_id, set()).add(course_key)
     by_user = credentials_for_courses(courses)
@@ -255,7 +255,7 @@ def _rederive(user_ids, credentials_by_user, pending, through) -> list:
     catalog = _with_required({c.slug: c for cs in by_user.values() for c in cs})
     rule_of = {slug: credential_rule(c) for slug, c in catalog.items()}
     events, newest = {}, {}
-    for fact in _of_learners(LearnerEvent.objects, user_ids).annotate(course_raw=_as_text("course_key")).values_list(
+    for fact in _of_learners(LearnerEvent.objects, user_ids).annotate(course_raw=course_key_text()).values_list(
             "user_id", "course_raw", "kind", "value", "event_id", "event_time"):
         user_id, rule_fact = fact[0], rules.Fact(*fact[1:])
         events.setdefault(user_id, []).append(rule_fact)
@@ -351,7 +351,7 @@ def credentials_for_courses(courses_by_user, cache=None) -> dict:
     # probes the index once per (credential, course) pair.
     for course_key, credential_pk in (
             CourseDependency.objects.filter(course_key__in=[parse_course_key(str(k)) for k in sorted(wanted)])
-            .annotate(course_raw=_as_text("course_key")).values_list("course_raw", "credential_id")):
+            .annotate(course_raw=course_key_text()).values_list("course_raw", "credential_id")):
         by_course.setdefault(course_key, set()).add(credential_pk)
     if not by_course:
         return {}
@@ -379,11 +379,6 @@ def _of_learners(manager, user_ids, **narrowed):
     if len(user_ids) == 1:
         return manager.filter(user_id=user_ids[0], **narrowed)
     return manager.filter(user_id__in=user_ids)
-
-
-def _as_text(course_key_field):
-    """A course key column read as text: parsing a CourseKey for every row read costs more than the query."""
-    return Cast(course_key_field, output_field=CharField())
 
 
 @dataclass(frozen=True)
@@ -430,7 +425,7 @@ def load_learners(credentials_by_user) -> dict:
     facts = {}
     for user_id, course_key, kind, value, event_id, event_time in (
             _of_learners(LearnerFact.objects, user_ids, course_key__in=[parse_course_key(c) for c in courses])
-            .annotate(course_raw=_as_text("course_key"))
+            .annotate(course_raw=course_key_text())
             .values_list("user_id", "course_raw", "kind", "value", "event_id", "event_time")):
         facts.setdefault(user_id, {})[(course_key, kind)] = rules.Fact(course_key, kind, value, event_id, event_time)
     external = {}

@@ -19,15 +19,14 @@ from functools import lru_cache
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import CharField, Exists, OuterRef, Q
-from django.db.models.functions import Cast
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from . import eventlog
 from .app_settings import microcred_settings
 from .dispatch import SWEEP_LIMIT, enqueue_evaluation, pending_wait
 from .limits import MAX_EVENT_LINE_BYTES, MAX_JSON_DEPTH, loads_bounded
-from .models import LearnerEvent, LearnerFact, RejectedEvent, RetirementRecord, subject_hash
+from .models import LearnerEvent, LearnerFact, RejectedEvent, RetirementRecord, course_key_text, subject_hash
 
 log = logging.getLogger(__name__)
 
@@ -457,7 +456,7 @@ def pending_facts(user_id, course_key=None):
 def pending_facts_of(user_ids):
     """Every fact of these learners awaiting evaluation, as (pk, event id, user id, course key as text)."""
     waiting = LearnerFact.objects.filter(user_id__in=user_ids, pending_since__isnull=False)
-    return list(waiting.annotate(course_raw=Cast("course_key", output_field=CharField()))
+    return list(waiting.annotate(course_raw=course_key_text())
                 .values_list("pk", "event_id", "user_id", "course_raw"))
 
 
